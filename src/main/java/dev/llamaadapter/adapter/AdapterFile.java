@@ -1,0 +1,155 @@
+package dev.llamaadapter.adapter;
+
+import dev.llamaadapter.io.SafeTensors;
+import dev.llamaadapter.io.SafeTensorsException;
+import dev.llamaadapter.io.SafeTensorsWriter;
+import dev.llamaadapter.io.TensorInfo;
+import dev.llamaadapter.model.AdaptionPrompts;
+import dev.llamaadapter.model.GateActivation;
+import dev.llamaadapter.model.LlamaConfig;
+import dev.llamaadapter.tensor.DType;
+
+import java.io.IOException;
+import java.nio.file.Path;
+import java.util.ArrayList;
+import java.util.LinkedHashMap;
+import java.util.List;
+import java.util.Map;
+import java.util.TreeSet;
+import java.util.regex.Matcher;
+import java.util.regex.Pattern;
+
+/**
+ * The native adapter file (spec §6): one safetensors file holding {@code adapter_query.weight} F32
+ * [L·K, D] and {@code layers.{i}.attention.gate} F32 [1, H, 1, 1] for the adapted layers, with
+ * {@code __metadata__} adapter_len, adapter_layers and gate_activation. Official files also carry
+ * all-zero gates for the other layers: those are accepted. Reading checks the adapter against the base.
+ */
+public final class AdapterFile {
+    private AdapterFile() {}
+
+    public static final String PROMPT = "adapter_query.weight";
+    private static final Pattern GATE = Pattern.compile("layers\\.(\\d+)\\.attention\\.gate");
+
+    /** Tensor name of the gate of layer i. */
+    public static String gateName(int layer) {
+        return "layers." + layer + ".attention.gate";
+    }
+
+    /** A loaded adapter: its trainable tensors and the file's metadata. */
+    public record Adapter(AdaptionPrompts prompts, Map<String, String> metadata, Path path) {}
+
+    public static Adapter read(Path file, LlamaConfig base) throws IOException {
+        try (SafeTensors st = SafeTensors.open(file)) {
+            return read(st, base);
+        }
+    }
+
+    static Adapter read(SafeTensors st, LlamaConfig base) throws IOException {
+        Path file = st.path();
+        int N = base.numHiddenLayers(), D = base.hiddenSize(), H = base.numAttentionHeads();
+        Map<String, String> meta = st.metadata();
+        TensorInfo pq = st.require(PROMPT);
+        if (pq.rank() != 2) throw new SafeTensorsException(file, PROMPT, "has shape " + pq.shapeString() + ", expected [L*K, D]");
+        if (pq.shape()[1] != D)
+            throw new SafeTensorsException(file, PROMPT, "has D = " + pq.shape()[1] + " columns but the base model's hidden_size is " + D
+                    + ": the adapter was made for another base model");
+        long rows = pq.shape()[0];
+
+        // gates present in the file, by layer
+        Map<Integer, float[]> gates = new LinkedHashMap<>();
+        List<String> unknown = new ArrayList<>();
+        for (String name : new TreeSet<>(st.names())) {
+            if (name.equals(PROMPT)) continue;
+            Matcher m = GATE.matcher(name);
+            if (!m.matches()) {
+                unknown.add(name);
+                continue;
+            }
+            int i = Integer.parseInt(m.group(1));
+            if (i >= N)
+                throw new SafeTensorsException(file, name, "belongs to layer " + i + " but the base model has " + N + " layers");
+            TensorInfo t = st.info(name);
+            if (t.numel() != H || t.rank() != 4 || t.shape()[1] != H)
+                throw new SafeTensorsException(file, name, "has shape " + t.shapeString() + ", expected [1, " + H + ", 1, 1]: the base model has "
+                        + H + " heads");
+            gates.put(i, st.floats(name));
+        }
+        if (!unknown.isEmpty())
+            throw new SafeTensorsException(file, unknown.getFirst(), "is not an adapter tensor (unexpected: " + unknown + ")");
+
+        int L = meta.containsKey("adapter_layers") ? metaInt(file, meta, "adapter_layers") : inferLayers(file, gates, N);
+        if (L <= 0 || L > N)
+            throw new SafeTensorsException(file, null, "adapter_layers " + L + " does not fit the base model's " + N + " layers");
+        int K = meta.containsKey("adapter_len") ? metaInt(file, meta, "adapter_len") : (int) (rows / L);
+        if (K <= 0 || rows != (long) L * K)
+            throw new SafeTensorsException(file, PROMPT, "has " + rows + " rows, expected adapter_layers × adapter_len = " + L + " × " + K);
+        String act = meta.get("gate_activation");
+        if (act == null)
+            throw new SafeTensorsException(file, null, "__metadata__ has no gate_activation (tanh or identity)");
+        GateActivation ga;
+        try {
+            ga = GateActivation.parse(act);
+        } catch (IllegalArgumentException e) {
+            throw new SafeTensorsException(file, null, "__metadata__ " + e.getMessage());
+        }
+
+        AdaptionPrompts p = new AdaptionPrompts(K, L, D, H, ga);
+        float[] q = st.floats(PROMPT);
+        System.arraycopy(q, 0, p.prompt, 0, q.length);
+        for (var e : gates.entrySet()) {
+            int i = e.getKey(), j = i - (N - L);
+            if (j < 0) {
+                for (float g : e.getValue())
+                    if (g != 0f)
+                        throw new SafeTensorsException(file, gateName(i), "is non-zero but layer " + i + " is below the adapted layers "
+                                + (N - L) + ".." + (N - 1) + " (adapter_layers " + L + ")");
+                continue;
+            }
+            System.arraycopy(e.getValue(), 0, p.gate, j * H, H);
+        }
+        for (int i = N - L; i < N; i++)
+            if (!gates.containsKey(i)) throw new SafeTensorsException(file, gateName(i), "not found (adapter_layers " + L + " adapts layer " + i + ")");
+        return new Adapter(p, meta, file);
+    }
+
+    /** Official files without metadata: the adapted layers run from the lowest non-zero gate to the top. */
+    private static int inferLayers(Path file, Map<Integer, float[]> gates, int N) throws SafeTensorsException {
+        if (gates.size() < N && !gates.isEmpty()) return gates.size();
+        for (int i = 0; i < N; i++) {
+            float[] g = gates.get(i);
+            if (g == null) continue;
+            for (float v : g) if (v != 0f) return N - i;
+        }
+        throw new SafeTensorsException(file, null, "__metadata__ has no adapter_layers and it cannot be inferred from the gates");
+    }
+
+    private static int metaInt(Path file, Map<String, String> meta, String key) throws SafeTensorsException {
+        try {
+            return Integer.parseInt(meta.get(key).trim());
+        } catch (NumberFormatException e) {
+            throw new SafeTensorsException(file, null, "__metadata__ " + key + " = '" + meta.get(key) + "' is not an integer");
+        }
+    }
+
+    /** The adapter's tensors under their file names (also used for gradients, prefixed "grad."). */
+    public static Map<String, SafeTensorsWriter.Tensor> tensors(AdaptionPrompts p, int nLayers, String prefix) {
+        Map<String, SafeTensorsWriter.Tensor> out = new LinkedHashMap<>();
+        out.put(prefix + PROMPT, SafeTensorsWriter.Tensor.of(DType.F32, new long[]{(long) p.adapterLayers * p.adapterLen, p.dim}, p.prompt));
+        for (int j = 0; j < p.adapterLayers; j++) {
+            float[] g = java.util.Arrays.copyOfRange(p.gate, j * p.heads, (j + 1) * p.heads);
+            out.put(prefix + gateName(nLayers - p.adapterLayers + j), SafeTensorsWriter.Tensor.of(DType.F32, new long[]{1, p.heads, 1, 1}, g));
+        }
+        return out;
+    }
+
+    /** Writes the adapter atomically, with its hyper-parameters and any extra metadata. */
+    public static void write(Path file, AdaptionPrompts p, int nLayers, Map<String, String> extraMetadata) throws IOException {
+        Map<String, String> meta = new LinkedHashMap<>(extraMetadata);
+        meta.put("adapter_len", Integer.toString(p.adapterLen));
+        meta.put("adapter_layers", Integer.toString(p.adapterLayers));
+        meta.put("gate_activation", p.gateActivation.id());
+        meta.putIfAbsent("created_by", "llama-adapter-jvm");
+        SafeTensorsWriter.write(file, tensors(p, nLayers, ""), meta);
+    }
+}

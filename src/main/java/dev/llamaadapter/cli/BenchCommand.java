@@ -1,0 +1,132 @@
+package dev.llamaadapter.cli;
+
+import dev.llamaadapter.model.Activations;
+import dev.llamaadapter.model.AdaptionPrompts;
+import dev.llamaadapter.model.GateActivation;
+import dev.llamaadapter.model.LlamaConfig;
+import dev.llamaadapter.model.LlamaWeights;
+import dev.llamaadapter.model.StepFlops;
+import dev.llamaadapter.model.Transformer;
+import dev.llamaadapter.tensor.DType;
+import dev.llamaadapter.tensor.Parallel;
+import picocli.CommandLine.Command;
+import picocli.CommandLine.Option;
+
+import java.lang.foreign.Arena;
+import java.nio.file.Files;
+import java.nio.file.Path;
+import java.util.Arrays;
+import java.util.Locale;
+import java.util.Random;
+import java.util.concurrent.Callable;
+
+/** Times training steps (forward + backward) on a random model of a named shape, built in memory. */
+@Command(name = "bench", mixinStandardHelpOptions = true,
+        description = "Milliseconds per training step (forward + backward), tokens/s, GFLOP/s and peak memory on a random model.")
+public final class BenchCommand implements Callable<Integer> {
+
+    /** A named benchmark shape: model and step. */
+    enum Shape {
+        small(LlamaConfig.of(512, 1408, 8, 8, 8, 4096, false), 4, 128, 10, 6),
+        tinyllama(LlamaConfig.of(2048, 5632, 22, 32, 4, 32000, false), 1, 256, 10, 20);
+
+        final LlamaConfig config;
+        final int B, T, K, L;
+
+        Shape(LlamaConfig config, int B, int T, int K, int L) {
+            this.config = config; this.B = B; this.T = T; this.K = K; this.L = L;
+        }
+    }
+
+    enum Dt { f32, bf16, f16 }
+
+    @Option(names = "--shape", defaultValue = "small", description = "small | tinyllama (default ${DEFAULT-VALUE})")
+    Shape shape;
+    @Option(names = "--dtype", defaultValue = "f32", description = "weight dtype: f32 | bf16 | f16 (default ${DEFAULT-VALUE})")
+    Dt dtype;
+    @Option(names = "--steps", description = "timed steps (default 5 for small, 3 for tinyllama)")
+    Integer steps;
+    @Option(names = "--warmup", defaultValue = "1", description = "untimed steps first (default ${DEFAULT-VALUE})")
+    int warmup;
+    @Option(names = "--json", description = "print one JSON line: shape, dtype, ms_per_step, tokens_per_s, gflops, peak_rss_mb")
+    boolean json;
+
+    @Override
+    public Integer call() {
+        Shape s = shape;
+        int n = steps != null ? steps : (s == Shape.small ? 5 : 3);
+        DType dt = DType.valueOf(dtype.name().toUpperCase(Locale.ROOT));
+        LlamaConfig c = s.config;
+        long t0 = System.nanoTime();
+        try (Arena arena = Arena.ofShared()) {
+            LlamaWeights w = LlamaWeights.random(c, dt, 42, arena);
+            double buildS = (System.nanoTime() - t0) / 1e9;
+            Transformer model = new Transformer(c, w);
+            AdaptionPrompts p = AdaptionPrompts.init(s.K, s.L, c.hiddenSize(), c.numAttentionHeads(), GateActivation.TANH, 7);
+            Random r = new Random(1);
+            for (int i = 0; i < p.gate.length; i++) p.gate[i] = (float) (0.1 * r.nextGaussian());
+            int M = s.B * s.T;
+            int[] ids = new int[M], labels = new int[M];
+            for (int i = 0; i < M; i++) {
+                ids[i] = r.nextInt(c.vocabSize());
+                labels[i] = r.nextInt(c.vocabSize());
+            }
+            Activations a = model.activations(s.B, s.T, p, true, false);
+            AdaptionPrompts g = p.zerosLike();
+            double[] ms = new double[n];
+            float loss = 0;
+            for (int i = -warmup; i < n; i++) {
+                long st = System.nanoTime();
+                g.zero();
+                model.forward(a, ids, p);
+                loss = model.backward(a, labels, p, g);
+                if (i >= 0) ms[i] = (System.nanoTime() - st) / 1e6;
+            }
+            double[] sorted = ms.clone();
+            Arrays.sort(sorted);
+            double med = n % 2 == 1 ? sorted[n / 2] : (sorted[n / 2 - 1] + sorted[n / 2]) / 2;
+            double tokS = M / (med / 1000);
+            double gflops = StepFlops.trainingStep(c, s.B, s.T, s.K, s.L) / (med / 1000) / 1e9;
+            long rss = peakRssMb();
+            if (json) {
+                System.out.printf(Locale.ROOT,
+                        "{\"shape\":\"%s\",\"dtype\":\"%s\",\"ms_per_step\":%.2f,\"tokens_per_s\":%.2f,\"gflops\":%.2f,\"peak_rss_mb\":%d,"
+                                + "\"steps\":%d,\"threads\":%d,\"batch\":%d,\"seq\":%d,\"adapter_len\":%d,\"adapter_layers\":%d,\"loss\":%.6f,"
+                                + "\"ms_per_step_all\":%s}%n",
+                        s, dtype, med, tokS, gflops, rss, n, Parallel.THREADS, s.B, s.T, s.K, s.L, loss, Arrays.toString(round(ms)));
+            } else {
+                System.out.printf(Locale.ROOT, "model %s: D %d, F %d, %d layers, %d heads (%d kv), vocab %d, %s weights (%.1f MB), built in %.1f s%n",
+                        s, c.hiddenSize(), c.intermediateSize(), c.numHiddenLayers(), c.numAttentionHeads(), c.numKeyValueHeads(),
+                        c.vocabSize(), dtype, weightBytes(c, dt) / 1e6, buildS);
+                System.out.printf(Locale.ROOT, "step: B %d, T %d, adapter K %d, L %d (%,d trainable), %d threads%n",
+                        s.B, s.T, s.K, s.L, p.parameterCount(), Parallel.THREADS);
+                System.out.printf(Locale.ROOT, "%.1f ms/step (median of %d; all %s), %.1f tokens/s, %.1f GFLOP/s, peak RSS %d MB, loss %.4f%n",
+                        med, n, Arrays.toString(round(ms)), tokS, gflops, rss, loss);
+            }
+        }
+        return 0;
+    }
+
+    private static double[] round(double[] ms) {
+        double[] r = new double[ms.length];
+        for (int i = 0; i < ms.length; i++) r[i] = Math.round(ms[i] * 10) / 10.0;
+        return r;
+    }
+
+    static long weightBytes(LlamaConfig c, DType dt) {
+        long D = c.hiddenSize(), F = c.intermediateSize(), V = c.vocabSize(), hd = c.headDim();
+        long perLayer = D * c.numAttentionHeads() * hd * 2 + 2 * D * c.numKeyValueHeads() * hd + 3 * D * F;
+        return (perLayer * c.numHiddenLayers() + V * D * (c.tieWordEmbeddings() ? 1 : 2)) * dt.size;
+    }
+
+    /** Peak resident set (VmHWM) of this process in MB; -1 where /proc is not available. */
+    static long peakRssMb() {
+        try {
+            for (String line : Files.readAllLines(Path.of("/proc/self/status")))
+                if (line.startsWith("VmHWM:")) return Long.parseLong(line.replaceAll("\\D", "")) / 1024;
+        } catch (Exception e) {
+            // not Linux: report unknown
+        }
+        return -1;
+    }
+}

@@ -1,0 +1,53 @@
+package dev.llamaadapter.cli;
+
+import dev.llamaadapter.adapter.AdapterFile;
+import dev.llamaadapter.io.SafeTensorsWriter;
+import dev.llamaadapter.model.Activations;
+import dev.llamaadapter.model.AdaptionPrompts;
+import dev.llamaadapter.model.BaseModel;
+import dev.llamaadapter.model.TokenBatch;
+import dev.llamaadapter.model.Transformer;
+import dev.llamaadapter.tensor.DType;
+import picocli.CommandLine.Command;
+import picocli.CommandLine.Option;
+
+import java.nio.file.Path;
+import java.util.LinkedHashMap;
+import java.util.Map;
+import java.util.concurrent.Callable;
+
+/** One forward and backward on a token batch, written out for parity checks against any implementation (spec §6). */
+@Command(name = "dump-step", mixinStandardHelpOptions = true,
+        description = "One forward + backward on a token batch; writes logits, loss and adapter gradients (safetensors).")
+public final class DumpStepCommand implements Callable<Integer> {
+    @Option(names = "--model", required = true, description = "Hugging Face LLaMA directory (config.json, model.safetensors or a sharded index)")
+    Path model;
+    @Option(names = "--adapter", required = true, description = "native adapter file (.safetensors)")
+    Path adapter;
+    @Option(names = "--batch", required = true, description = "batch file: input_ids and labels, I32/I64 [B, T]")
+    Path batch;
+    @Option(names = "--out", required = true, description = "result file: logits [B,T,V], loss [1], grad.<adapter tensor>")
+    Path out;
+
+    @Override
+    public Integer call() throws Exception {
+        try (BaseModel base = BaseModel.open(model)) {
+            var cfg = base.config();
+            AdaptionPrompts p = AdapterFile.read(adapter, cfg).prompts();
+            TokenBatch b = TokenBatch.read(batch, cfg.vocabSize());
+            Transformer t = base.transformer();
+            Activations a = t.activations(b.B(), b.T(), p, true, true);
+            AdaptionPrompts grads = p.zerosLike();
+            float[] logits = t.forward(a, b.ids(), p);
+            float loss = t.backward(a, b.labels(), p, grads);
+
+            Map<String, SafeTensorsWriter.Tensor> tensors = new LinkedHashMap<>();
+            tensors.put("logits", SafeTensorsWriter.Tensor.of(DType.F32, new long[]{b.B(), b.T(), cfg.vocabSize()}, logits));
+            tensors.put("loss", SafeTensorsWriter.Tensor.of(DType.F32, new long[]{1}, new float[]{loss}));
+            tensors.putAll(AdapterFile.tensors(grads, cfg.numHiddenLayers(), "grad."));
+            SafeTensorsWriter.write(out, tensors, Map.of("model", model.toString(), "adapter", adapter.toString(), "batch", batch.toString()));
+            System.err.printf("dump-step: B=%d T=%d loss=%.6f -> %s%n", b.B(), b.T(), loss, out);
+            return 0;
+        }
+    }
+}

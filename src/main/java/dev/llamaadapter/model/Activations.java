@@ -1,0 +1,106 @@
+package dev.llamaadapter.model;
+
+/**
+ * Every buffer one forward/backward of a [B, T] batch needs, sized once per shape and reused across
+ * steps (hot loops allocate nothing). Layers below the lowest adapted one keep nothing: they share the
+ * scratch buffers. M = B·T rows; qw = H·hd; kw = Hkv·hd.
+ */
+public final class Activations {
+    public final int B, T, M;
+    final boolean train;
+
+    // residual stream and scratch shared by all layers
+    final float[] x;        // [M, D] residual stream
+    final float[] h;        // [M, D] normed input of a block
+    final float[] attn;     // [M, qw] attention output (input of o_proj)
+    final float[] act;      // [M, F] silu(gate)·up
+    final float[] q, k, v;  // [M, qw], [M, kw], [M, kw] scratch for layers that keep nothing
+    final float[] gPre, up; // [M, F] scratch for layers that keep nothing
+    final float[] probs;    // [B, H, T, T] scratch for layers that keep nothing
+    final float[] rstdScratch; // [M]
+    final float[] akScratch, avScratch; // [K, kw] prompt keys/values when not training
+    final float[] gammaScratch;         // [H]
+    public final float[] logits; // [M, V]
+
+    // per adapted layer, kept for the backward (index j = layer − firstLayer)
+    final Saved[] saved;
+    final float[] xFinal;   // [M, D] input of the final norm
+    final float[] rstdFinal; // [M]
+
+    // backward
+    final float[] dlogits;  // [M, V] (aliases logits when the caller does not need them)
+    final float[] dx, dh;   // [M, D]
+    final float[] dattn, dq; // [M, qw]
+    final float[] dk, dv;   // [M, kw]
+    final float[] dact, dg, du; // [M, F]
+    final float[] dgammaPart;   // [B, H]
+    final float[] dakPart, davPart; // [B, K, kw]
+    final float[] dak, dav;     // [K, kw]
+
+    static final class Saved {
+        final float[] xIn, rstd1;   // [M, D], [M]
+        final float[] q, k, v;      // [M, qw], [M, kw], [M, kw] after RoPE (q, k)
+        final float[] probs;        // [B, H, T, T]
+        final float[] ak, av;       // [K, kw] prompt keys and values
+        final float[] gamma;        // [H] act(gate)
+        final float[] promptProbs;  // [B, H, T, K]
+        final float[] promptOut;    // [M, qw] ungated S_p av
+        final float[] xMid, rstd2;  // [M, D], [M]
+        final float[] gPre, up;     // [M, F]
+
+        Saved(int B, int T, int D, int F, int H, int qw, int kw, int K) {
+            int M = B * T;
+            xIn = new float[M * D]; rstd1 = new float[M];
+            q = new float[M * qw]; k = new float[M * kw]; v = new float[M * kw];
+            probs = new float[B * H * T * T];
+            ak = new float[K * kw]; av = new float[K * kw]; gamma = new float[H];
+            promptProbs = new float[B * H * T * K]; promptOut = new float[M * qw];
+            xMid = new float[M * D]; rstd2 = new float[M];
+            gPre = new float[M * F]; up = new float[M * F];
+        }
+    }
+
+    /**
+     * @param train      keep what the backward needs for the adapted layers
+     * @param keepLogits when training, keep logits apart from their gradient (dump-step needs both)
+     * @param K          adapter_len (0 without adapter); L adapted layers
+     */
+    Activations(LlamaConfig c, int B, int T, int K, int L, boolean train, boolean keepLogits) {
+        this.B = B; this.T = T; this.M = B * T; this.train = train;
+        int D = c.hiddenSize(), F = c.intermediateSize(), V = c.vocabSize(), H = c.numAttentionHeads();
+        int hd = c.headDim(), qw = H * hd, kw = c.numKeyValueHeads() * hd;
+        x = new float[M * D]; h = new float[M * D]; attn = new float[M * qw]; act = new float[M * F];
+        logits = new float[Math.multiplyExact(M, V)];
+        rstdScratch = new float[M];
+        akScratch = new float[K * kw]; avScratch = new float[K * kw]; gammaScratch = new float[H];
+        boolean keepAll = train && L == c.numHiddenLayers();
+        q = keepAll ? null : new float[M * qw];
+        k = keepAll ? null : new float[M * kw];
+        v = keepAll ? null : new float[M * kw];
+        gPre = keepAll ? null : new float[M * F];
+        up = keepAll ? null : new float[M * F];
+        probs = keepAll ? null : new float[B * H * T * T];
+        saved = new Saved[L];
+        if (train) {
+            for (int j = 0; j < L; j++) saved[j] = new Saved(B, T, D, F, H, qw, kw, K);
+            xFinal = new float[M * D]; rstdFinal = new float[M];
+            dlogits = keepLogits ? new float[M * V] : logits;
+            dx = new float[M * D]; dh = new float[M * D];
+            dattn = new float[M * qw]; dq = new float[M * qw];
+            dk = new float[M * kw]; dv = new float[M * kw];
+            dact = act; // the forward's act is dead by the backward: reuse it
+            dg = new float[M * F]; du = new float[M * F];
+            dgammaPart = new float[B * H];
+            dakPart = new float[B * K * kw]; davPart = new float[B * K * kw];
+            dak = new float[K * kw]; dav = new float[K * kw];
+        } else {
+            xFinal = rstdFinal = dlogits = dx = dh = dattn = dq = dk = dv = dact = dg = du = null;
+            dgammaPart = dakPart = davPart = dak = dav = null;
+        }
+    }
+
+    /** The non-adapted scratch when the layer keeps nothing, else the layer's saved block. */
+    Saved savedFor(int layer, int firstAdapted) {
+        return train && layer >= firstAdapted ? saved[layer - firstAdapted] : null;
+    }
+}

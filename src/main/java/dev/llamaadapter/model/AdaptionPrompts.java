@@ -1,0 +1,58 @@
+package dev.llamaadapter.model;
+
+import java.util.Arrays;
+
+/**
+ * The trainable part of LLaMA-Adapter (spec §2), fp32 whatever the base dtype: the adaption prompts
+ * P_j (K rows of D) for the top L layers and one gate per head of each adapted layer. Also used, with
+ * the same shapes, to hold their gradients.
+ */
+public final class AdaptionPrompts {
+    public final int adapterLen;     // K
+    public final int adapterLayers;  // L
+    public final int dim;            // D
+    public final int heads;          // H
+    public final GateActivation gateActivation;
+    public final float[] prompt;     // [L·K, D]: rows j·K..(j+1)·K−1 are P_j, for layer N−L+j
+    public final float[] gate;       // [L, H]: raw gate g of head h in adapted layer j
+
+    public AdaptionPrompts(int adapterLen, int adapterLayers, int dim, int heads, GateActivation gateActivation) {
+        if (adapterLen <= 0) throw new IllegalArgumentException("adapter_len must be positive, got " + adapterLen);
+        if (adapterLayers <= 0) throw new IllegalArgumentException("adapter_layers must be positive, got " + adapterLayers);
+        this.adapterLen = adapterLen;
+        this.adapterLayers = adapterLayers;
+        this.dim = dim;
+        this.heads = heads;
+        this.gateActivation = gateActivation;
+        this.prompt = new float[adapterLayers * adapterLen * dim];
+        this.gate = new float[adapterLayers * heads];
+    }
+
+    /** Zero-init adapter as the paper trains it: prompts N(0,1) (nn.Embedding's default), gates 0. */
+    public static AdaptionPrompts init(int K, int L, int D, int H, GateActivation act, long seed) {
+        AdaptionPrompts a = new AdaptionPrompts(K, L, D, H, act);
+        java.util.Random r = new java.util.Random(seed);
+        for (int i = 0; i < a.prompt.length; i++) a.prompt[i] = (float) r.nextGaussian();
+        return a;
+    }
+
+    /** Same shapes, all zero: a gradient buffer. */
+    public AdaptionPrompts zerosLike() {
+        return new AdaptionPrompts(adapterLen, adapterLayers, dim, heads, gateActivation);
+    }
+
+    public void zero() {
+        Arrays.fill(prompt, 0f);
+        Arrays.fill(gate, 0f);
+    }
+
+    /** Index of the lowest adapted layer in a model of n layers. */
+    public int firstLayer(int nLayers) {
+        return nLayers - adapterLayers;
+    }
+
+    /** Trainable parameter count L·K·D + L·H. */
+    public long parameterCount() {
+        return (long) prompt.length + gate.length;
+    }
+}

@@ -1,0 +1,178 @@
+package dev.llamaadapter.model;
+
+import dev.llamaadapter.tensor.Attention;
+import dev.llamaadapter.tensor.CrossEntropy;
+import dev.llamaadapter.tensor.Matmul;
+import dev.llamaadapter.tensor.RmsNorm;
+import dev.llamaadapter.tensor.Rope;
+import dev.llamaadapter.tensor.SwiGlu;
+import dev.llamaadapter.tensor.Vec;
+
+import java.util.Arrays;
+
+/**
+ * The one engine: a frozen LLaMA (spec §1) with optional adaption prompts (spec §2). forward() runs a
+ * [B, T] batch of token ids to logits; backward() applies the fused cross-entropy and propagates down to
+ * the lowest adapted layer only, producing gradients for the prompts and gates (never for frozen weights).
+ */
+public final class Transformer {
+    public final LlamaConfig config;
+    public final LlamaWeights weights;
+    private final Rope rope;
+    private final int D, F, V, H, Hkv, hd, N;
+
+    public Transformer(LlamaConfig config, LlamaWeights weights) {
+        this.config = config;
+        this.weights = weights;
+        D = config.hiddenSize(); F = config.intermediateSize(); V = config.vocabSize();
+        H = config.numAttentionHeads(); Hkv = config.numKeyValueHeads(); hd = config.headDim();
+        N = config.numHiddenLayers();
+        int maxPos = Math.max(config.maxPositionEmbeddings() == null ? 0 : config.maxPositionEmbeddings(), 4096);
+        rope = new Rope(hd, config.ropeTheta(), maxPos);
+    }
+
+    /** Buffers for batches of shape [B, T]; train keeps what backward needs; keepLogits keeps logits apart from their gradient. */
+    public Activations activations(int B, int T, AdaptionPrompts prompts, boolean train, boolean keepLogits) {
+        if (train && prompts == null) throw new IllegalArgumentException("training needs an adapter");
+        return new Activations(config, B, T, prompts == null ? 0 : prompts.adapterLen,
+                prompts == null ? 0 : prompts.adapterLayers, train, keepLogits);
+    }
+
+    /** Checks that an adapter fits this base model: D, H and layer count. */
+    public void checkFits(AdaptionPrompts p, String source) {
+        if (p == null) return;
+        if (p.dim != D) throw new IllegalArgumentException(source + ": adapter dim " + p.dim + " does not match the base model's hidden_size " + D);
+        if (p.heads != H) throw new IllegalArgumentException(source + ": adapter has " + p.heads + " gates per layer but the base model has " + H + " heads");
+        if (p.adapterLayers > N) throw new IllegalArgumentException(source + ": adapter_layers " + p.adapterLayers + " exceeds the base model's " + N + " layers");
+    }
+
+    /** ids [B·T] → logits [B·T, V] (a.logits). prompts may be null (the base model). */
+    public float[] forward(Activations a, int[] ids, AdaptionPrompts prompts) {
+        checkFits(prompts, "adapter");
+        int B = a.B, T = a.T, M = a.M;
+        if (ids.length < M) throw new IllegalArgumentException("batch has " + ids.length + " ids, expected " + M);
+        if (T > rope.maxPositions()) throw new IllegalArgumentException("sequence length " + T + " beyond " + rope.maxPositions());
+        for (int m = 0; m < M; m++) {
+            int id = ids[m];
+            if (id < 0 || id >= V)
+                throw new IllegalArgumentException("token id " + id + " at batch row " + (m / T) + ", position " + (m % T)
+                        + " is outside the vocabulary [0, " + V + ")");
+            weights.embed().row(id, a.x, m * D);
+        }
+        int first = prompts == null ? N : prompts.firstLayer(N);
+        int K = prompts == null ? 0 : prompts.adapterLen;
+        int qw = H * hd, kw = Hkv * hd;
+        for (int i = 0; i < N; i++) {
+            LlamaWeights.Layer w = weights.layers()[i];
+            Activations.Saved s = a.savedFor(i, first);
+            boolean adapted = i >= first;
+            float[] q = s != null ? s.q : a.q, k = s != null ? s.k : a.k, v = s != null ? s.v : a.v;
+            float[] rstd1 = s != null ? s.rstd1 : a.rstdScratch;
+            if (s != null) System.arraycopy(a.x, 0, s.xIn, 0, M * D);
+            RmsNorm.forward(a.x, w.attnNorm(), (float) config.rmsNormEps(), M, D, a.h, rstd1);
+            Matmul.xwT(a.h, M, w.wq(), q, false);
+            Matmul.xwT(a.h, M, w.wk(), k, false);
+            Matmul.xwT(a.h, M, w.wv(), v, false);
+            rope.apply(q, B, T, H, 0, false);
+            rope.apply(k, B, T, Hkv, 0, false);
+            Attention att = new Attention(B, T, H, Hkv, hd, adapted ? K : 0);
+            float[] probs = s != null ? s.probs : a.probs;
+            if (adapted) {
+                float[] ak = s != null ? s.ak : a.akScratch, av = s != null ? s.av : a.avScratch;
+                float[] gamma = s != null ? s.gamma : a.gammaScratch;
+                promptKeysValues(prompts, i - first, w, ak, av);
+                for (int h = 0; h < H; h++) gamma[h] = prompts.gateActivation.apply(prompts.gate[(i - first) * H + h]);
+                att.forward(q, k, v, a.attn, probs, ak, av, gamma,
+                        s != null ? s.promptProbs : null, s != null ? s.promptOut : null);
+            } else {
+                att.forward(q, k, v, a.attn, null, null, null, null, null, null);
+            }
+            Matmul.xwT(a.attn, M, w.wo(), a.x, true); // residual: x += attn·Woᵀ
+            if (s != null) System.arraycopy(a.x, 0, s.xMid, 0, M * D);
+            RmsNorm.forward(a.x, w.mlpNorm(), (float) config.rmsNormEps(), M, D, a.h, s != null ? s.rstd2 : a.rstdScratch);
+            float[] g = s != null ? s.gPre : a.gPre, u = s != null ? s.up : a.up;
+            Matmul.xwT(a.h, M, w.wGate(), g, false);
+            Matmul.xwT(a.h, M, w.wUp(), u, false);
+            SwiGlu.forward(g, u, a.act, M * F);
+            Matmul.xwT(a.act, M, w.wDown(), a.x, true); // residual: x += act·Wdownᵀ
+        }
+        if (a.train) System.arraycopy(a.x, 0, a.xFinal, 0, M * D);
+        RmsNorm.forward(a.x, weights.finalNorm(), (float) config.rmsNormEps(), M, D, a.h, a.train ? a.rstdFinal : a.rstdScratch);
+        Matmul.xwT(a.h, M, weights.head(), a.logits, false);
+        return a.logits;
+    }
+
+    /** Prompt keys/values of adapted layer j through the layer's own frozen projections, no RoPE: ak = P_j Wkᵀ, av = P_j Wvᵀ. */
+    private void promptKeysValues(AdaptionPrompts p, int j, LlamaWeights.Layer w, float[] ak, float[] av) {
+        int K = p.adapterLen;
+        float[] pj = Arrays.copyOfRange(p.prompt, j * K * D, (j + 1) * K * D); // [K, D]
+        Matmul.xwT(pj, K, w.wk(), ak, false);
+        Matmul.xwT(pj, K, w.wv(), av, false);
+    }
+
+    /**
+     * Loss and backward after forward(a, ids, prompts) with a training Activations: returns the mean
+     * cross-entropy over scored positions (labels [B·T], −100 = not scored) and ADDS the gradients of
+     * prompts and gates into grads (so micro-batches accumulate).
+     */
+    public float backward(Activations a, int[] labels, AdaptionPrompts prompts, AdaptionPrompts grads) {
+        if (!a.train) throw new IllegalStateException("activations were not kept for training");
+        int B = a.B, T = a.T, M = a.M, K = prompts.adapterLen, first = prompts.firstLayer(N);
+        int qw = H * hd, kw = Hkv * hd;
+        float eps = (float) config.rmsNormEps();
+        float loss = CrossEntropy.forwardBackward(a.logits, labels, M, V, a.dlogits);
+
+        // head and final norm: dx = RMSNorm'(x_final)ᵀ · (dlogits · head)
+        Matmul.xw(a.dlogits, M, weights.head(), a.dh, false);
+        Arrays.fill(a.dx, 0f);
+        RmsNorm.backwardAccumulate(a.xFinal, weights.finalNorm(), a.rstdFinal, a.dh, M, D, a.dx);
+
+        for (int i = N - 1; i >= first; i--) {
+            LlamaWeights.Layer w = weights.layers()[i];
+            Activations.Saved s = a.saved[i - first];
+            int j = i - first;
+            // MLP block: x_out = x_mid + down(silu(gate(h2))·up(h2)), h2 = RMSNorm(x_mid)
+            Matmul.xw(a.dx, M, w.wDown(), a.dact, false);
+            SwiGlu.backward(s.gPre, s.up, a.dact, a.dg, a.du, M * F);
+            Matmul.xw(a.dg, M, w.wGate(), a.dh, false);
+            Matmul.xw(a.du, M, w.wUp(), a.dh, true);
+            RmsNorm.backwardAccumulate(s.xMid, w.mlpNorm(), s.rstd2, a.dh, M, D, a.dx); // dx is now ∂L/∂x_mid
+
+            // attention block: x_mid = x_in + o_proj(attn)
+            Matmul.xw(a.dx, M, w.wo(), a.dattn, false);
+            boolean below = i > first; // only layers above the lowest adapted one pass a gradient down
+            Arrays.fill(a.dakPart, 0f);
+            Arrays.fill(a.davPart, 0f);
+            new Attention(B, T, H, Hkv, hd, K).backward(s.q, s.k, s.v, s.probs, a.dattn,
+                    below ? a.dq : null, a.dk, a.dv, s.ak, s.av, s.gamma, s.promptProbs, s.promptOut,
+                    a.dgammaPart, a.dakPart, a.davPart);
+            // gates: dg_h = act'(g_h) · Σ_b dγ_h
+            for (int h = 0; h < H; h++) {
+                double sum = 0;
+                for (int b = 0; b < B; b++) sum += a.dgammaPart[b * H + h];
+                float g = prompts.gate[j * H + h];
+                grads.gate[j * H + h] += (float) (sum * prompts.gateActivation.derivative(g));
+            }
+            // prompt: dP_j = dak·Wk + dav·Wv, with dak, dav summed over the batch
+            Arrays.fill(a.dak, 0f);
+            Arrays.fill(a.dav, 0f);
+            for (int b = 0; b < B; b++) {
+                Vec.add(a.dakPart, b * K * kw, a.dak, 0, K * kw);
+                Vec.add(a.davPart, b * K * kw, a.dav, 0, K * kw);
+            }
+            float[] dP = new float[K * D]; // [K, D]
+            Matmul.xw(a.dak, K, w.wk(), dP, false);
+            Matmul.xw(a.dav, K, w.wv(), dP, true);
+            Vec.add(dP, 0, grads.prompt, j * K * D, K * D);
+
+            if (!below) break;
+            rope.apply(a.dq, B, T, H, 0, true);
+            rope.apply(a.dk, B, T, Hkv, 0, true);
+            Matmul.xw(a.dq, M, w.wq(), a.dh, false);
+            Matmul.xw(a.dk, M, w.wk(), a.dh, true);
+            Matmul.xw(a.dv, M, w.wv(), a.dh, true);
+            RmsNorm.backwardAccumulate(s.xIn, w.attnNorm(), s.rstd1, a.dh, M, D, a.dx); // dx is now ∂L/∂x_in
+        }
+        return loss;
+    }
+}

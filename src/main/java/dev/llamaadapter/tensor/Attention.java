@@ -1,0 +1,158 @@
+package dev.llamaadapter.tensor;
+
+/**
+ * Causal self-attention with LLaMA-Adapter's gated prompt attention (spec §2), forward beside backward.
+ *
+ * <p>Per query head h (kv head h / (H/Hkv) under GQA), for token t of sequence b:
+ * token branch S_t = softmax_{j≤t}(q_t·k_j·s), prompt branch S_p = softmax_k(q_t·ak_k·s) over all K
+ * prompt keys (a separate softmax, no mask, no RoPE on ak), out_t = S_t v + γ_h · S_p av, where
+ * γ_h = act(gate_h) and s = 1/sqrt(hd). Buffers are flat row-major; row m = b·T + t.
+ *
+ * <p>The forward keeps both probability tensors and the ungated prompt output so the backward is
+ * exact without recomputation.
+ */
+public final class Attention {
+    private final int B, T, H, Hkv, hd, K;
+    private final float scale;
+
+    /** K = 0: no prompt branch (a base-model layer). */
+    public Attention(int B, int T, int H, int Hkv, int hd, int K) {
+        if (H % Hkv != 0) throw new IllegalArgumentException("heads " + H + " not a multiple of kv heads " + Hkv);
+        this.B = B; this.T = T; this.H = H; this.Hkv = Hkv; this.hd = hd; this.K = K;
+        this.scale = (float) (1.0 / Math.sqrt(hd));
+    }
+
+    /**
+     * q [B·T, H·hd], k, v [B·T, Hkv·hd] → out [B·T, H·hd] (overwritten).
+     * probs [B, H, T, T] receives S_t (entries j > t are left 0).
+     * Prompt branch (when K > 0): ak, av [K, Hkv·hd], gamma [H] = act(gate); promptProbs [B, H, T, K]
+     * receives S_p and promptOut [B·T, H·hd] the ungated S_p av. Any saved buffer may be null when no
+     * backward follows.
+     */
+    public void forward(float[] q, float[] k, float[] v, float[] out, float[] probs,
+                        float[] ak, float[] av, float[] gamma, float[] promptProbs, float[] promptOut) {
+        int qw = H * hd, kw = Hkv * hd, group = H / Hkv;
+        Parallel.forRange(B * H, (lo, hi) -> {
+            float[] p = new float[Math.max(T, K)]; // [T] scratch row of probabilities
+            float[] po = new float[hd];             // [hd] ungated prompt output of one token
+            for (int bh = lo; bh < hi; bh++) {
+                int b = bh / H, h = bh % H, g = h / group;
+                for (int t = 0; t < T; t++) {
+                    int qo = (b * T + t) * qw + h * hd, oo = qo;
+                    // token branch, causal
+                    float max = Float.NEGATIVE_INFINITY;
+                    for (int j = 0; j <= t; j++) {
+                        p[j] = Vec.dot(q, qo, k, (b * T + j) * kw + g * hd, hd) * scale;
+                        max = Math.max(max, p[j]);
+                    }
+                    softmaxInPlace(p, t + 1, max);
+                    java.util.Arrays.fill(out, oo, oo + hd, 0f);
+                    for (int j = 0; j <= t; j++) Vec.axpy(p[j], v, (b * T + j) * kw + g * hd, out, oo, hd);
+                    if (probs != null) {
+                        int po0 = ((b * H + h) * T + t) * T;
+                        System.arraycopy(p, 0, probs, po0, t + 1);
+                        java.util.Arrays.fill(probs, po0 + t + 1, po0 + T, 0f);
+                    }
+                    if (K == 0) continue;
+                    // prompt branch: its own softmax over all K prompt keys
+                    max = Float.NEGATIVE_INFINITY;
+                    for (int j = 0; j < K; j++) {
+                        p[j] = Vec.dot(q, qo, ak, j * kw + g * hd, hd) * scale;
+                        max = Math.max(max, p[j]);
+                    }
+                    softmaxInPlace(p, K, max);
+                    java.util.Arrays.fill(po, 0f);
+                    for (int j = 0; j < K; j++) Vec.axpy(p[j], av, j * kw + g * hd, po, 0, hd);
+                    Vec.axpy(gamma[h], po, 0, out, oo, hd);
+                    if (promptProbs != null) System.arraycopy(p, 0, promptProbs, ((b * H + h) * T + t) * K, K);
+                    if (promptOut != null) System.arraycopy(po, 0, promptOut, qo, hd);
+                }
+            }
+        });
+    }
+
+    /**
+     * Backward from dout [B·T, H·hd].
+     * Token branch (when dq != null): dq [B·T, H·hd], dk, dv [B·T, Hkv·hd] are overwritten.
+     * Prompt branch (when K > 0): dgammaPart [B, H] receives Σ_t dout·(S_p av) per sequence and head
+     * (the gate gradient before act'), dakPart, davPart [B, K, Hkv·hd] the prompt key/value gradients
+     * per sequence (summed over b by the caller), and the prompt's share of dq is added when dq != null.
+     * Work is split by (sequence, kv head) so no two tasks write the same element.
+     */
+    public void backward(float[] q, float[] k, float[] v, float[] probs, float[] dout,
+                         float[] dq, float[] dk, float[] dv,
+                         float[] ak, float[] av, float[] gamma, float[] promptProbs, float[] promptOut,
+                         float[] dgammaPart, float[] dakPart, float[] davPart) {
+        int qw = H * hd, kw = Hkv * hd, group = H / Hkv;
+        boolean tokens = dq != null;
+        Parallel.forRange(B * Hkv, (lo, hi) -> {
+            float[] dp = new float[Math.max(T, K)]; // [T] gradient of one probability row
+            float[] dpo = new float[hd];             // [hd] gradient of the ungated prompt output
+            for (int bg = lo; bg < hi; bg++) {
+                int b = bg / Hkv, g = bg % Hkv;
+                if (tokens) {
+                    for (int t = 0; t < T; t++) {
+                        int ko = (b * T + t) * kw + g * hd;
+                        java.util.Arrays.fill(dk, ko, ko + hd, 0f);
+                        java.util.Arrays.fill(dv, ko, ko + hd, 0f);
+                    }
+                }
+                int kvOff = b * K * kw;
+                for (int h = g * group; h < (g + 1) * group; h++) {
+                    double dgamma = 0;
+                    for (int t = 0; t < T; t++) {
+                        int qo = (b * T + t) * qw + h * hd;
+                        if (tokens) {
+                            java.util.Arrays.fill(dq, qo, qo + hd, 0f);
+                            int pr = ((b * H + h) * T + t) * T;
+                            // dS_j = dout·v_j ; dv_j += S_j·dout ; dscore = S ⊙ (dS − Σ S dS)
+                            float sum = 0f;
+                            for (int j = 0; j <= t; j++) {
+                                int vo = (b * T + j) * kw + g * hd;
+                                dp[j] = Vec.dot(dout, qo, v, vo, hd);
+                                sum += probs[pr + j] * dp[j];
+                                Vec.axpy(probs[pr + j], dout, qo, dv, vo, hd);
+                            }
+                            for (int j = 0; j <= t; j++) {
+                                float ds = probs[pr + j] * (dp[j] - sum) * scale;
+                                int ko = (b * T + j) * kw + g * hd;
+                                Vec.axpy(ds, k, ko, dq, qo, hd);
+                                Vec.axpy(ds, q, qo, dk, ko, hd);
+                            }
+                        }
+                        if (K == 0) continue;
+                        // prompt branch: out += γ_h · po, po = S_p av
+                        dgamma += Vec.dot(dout, qo, promptOut, qo, hd);
+                        for (int i = 0; i < hd; i++) dpo[i] = gamma[h] * dout[qo + i];
+                        int pr = ((b * H + h) * T + t) * K;
+                        float sum = 0f;
+                        for (int j = 0; j < K; j++) {
+                            int ao = j * kw + g * hd;
+                            dp[j] = Vec.dot(dpo, 0, av, ao, hd);
+                            sum += promptProbs[pr + j] * dp[j];
+                            Vec.axpy(promptProbs[pr + j], dpo, 0, davPart, kvOff + ao, hd);
+                        }
+                        for (int j = 0; j < K; j++) {
+                            float ds = promptProbs[pr + j] * (dp[j] - sum) * scale;
+                            int ao = j * kw + g * hd;
+                            if (tokens) Vec.axpy(ds, ak, ao, dq, qo, hd);
+                            Vec.axpy(ds, q, qo, dakPart, kvOff + ao, hd);
+                        }
+                    }
+                    if (K > 0) dgammaPart[b * H + h] = (float) dgamma;
+                }
+            }
+        });
+    }
+
+    /** p[0..n) = softmax(p[0..n)) given its maximum. */
+    static void softmaxInPlace(float[] p, int n, float max) {
+        float sum = 0f;
+        for (int j = 0; j < n; j++) {
+            p[j] = (float) Math.exp(p[j] - max);
+            sum += p[j];
+        }
+        float inv = 1f / sum;
+        for (int j = 0; j < n; j++) p[j] *= inv;
+    }
+}

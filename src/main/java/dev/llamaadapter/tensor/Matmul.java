@@ -1,0 +1,372 @@
+package dev.llamaadapter.tensor;
+
+import java.lang.foreign.MemorySegment;
+import java.nio.ByteOrder;
+import java.util.Arrays;
+
+import jdk.incubator.vector.FloatVector;
+import jdk.incubator.vector.IntVector;
+import jdk.incubator.vector.ShortVector;
+import jdk.incubator.vector.VectorOperators;
+import jdk.incubator.vector.VectorShape;
+import jdk.incubator.vector.VectorSpecies;
+
+/**
+ * Matrix products of fp32 activations with a frozen {@link WeightMatrix} (F32, F16 or BF16).
+ *
+ * <p>Two forms, both reading the weight where it lies (usually a memory-mapped file) and converting to
+ * fp32 on the fly:
+ * <ul>
+ * <li>Batches (many activation rows) run a register-blocked GEMM. Output columns are cut in panels of
+ * {@link #NR} (two vectors); for each panel and each reduction block of {@link #KC} the weight slice is
+ * packed, converted to fp32, into a small per-worker buffer laid out [k][NR], and then reused by every
+ * activation row. The micro-kernel holds a tile of {@link #MR} rows x NR columns in 12 vector registers
+ * and, per k, loads two panel vectors and broadcasts one activation per row.</li>
+ * <li>Few rows (decoding) are memory bound: every weight element is used only M times, so the cost is
+ * streaming the weight once. There a dot-product form (xwT) or an axpy form (xw) reads each weight row
+ * exactly once, with no packing.</li>
+ * </ul>
+ * Work is split over output columns (and, when those are few, activation rows) with {@link Parallel}.
+ * Summation order differs from a naive loop (blocked, vector lanes), so results match an exact product
+ * to about 1e-6 relative, not bit for bit.
+ */
+public final class Matmul {
+    private Matmul() {}
+
+    private static final VectorSpecies<Float> S = FloatVector.SPECIES_PREFERRED;
+    /** Floats per vector (16 with AVX-512). */
+    private static final int L = S.length();
+    /** Ints, same lane count as S: bf16/f16 bits are widened to 32 bits here before becoming floats. */
+    private static final VectorSpecies<Integer> SI = IntVector.SPECIES_PREFERRED;
+    /** Shorts, same lane count as S (half the bits): one vector of bf16/f16 weights. */
+    private static final VectorSpecies<Short> SH = ShortVector.SPECIES_PREFERRED.withShape(
+            VectorShape.forBitSize(S.vectorBitSize() / 2));
+
+    /** Activation rows per micro-tile. 6 rows x 2 vectors = 12 accumulators, leaving registers for the rest. */
+    static final int MR = 6;
+    /** Output columns per micro-tile and per packed panel: two vectors. */
+    static final int NR = 2 * L;
+    /** Reduction block: a packed panel is KC x NR floats (32 KiB with AVX-512), kept in L1/L2 while all rows use it. */
+    static final int KC = 256;
+    /** xwT with fewer rows than this uses the streaming dot-product form (see class comment). */
+    static final int XWT_DOT_MAX_M = 4;
+    /** xw with fewer rows than this uses the streaming axpy form. */
+    static final int XW_AXPY_MAX_M = 4;
+    /** Output columns per work item of the axpy form: the dx slice [M, XW_COLS] stays in L1. */
+    private static final int XW_COLS = 256;
+
+    private static final ByteOrder LE = ByteOrder.LITTLE_ENDIAN;
+
+    // ---------------------------------------------------------------------------------------------
+    // Public API
+    // ---------------------------------------------------------------------------------------------
+
+    /**
+     * y[m, n] = Σ_k x[m, k] · w[n, k] for m < M. x is [M, w.cols()], y is [M, w.rows()], both row-major
+     * from index 0; y is overwritten, or added to when accumulate.
+     */
+    public static void xwT(float[] x, int M, WeightMatrix w, float[] y, boolean accumulate) {
+        int N = w.rows(), K = w.cols();
+        check(w, "x", x, M, K, "y", y, N);
+        if (M == 0 || N == 0) return;
+        if (K == 0) {
+            if (!accumulate) Arrays.fill(y, 0, M * N, 0f);
+            return;
+        }
+        if (M < XWT_DOT_MAX_M) xwTDot(x, M, w, y, accumulate);
+        else gemm(x, M, w, true, y, accumulate);
+    }
+
+    /**
+     * dx[m, k] = Σ_n dy[m, n] · w[n, k] for m < M (the input gradient of {@link #xwT}). dy is
+     * [M, w.rows()], dx is [M, w.cols()]; dx is overwritten, or added to when accumulate.
+     */
+    public static void xw(float[] dy, int M, WeightMatrix w, float[] dx, boolean accumulate) {
+        int N = w.rows(), K = w.cols();
+        check(w, "dy", dy, M, N, "dx", dx, K);
+        if (M == 0 || K == 0) return;
+        if (N == 0) {
+            if (!accumulate) Arrays.fill(dx, 0, M * K, 0f);
+            return;
+        }
+        if (M < XW_AXPY_MAX_M) xwAxpy(dy, M, w, dx, accumulate);
+        else gemm(dy, M, w, false, dx, accumulate);
+    }
+
+    private static void check(WeightMatrix w, String inName, float[] in, int M, int inCols, String outName, float[] out,
+                              int outCols) {
+        String what = "matmul with " + w.name() + " [" + w.rows() + ", " + w.cols() + "]";
+        if (M < 0) throw new IllegalArgumentException(what + ": negative row count " + M);
+        if (in == null || out == null) throw new IllegalArgumentException(what + ": null " + (in == null ? inName : outName));
+        if (in.length < (long) M * inCols)
+            throw new IllegalArgumentException(what + ": " + inName + " has " + in.length + " floats, need " + M + " x " + inCols);
+        if (out.length < (long) M * outCols)
+            throw new IllegalArgumentException(what + ": " + outName + " has " + out.length + " floats, need " + M + " x " + outCols);
+    }
+
+    // ---------------------------------------------------------------------------------------------
+    // Blocked GEMM: c[M, nOut] (+)= a[M, red] · B[red, nOut], with B a packed view of w
+    //   xwT: a = x [M, K], B[k][n] = w[n, k] (red = K = w.cols, nOut = w.rows)
+    //   xw:  a = dy [M, N], B[n][k] = w[n, k] (red = w.rows, nOut = K = w.cols)
+    // ---------------------------------------------------------------------------------------------
+
+    /** Package-private (with xwTDot, xwAxpy) so MatmulSpeed can time each form on the same shapes. */
+    static void gemm(float[] a, int M, WeightMatrix w, boolean transposed, float[] c, boolean accumulate) {
+        final int red = transposed ? w.cols() : w.rows();
+        final int nOut = transposed ? w.rows() : w.cols();
+        final int nPanels = (nOut + NR - 1) / NR;
+        final int tiles = (M + MR - 1) / MR;
+        // With few panels (narrow outputs) also split the rows so every thread has work; each row group
+        // then packs its own copy of the panel, which is cheap next to >= 8 tiles of kernel work.
+        int groups = 1;
+        if (nPanels < 2 * Parallel.THREADS)
+            groups = Math.max(1, Math.min(tiles / 8, (4 * Parallel.THREADS + nPanels - 1) / nPanels));
+        final int mGroups = groups;
+        Parallel.forRange(nPanels * mGroups, 4 * Parallel.THREADS, (lo, hi) -> {
+            float[] panel = new float[KC * NR];              // [KC][NR]: B[k0 + k][n0 + j] at k·NR + j, zero for j >= nw
+            float[] stage = transposed ? new float[NR * KC] : null; // [NR][KC]: w rows n0.. before the transpose
+            float[] edge = new float[MR * NR];               // [MR][NR]: output tile of the last, narrow panel
+            for (int u = lo; u < hi; u++) {
+                int p = u / mGroups, g = u % mGroups;
+                int n0 = p * NR, nw = Math.min(NR, nOut - n0);
+                int mLo = (int) ((long) tiles * g / mGroups) * MR;
+                int mHi = Math.min(M, (int) ((long) tiles * (g + 1) / mGroups) * MR);
+                for (int k0 = 0; k0 < red; k0 += KC) {
+                    int kc = Math.min(KC, red - k0);
+                    if (transposed) packTransposed(w, n0, nw, k0, kc, stage, panel);
+                    else packDirect(w, n0, nw, k0, kc, panel);
+                    boolean load = accumulate || k0 > 0; // later blocks add to the partial sums already in c
+                    for (int m0 = mLo; m0 < mHi; m0 += MR) {
+                        int rows = Math.min(MR, mHi - m0);
+                        if (nw == NR) {
+                            tile(a, red, m0 * red + k0, rows, panel, kc, c, nOut, m0 * nOut + n0, load);
+                        } else { // run the full-width kernel on a copy of the tile; columns past nw are dropped
+                            if (load) for (int i = 0; i < rows; i++) System.arraycopy(c, (m0 + i) * nOut + n0, edge, i * NR, nw);
+                            tile(a, red, m0 * red + k0, rows, panel, kc, edge, NR, 0, load);
+                            for (int i = 0; i < rows; i++) System.arraycopy(edge, i * NR, c, (m0 + i) * nOut + n0, nw);
+                        }
+                    }
+                }
+            }
+        });
+    }
+
+    /**
+     * The micro-kernel: c[i, j] (+)= Σ_k a[aOff + i·lda + k] · panel[k·NR + j] for i < rows, j < NR, k < kc,
+     * where c[i, j] is c[cOff + i·ldc + j]. Rows past `rows` (the ragged end of M) recompute the last
+     * real row and are neither loaded nor stored, so the loop is always the full 6-row one. The 12
+     * accumulators are locals, which C2 keeps in registers; no helper takes or returns a vector, so
+     * nothing is boxed even when a helper is not inlined.
+     */
+    private static void tile(float[] a, int lda, int aOff, int rows, float[] panel, int kc, float[] c, int ldc, int cOff,
+                             boolean load) {
+        int a0 = aOff;
+        int a1 = rows > 1 ? a0 + lda : a0;
+        int a2 = rows > 2 ? a1 + lda : a1;
+        int a3 = rows > 3 ? a2 + lda : a2;
+        int a4 = rows > 4 ? a3 + lda : a3;
+        int a5 = rows > 5 ? a4 + lda : a4;
+        int r0 = cOff, r1 = r0 + ldc, r2 = r1 + ldc, r3 = r2 + ldc, r4 = r3 + ldc, r5 = r4 + ldc;
+
+        FloatVector z = FloatVector.zero(S);
+        FloatVector c00 = z, c01 = z, c10 = z, c11 = z, c20 = z, c21 = z, c30 = z, c31 = z, c40 = z, c41 = z, c50 = z, c51 = z;
+        if (load) {
+            c00 = FloatVector.fromArray(S, c, r0); c01 = FloatVector.fromArray(S, c, r0 + L);
+            if (rows > 1) { c10 = FloatVector.fromArray(S, c, r1); c11 = FloatVector.fromArray(S, c, r1 + L); }
+            if (rows > 2) { c20 = FloatVector.fromArray(S, c, r2); c21 = FloatVector.fromArray(S, c, r2 + L); }
+            if (rows > 3) { c30 = FloatVector.fromArray(S, c, r3); c31 = FloatVector.fromArray(S, c, r3 + L); }
+            if (rows > 4) { c40 = FloatVector.fromArray(S, c, r4); c41 = FloatVector.fromArray(S, c, r4 + L); }
+            if (rows > 5) { c50 = FloatVector.fromArray(S, c, r5); c51 = FloatVector.fromArray(S, c, r5 + L); }
+        }
+
+        for (int k = 0, p = 0; k < kc; k++, p += NR) {
+            FloatVector b0 = FloatVector.fromArray(S, panel, p);
+            FloatVector b1 = FloatVector.fromArray(S, panel, p + L);
+            FloatVector v;
+            v = FloatVector.broadcast(S, a[a0 + k]); c00 = v.fma(b0, c00); c01 = v.fma(b1, c01);
+            v = FloatVector.broadcast(S, a[a1 + k]); c10 = v.fma(b0, c10); c11 = v.fma(b1, c11);
+            v = FloatVector.broadcast(S, a[a2 + k]); c20 = v.fma(b0, c20); c21 = v.fma(b1, c21);
+            v = FloatVector.broadcast(S, a[a3 + k]); c30 = v.fma(b0, c30); c31 = v.fma(b1, c31);
+            v = FloatVector.broadcast(S, a[a4 + k]); c40 = v.fma(b0, c40); c41 = v.fma(b1, c41);
+            v = FloatVector.broadcast(S, a[a5 + k]); c50 = v.fma(b0, c50); c51 = v.fma(b1, c51);
+        }
+
+        c00.intoArray(c, r0); c01.intoArray(c, r0 + L);
+        if (rows > 1) { c10.intoArray(c, r1); c11.intoArray(c, r1 + L); }
+        if (rows > 2) { c20.intoArray(c, r2); c21.intoArray(c, r2 + L); }
+        if (rows > 3) { c30.intoArray(c, r3); c31.intoArray(c, r3 + L); }
+        if (rows > 4) { c40.intoArray(c, r4); c41.intoArray(c, r4 + L); }
+        if (rows > 5) { c50.intoArray(c, r5); c51.intoArray(c, r5 + L); }
+    }
+
+    /**
+     * xwT panel: panel[k][j] = w[n0 + j, k0 + k], a transpose (rows of w become panel columns). The
+     * rows are first converted into stage [NR][KC] with contiguous vector loads, then transposed
+     * float to float; stage rows j >= nw are zero, so the narrow last panel needs no special case.
+     */
+    private static void packTransposed(WeightMatrix w, int n0, int nw, int k0, int kc, float[] stage, float[] panel) {
+        long K = w.cols();
+        for (int j = 0; j < nw; j++) toFloats(w.data(), w.dtype(), (n0 + j) * K + k0, stage, j * KC, kc);
+        if (nw < NR) Arrays.fill(stage, nw * KC, NR * KC, 0f);
+        for (int k = 0; k < kc; k++) {
+            int p = k * NR;
+            for (int j = 0; j < NR; j++) panel[p + j] = stage[j * KC + k];
+        }
+    }
+
+    /** xw panel: panel[r][j] = w[k0 + r, n0 + j] (rows of w are the reduction): a straight copy, converted. */
+    private static void packDirect(WeightMatrix w, int n0, int nw, int k0, int kc, float[] panel) {
+        long K = w.cols();
+        for (int r = 0; r < kc; r++) toFloats(w.data(), w.dtype(), (k0 + r) * K + n0, panel, r * NR, nw);
+        if (nw < NR) for (int r = 0; r < kc; r++) Arrays.fill(panel, r * NR + nw, (r + 1) * NR, 0f);
+    }
+
+    // ---------------------------------------------------------------------------------------------
+    // Streaming forms for few rows
+    // ---------------------------------------------------------------------------------------------
+
+    /**
+     * xwT by dot products: each weight row is streamed from memory once and used for all M rows of x
+     * (the M > 1 passes find it in L1). Weights are converted inside the dot loop instead of into a
+     * buffer: on this hardware the extra vector store per 16 weights costs more than the conversion.
+     */
+    static void xwTDot(float[] x, int M, WeightMatrix w, float[] y, boolean accumulate) {
+        int N = w.rows(), K = w.cols();
+        MemorySegment d = w.data();
+        DType t = w.dtype();
+        Parallel.forRange(N, 4 * Parallel.THREADS, (lo, hi) -> {
+            for (int n = lo; n < hi; n++) {
+                long e = (long) n * K;
+                for (int m = 0; m < M; m++) {
+                    float s = switch (t) {
+                        case F32 -> dotF32(x, m * K, d, e, K);
+                        case BF16 -> dotBF16(x, m * K, d, e, K);
+                        case F16 -> dotF16(x, m * K, d, e, K);
+                        default -> throw new IllegalStateException(t.toString());
+                    };
+                    y[m * N + n] = accumulate ? y[m * N + n] + s : s;
+                }
+            }
+        });
+    }
+
+    // One dot kernel per dtype, each with its conversion written out: C2 then compiles every loop for a
+    // single dtype, within its inlining budget (a shared "load and convert" helper was not inlined once
+    // several dtypes had run, and its boxed vector results cost 4x).
+
+    /** Σ_k x[xo + k] · w[k] with w the K F32 weights from element e. */
+    private static float dotF32(float[] x, int xo, MemorySegment d, long e, int K) {
+        FloatVector s0 = FloatVector.zero(S), s1 = s0;
+        int k = 0;
+        for (int ub = K - 2 * L; k <= ub; k += 2 * L) {
+            s0 = FloatVector.fromMemorySegment(S, d, (e + k) * 4, LE).fma(FloatVector.fromArray(S, x, xo + k), s0);
+            s1 = FloatVector.fromMemorySegment(S, d, (e + k + L) * 4, LE).fma(FloatVector.fromArray(S, x, xo + k + L), s1);
+        }
+        float s = s0.add(s1).reduceLanes(VectorOperators.ADD);
+        for (; k < K; k++) s += x[xo + k] * d.getAtIndex(WeightMatrix.F32, e + k);
+        return s;
+    }
+
+    /** As dotF32 for BF16 weights: widen to 32 bits and shift into the upper half of an fp32. */
+    private static float dotBF16(float[] x, int xo, MemorySegment d, long e, int K) {
+        FloatVector s0 = FloatVector.zero(S), s1 = s0;
+        int k = 0;
+        for (int ub = K - 2 * L; k <= ub; k += 2 * L) {
+            IntVector b0 = (IntVector) ShortVector.fromMemorySegment(SH, d, (e + k) * 2, LE).convertShape(VectorOperators.S2I, SI, 0);
+            IntVector b1 = (IntVector) ShortVector.fromMemorySegment(SH, d, (e + k + L) * 2, LE).convertShape(VectorOperators.S2I, SI, 0);
+            s0 = b0.lanewise(VectorOperators.LSHL, 16).reinterpretAsFloats().fma(FloatVector.fromArray(S, x, xo + k), s0);
+            s1 = b1.lanewise(VectorOperators.LSHL, 16).reinterpretAsFloats().fma(FloatVector.fromArray(S, x, xo + k + L), s1);
+        }
+        float s = s0.add(s1).reduceLanes(VectorOperators.ADD);
+        for (; k < K; k++) s += x[xo + k] * DType.bf16ToFloat(d.getAtIndex(WeightMatrix.I16, e + k));
+        return s;
+    }
+
+    /** As dotF32 for F16 weights (conversion as in {@link #toFloats}). */
+    private static float dotF16(float[] x, int xo, MemorySegment d, long e, int K) {
+        FloatVector s0 = FloatVector.zero(S);
+        int k = 0;
+        for (int ub = K - L; k <= ub; k += L) {
+            IntVector h = (IntVector) ShortVector.fromMemorySegment(SH, d, (e + k) * 2, LE).convertShape(VectorOperators.S2I, SI, 0);
+            IntVector em = h.and(0x7fff).lanewise(VectorOperators.LSHL, 13);
+            IntVector exp = em.and(0x0f800000);
+            IntVector r = em.add(0x38000000);
+            r = r.blend(r.add(0x38000000), exp.compare(VectorOperators.EQ, 0x0f800000));
+            r = r.blend(r.add(0x00800000).reinterpretAsFloats().sub(0x1p-14f).reinterpretAsInts(), exp.compare(VectorOperators.EQ, 0));
+            s0 = r.or(h.and(0x8000).lanewise(VectorOperators.LSHL, 16)).reinterpretAsFloats().fma(FloatVector.fromArray(S, x, xo + k), s0);
+        }
+        float s = s0.reduceLanes(VectorOperators.ADD);
+        for (; k < K; k++) s += x[xo + k] * Float.float16ToFloat(d.getAtIndex(WeightMatrix.I16, e + k));
+        return s;
+    }
+
+    /** dx by axpy: for each weight row n, dx[m, cols] += dy[m, n] · w[n, cols], over column slices that stay in L1. */
+    static void xwAxpy(float[] dy, int M, WeightMatrix w, float[] dx, boolean accumulate) {
+        int N = w.rows(), K = w.cols();
+        MemorySegment d = w.data();
+        DType t = w.dtype();
+        int slices = (K + XW_COLS - 1) / XW_COLS;
+        Parallel.forRange(slices, 4 * Parallel.THREADS, (lo, hi) -> {
+            float[] part = new float[XW_COLS]; // [XW_COLS]: w[n, c0..c1) as fp32
+            for (int sl = lo; sl < hi; sl++) {
+                int c0 = sl * XW_COLS, c1 = Math.min(K, c0 + XW_COLS), nc = c1 - c0;
+                if (!accumulate) for (int m = 0; m < M; m++) Arrays.fill(dx, m * K + c0, m * K + c1, 0f);
+                for (int n = 0; n < N; n++) {
+                    toFloats(d, t, (long) n * K + c0, part, 0, nc);
+                    for (int m = 0; m < M; m++) axpy(dy[m * N + n], part, nc, dx, m * K + c0);
+                }
+            }
+        });
+    }
+
+    /** y[yo + i] += g · v[i], i < n. */
+    private static void axpy(float g, float[] v, int n, float[] y, int yo) {
+        FloatVector vg = FloatVector.broadcast(S, g);
+        int i = 0;
+        for (int ub = n - L; i <= ub; i += L)
+            FloatVector.fromArray(S, v, i).fma(vg, FloatVector.fromArray(S, y, yo + i)).intoArray(y, yo + i);
+        for (; i < n; i++) y[yo + i] += g * v[i];
+    }
+
+    // ---------------------------------------------------------------------------------------------
+    // Weight conversion to fp32
+    // ---------------------------------------------------------------------------------------------
+
+    /**
+     * dst[off + i] = weight element e + i as fp32, i < n. Every kernel reads weights through this, one
+     * row slice per call: the dtype switch sits outside the vector loops and no vector crosses a method
+     * boundary, so a JIT that sees several dtypes (or declines to inline) cannot slow the loops down.
+     */
+    private static void toFloats(MemorySegment d, DType t, long e, float[] dst, int off, int n) {
+        int i = 0;
+        switch (t) {
+            case F32 -> MemorySegment.copy(d, WeightMatrix.F32, e * 4, dst, off, n);
+            case BF16 -> { // bf16 is the upper half of an fp32: widen and shift (the sign-extension bits fall off)
+                for (int ub = n - L; i <= ub; i += L) {
+                    IntVector b = (IntVector) ShortVector.fromMemorySegment(SH, d, (e + i) * 2, LE)
+                            .convertShape(VectorOperators.S2I, SI, 0);
+                    b.lanewise(VectorOperators.LSHL, 16).reinterpretAsFloats().intoArray(dst, off + i);
+                }
+                for (; i < n; i++) dst[off + i] = DType.bf16ToFloat(d.getAtIndex(WeightMatrix.I16, e + i));
+            }
+            case F16 -> {
+                // IEEE half to fp32 exactly, in integer arithmetic: move exponent and mantissa into place and
+                // rebias the exponent by 127 - 15 = 112; infinities/NaNs get the all-ones fp32 exponent;
+                // subnormal halves become (2^-14 + m·2^-24) - 2^-14, which avoids fp32 subnormal inputs.
+                for (int ub = n - L; i <= ub; i += L) {
+                    IntVector h = (IntVector) ShortVector.fromMemorySegment(SH, d, (e + i) * 2, LE)
+                            .convertShape(VectorOperators.S2I, SI, 0);
+                    IntVector em = h.and(0x7fff).lanewise(VectorOperators.LSHL, 13);
+                    IntVector exp = em.and(0x0f800000);
+                    IntVector r = em.add(0x38000000);
+                    r = r.blend(r.add(0x38000000), exp.compare(VectorOperators.EQ, 0x0f800000));
+                    r = r.blend(r.add(0x00800000).reinterpretAsFloats().sub(0x1p-14f).reinterpretAsInts(),
+                            exp.compare(VectorOperators.EQ, 0));
+                    r.or(h.and(0x8000).lanewise(VectorOperators.LSHL, 16)).reinterpretAsFloats().intoArray(dst, off + i);
+                }
+                for (; i < n; i++) dst[off + i] = Float.float16ToFloat(d.getAtIndex(WeightMatrix.I16, e + i));
+            }
+            default -> throw new IllegalStateException(t.toString());
+        }
+    }
+}

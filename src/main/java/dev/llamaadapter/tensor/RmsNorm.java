@@ -1,0 +1,38 @@
+package dev.llamaadapter.tensor;
+
+/**
+ * RMSNorm over rows: y = x · r · w with r = 1/sqrt(mean(x²) + eps), in fp32 (spec §1).
+ * The forward keeps r per row so the backward needs only x, w and r.
+ */
+public final class RmsNorm {
+    private RmsNorm() {}
+
+    /** x [M, D] → y [M, D]; rstd [M] receives r per row (may be null when no backward follows). */
+    public static void forward(float[] x, float[] w, float eps, int M, int D, float[] y, float[] rstd) {
+        Parallel.forRange(M, (lo, hi) -> {
+            for (int m = lo; m < hi; m++) {
+                int o = m * D;
+                float r = (float) (1.0 / Math.sqrt(Vec.sumSq(x, o, D) / D + eps));
+                if (rstd != null) rstd[m] = r;
+                for (int i = 0; i < D; i++) y[o + i] = (x[o + i] * r) * w[i];
+            }
+        });
+    }
+
+    /**
+     * dx += ∂L/∂x given dy [M, D]: dx_j = r·w_j·dy_j − x_j · r³/D · Σ_i w_i·dy_i·x_i.
+     * Accumulates because the residual stream already carries a gradient into x.
+     */
+    public static void backwardAccumulate(float[] x, float[] w, float[] rstd, float[] dy, int M, int D, float[] dx) {
+        Parallel.forRange(M, (lo, hi) -> {
+            for (int m = lo; m < hi; m++) {
+                int o = m * D;
+                float r = rstd[m];
+                double s = 0;
+                for (int i = 0; i < D; i++) s += (double) w[i] * dy[o + i] * x[o + i];
+                float c = (float) (s * r * r * r / D);
+                for (int i = 0; i < D; i++) dx[o + i] += r * w[i] * dy[o + i] - x[o + i] * c;
+            }
+        });
+    }
+}

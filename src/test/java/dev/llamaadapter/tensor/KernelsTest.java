@@ -1,0 +1,158 @@
+package dev.llamaadapter.tensor;
+
+import org.junit.jupiter.api.Test;
+import org.junit.jupiter.params.ParameterizedTest;
+import org.junit.jupiter.params.provider.CsvSource;
+
+import java.util.Random;
+import java.util.function.Function;
+
+import static org.assertj.core.api.Assertions.assertThat;
+
+/** Each small kernel against its scalar twin, and each backward against central finite differences. */
+class KernelsTest {
+    static float[] rand(Random r, int n, double scale) {
+        float[] a = new float[n];
+        for (int i = 0; i < n; i++) a[i] = (float) (r.nextGaussian() * scale);
+        return a;
+    }
+
+    static double relErr(float[] got, double[] want) {
+        double num = 0, den = 0;
+        for (int i = 0; i < want.length; i++) {
+            num += (got[i] - want[i]) * (got[i] - want[i]);
+            den += want[i] * want[i];
+        }
+        return Math.sqrt(num / Math.max(den, 1e-300));
+    }
+
+    /** Central differences of a scalar function f(x) in double, for every element of x (x restored after). */
+    static double[] numericGrad(float[] x, Function<float[], Double> f, float eps) {
+        double[] g = new double[x.length];
+        for (int i = 0; i < x.length; i++) {
+            float old = x[i];
+            x[i] = old + eps;
+            double up = f.apply(x);
+            x[i] = old - eps;
+            double down = f.apply(x);
+            x[i] = old;
+            g[i] = (up - down) / (2.0 * eps);
+        }
+        return g;
+    }
+
+    static double weightedD(double[] y, float[] r) {
+        double s = 0;
+        for (int i = 0; i < y.length; i++) s += y[i] * r[i];
+        return s;
+    }
+
+    static double weighted(float[] y, float[] r) {
+        double s = 0;
+        for (int i = 0; i < y.length; i++) s += (double) y[i] * r[i];
+        return s;
+    }
+
+    @ParameterizedTest
+    @CsvSource({"1,3", "3,7", "5,33", "2,64", "7,100"})
+    void rmsNormMatchesTwinAndFiniteDifferences(int M, int D) {
+        Random r = new Random(M * 31 + D);
+        float[] x = rand(r, M * D, 1), w = rand(r, D, 1), y = new float[M * D], rstd = new float[M];
+        RmsNorm.forward(x, w, 1e-5f, M, D, y, rstd);
+        assertThat(relErr(y, ScalarKernels.rmsNorm(x, w, 1e-5, M, D))).isLessThan(1e-6);
+
+        float[] dy = rand(r, M * D, 1), dx = new float[M * D];
+        RmsNorm.backwardAccumulate(x, w, rstd, dy, M, D, dx);
+        double[] num = numericGrad(x, xx -> weightedD((ScalarKernels.rmsNorm(xx, w, 1e-5, M, D)), dy), 1e-3f);
+        assertThat(relErr(dx, num)).isLessThan(2e-3);
+    }
+
+    @Test
+    void ropeMatchesTwinAndItsInverseIsTheTranspose() {
+        Random r = new Random(7);
+        int B = 2, T = 9, heads = 3, hd = 10;
+        float[] x = rand(r, B * T * heads * hd, 1), y = x.clone();
+        Rope rope = new Rope(hd, 10000.0, 64);
+        rope.apply(y, B, T, heads, 0, false);
+        assertThat(relErr(y, ScalarKernels.rope(x, B, T, heads, hd, 10000.0))).isLessThan(1e-6);
+        // backward: <R x, d> = <x, Rᵀ d> for any d
+        float[] d = rand(r, x.length, 1), rd = d.clone();
+        rope.apply(rd, B, T, heads, 0, true);
+        assertThat(weighted(y, d)).isCloseTo(weighted(x, rd), org.assertj.core.data.Offset.offset(1e-3));
+    }
+
+    @Test
+    void swigluMatchesTwinAndFiniteDifferences() {
+        Random r = new Random(3);
+        int n = 37;
+        float[] g = rand(r, n, 2), u = rand(r, n, 1), a = new float[n];
+        SwiGlu.forward(g, u, a, n);
+        assertThat(relErr(a, ScalarKernels.swiglu(g, u))).isLessThan(1e-6);
+        float[] da = rand(r, n, 1), dg = new float[n], du = new float[n];
+        SwiGlu.backward(g, u, da, dg, du, n);
+        assertThat(relErr(dg, numericGrad(g, gg -> weightedD((ScalarKernels.swiglu(gg, u)), da), 1e-3f))).isLessThan(1e-3);
+        assertThat(relErr(du, numericGrad(u, uu -> weightedD((ScalarKernels.swiglu(g, uu)), da), 1e-3f))).isLessThan(1e-3);
+    }
+
+    @Test
+    void crossEntropyMatchesTwinAndFiniteDifferences() {
+        Random r = new Random(5);
+        int M = 6, V = 11;
+        float[] logits = rand(r, M * V, 2);
+        int[] labels = {3, -100, 0, 10, -100, 7};
+        float[] d = new float[M * V];
+        float loss = CrossEntropy.forwardBackward(logits, labels, M, V, d);
+        assertThat((double) loss).isCloseTo(ScalarKernels.crossEntropy(logits, labels, M, V), org.assertj.core.data.Offset.offset(1e-5));
+        assertThat(relErr(d, numericGrad(logits, l -> ScalarKernels.crossEntropy(l, labels, M, V), 1e-2f))).isLessThan(1e-3);
+        // unscored rows get no gradient
+        for (int i = V; i < 2 * V; i++) assertThat(d[i]).isZero();
+        // in place (training) gives the same gradient
+        float[] inPlace = logits.clone();
+        assertThat(CrossEntropy.forwardBackward(inPlace, labels, M, V, inPlace)).isEqualTo(loss);
+        assertThat(inPlace).containsExactly(d);
+    }
+
+    @ParameterizedTest
+    @CsvSource({"1,1,1,1,4,0", "2,5,4,4,6,3", "2,7,4,2,8,1", "1,4,6,3,4,2", "3,3,2,1,10,5"})
+    void attentionMatchesTwinAndFiniteDifferences(int B, int T, int H, int Hkv, int hd, int K) {
+        Random r = new Random(B * 1000 + T * 100 + H * 10 + K);
+        int qw = H * hd, kw = Hkv * hd, M = B * T;
+        float[] q = rand(r, M * qw, 1), k = rand(r, M * kw, 1), v = rand(r, M * kw, 1);
+        float[] ak = rand(r, Math.max(K, 1) * kw, 1), av = rand(r, Math.max(K, 1) * kw, 1), gamma = rand(r, H, 0.7);
+        Attention att = new Attention(B, T, H, Hkv, hd, K);
+        float[] out = new float[M * qw], probs = new float[B * H * T * T];
+        float[] pp = new float[B * H * T * Math.max(K, 1)], po = new float[M * qw];
+        att.forward(q, k, v, out, probs, ak, av, gamma, pp, po);
+        assertThat(relErr(out, ScalarKernels.attention(q, k, v, ak, av, gamma, B, T, H, Hkv, hd, K))).isLessThan(1e-5);
+
+        float[] dout = rand(r, M * qw, 1);
+        float[] dq = new float[M * qw], dk = new float[M * kw], dv = new float[M * kw];
+        float[] dgp = new float[B * H], dakp = new float[B * Math.max(K, 1) * kw], davp = new float[B * Math.max(K, 1) * kw];
+        att.backward(q, k, v, probs, dout, dq, dk, dv, ak, av, gamma, pp, po, dgp, dakp, davp);
+        Function<float[], Double> f = ignored -> weightedD((ScalarKernels.attention(q, k, v, ak, av, gamma, B, T, H, Hkv, hd, K)), dout);
+        float eps = 1e-2f;
+        assertThat(relErr(dq, numericGrad(q, f, eps))).isLessThan(1e-3);
+        assertThat(relErr(dk, numericGrad(k, f, eps))).isLessThan(1e-3);
+        assertThat(relErr(dv, numericGrad(v, f, eps))).isLessThan(1e-3);
+        if (K > 0) {
+            assertThat(relErr(sumOverBatch(dakp, B), numericGrad(ak, f, eps))).isLessThan(1e-3);
+            assertThat(relErr(sumOverBatch(davp, B), numericGrad(av, f, eps))).isLessThan(1e-3);
+            float[] dgamma = new float[H];
+            for (int b = 0; b < B; b++) for (int h = 0; h < H; h++) dgamma[h] += dgp[b * H + h];
+            assertThat(relErr(dgamma, numericGrad(gamma, f, eps))).isLessThan(1e-3);
+        }
+    }
+
+    static float[] sumOverBatch(float[] part, int B) {
+        int n = part.length / B;
+        float[] s = new float[n];
+        for (int b = 0; b < B; b++) for (int i = 0; i < n; i++) s[i] += part[b * n + i];
+        return s;
+    }
+
+    static float[] toFloat(double[] d) {
+        float[] f = new float[d.length];
+        for (int i = 0; i < d.length; i++) f[i] = (float) d[i];
+        return f;
+    }
+}
