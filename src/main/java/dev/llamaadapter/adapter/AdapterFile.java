@@ -39,6 +39,22 @@ public final class AdapterFile {
     /** A loaded adapter: its trainable tensors and the file's metadata. */
     public record Adapter(AdaptionPrompts prompts, Map<String, String> metadata, Path path) {}
 
+    /** Metadata keys that tie an adapter to its base model. */
+    public static final String BASE_FINGERPRINT = "base_model.fingerprint", BASE_SHAPE = "base_model.shape";
+
+    /**
+     * Reads an adapter for this base model, refusing one trained on another base (by fingerprint, when
+     * the file records one) as well as one whose shapes do not fit.
+     */
+    public static Adapter read(Path file, dev.llamaadapter.model.BaseModel base) throws IOException {
+        Adapter a = read(file, base.config());
+        String fp = a.metadata().get(BASE_FINGERPRINT);
+        if (fp != null && !fp.equals(base.fingerprint()))
+            throw new SafeTensorsException(file, null, "was trained on another base model (" + a.metadata().getOrDefault(BASE_SHAPE, "?")
+                    + ", fingerprint " + fp + ") than " + base.dir() + " (" + base.shape() + ", fingerprint " + base.fingerprint() + ")");
+        return a;
+    }
+
     public static Adapter read(Path file, LlamaConfig base) throws IOException {
         try (SafeTensors st = SafeTensors.open(file)) {
             return read(st, base);

@@ -33,7 +33,7 @@ public final class DumpStepCommand implements Callable<Integer> {
     public Integer call() throws Exception {
         try (BaseModel base = BaseModel.open(model)) {
             var cfg = base.config();
-            AdaptionPrompts p = AdapterFile.read(adapter, cfg).prompts();
+            AdaptionPrompts p = AdapterFile.read(adapter, base).prompts();
             TokenBatch b = TokenBatch.read(batch, cfg.vocabSize());
             Transformer t = base.transformer();
             Activations a = t.activations(b.B(), b.T(), p, true, true);

@@ -1,12 +1,14 @@
 package dev.llamaadapter.model;
 
 /**
- * Every buffer one forward/backward of a [B, T] batch needs, sized once per shape and reused across
- * steps (hot loops allocate nothing). Layers below the lowest adapted one keep nothing: they share the
- * scratch buffers. M = B·T rows; qw = H·hd; kw = Hkv·hd.
+ * Every buffer one forward/backward of a batch needs, sized once for the largest shape [maxB, maxT]
+ * and reused across steps whatever the batch's own shape (hot loops allocate nothing). Layers below
+ * the lowest adapted one keep nothing: they share the scratch buffers. M = B·T rows; qw = H·hd;
+ * kw = Hkv·hd. Shape comments give the capacity.
  */
 public final class Activations {
-    public final int B, T, M;
+    public final int maxB, maxT;
+    int B, T, M; // the current batch's shape, ≤ capacity
     final boolean train;
 
     // residual stream and scratch shared by all layers
@@ -36,6 +38,8 @@ public final class Activations {
     final float[] dgammaPart;   // [B, H]
     final float[] dakPart, davPart; // [B, K, kw]
     final float[] dak, dav;     // [K, kw]
+    final float[] promptRows;   // [K, D] one layer's prompt P_j (plus, later, a visual token)
+    final float[] dPrompt;      // [K, D] gradient of P_j
 
     static final class Saved {
         final float[] xIn, rstd1;   // [M, D], [M]
@@ -66,12 +70,15 @@ public final class Activations {
      * @param K          adapter_len (0 without adapter); L adapted layers
      */
     Activations(LlamaConfig c, int B, int T, int K, int L, boolean train, boolean keepLogits) {
-        this.B = B; this.T = T; this.M = B * T; this.train = train;
+        this.maxB = B; this.maxT = T; this.train = train;
+        this.B = B; this.T = T; this.M = B * T;
         int D = c.hiddenSize(), F = c.intermediateSize(), V = c.vocabSize(), H = c.numAttentionHeads();
         int hd = c.headDim(), qw = H * hd, kw = c.numKeyValueHeads() * hd;
         x = new float[M * D]; h = new float[M * D]; attn = new float[M * qw]; act = new float[M * F];
         logits = new float[Math.multiplyExact(M, V)];
         rstdScratch = new float[M];
+        promptRows = new float[K * D];
+        dPrompt = train ? new float[K * D] : null;
         akScratch = new float[K * kw]; avScratch = new float[K * kw]; gammaScratch = new float[H];
         boolean keepAll = train && L == c.numHiddenLayers();
         q = keepAll ? null : new float[M * qw];
@@ -97,6 +104,22 @@ public final class Activations {
             xFinal = rstdFinal = dlogits = dx = dh = dattn = dq = dk = dv = dact = dg = du = null;
             dgammaPart = dakPart = davPart = dak = dav = null;
         }
+    }
+
+    /** Uses the buffers for a batch of shape [B, T] within the capacity. */
+    public Activations reshape(int B, int T) {
+        if (B <= 0 || T <= 0 || B > maxB || T > maxT)
+            throw new IllegalArgumentException("batch [" + B + ", " + T + "] exceeds the buffers' capacity [" + maxB + ", " + maxT + "]");
+        this.B = B; this.T = T; this.M = B * T;
+        return this;
+    }
+
+    public int batch() {
+        return B;
+    }
+
+    public int seqLen() {
+        return T;
     }
 
     /** The non-adapted scratch when the layer keeps nothing, else the layer's saved block. */

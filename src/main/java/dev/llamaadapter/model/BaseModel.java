@@ -32,6 +32,50 @@ public record BaseModel(Path dir, LlamaConfig config, LlamaWeights weights, Tens
         return new Transformer(config, weights);
     }
 
+    /**
+     * Identifies the base an adapter was trained on: SHA-256 over the architecture fields of config.json
+     * and the sorted tensor index (names and shapes). Dtypes are left out on purpose, so that the same
+     * model converted to BF16 still carries its adapters; any other change gives another fingerprint.
+     */
+    public String fingerprint() {
+        LlamaConfig c = config;
+        StringBuilder sb = new StringBuilder(shape()).append(" eps=").append(c.rmsNormEps()).append(" theta=").append(c.ropeTheta())
+                .append(" tie=").append(c.tieWordEmbeddings()).append('\n');
+        for (String name : new java.util.TreeSet<>(source.names()))
+            sb.append(name).append(java.util.Arrays.toString(source.info(name).shape())).append('\n');
+        try {
+            byte[] d = java.security.MessageDigest.getInstance("SHA-256").digest(sb.toString().getBytes(java.nio.charset.StandardCharsets.UTF_8));
+            return java.util.HexFormat.of().formatHex(d, 0, 12);
+        } catch (java.security.NoSuchAlgorithmException e) {
+            throw new IllegalStateException(e);
+        }
+    }
+
+    /** The architecture in one line, e.g. "D=4096 F=11008 N=32 H=32 Hkv=32 V=32000". */
+    public String shape() {
+        LlamaConfig c = config;
+        return "D=" + c.hiddenSize() + " F=" + c.intermediateSize() + " N=" + c.numHiddenLayers() + " H=" + c.numAttentionHeads()
+                + " Hkv=" + c.numKeyValueHeads() + " V=" + c.vocabSize();
+    }
+
+    /** Parameters of the base model (all weights, the head counted once when tied). */
+    public long parameterCount() {
+        long n = 0;
+        for (String name : source.names()) {
+            long k = 1;
+            for (long d : source.info(name).shape()) k *= d;
+            n += k;
+        }
+        return n;
+    }
+
+    /** The weights' dtype(s) as stored, e.g. "BF16". */
+    public String dtypes() {
+        java.util.Set<String> s = new java.util.TreeSet<>();
+        for (String name : source.names()) s.add(source.info(name).dtype().name());
+        return String.join("+", s);
+    }
+
     /** Bytes of the weight files. */
     public long bytesOnDisk() {
         long n = 0;

@@ -27,8 +27,7 @@ public final class Transformer {
         D = config.hiddenSize(); F = config.intermediateSize(); V = config.vocabSize();
         H = config.numAttentionHeads(); Hkv = config.numKeyValueHeads(); hd = config.headDim();
         N = config.numHiddenLayers();
-        int maxPos = Math.max(config.maxPositionEmbeddings() == null ? 0 : config.maxPositionEmbeddings(), 4096);
-        rope = new Rope(hd, config.ropeTheta(), maxPos);
+        rope = new Rope(hd, config.ropeTheta(), 512);
     }
 
     /** Buffers for batches of shape [B, T]; train keeps what backward needs; keepLogits keeps logits apart from their gradient. */
@@ -51,7 +50,6 @@ public final class Transformer {
         checkFits(prompts, "adapter");
         int B = a.B, T = a.T, M = a.M;
         if (ids.length < M) throw new IllegalArgumentException("batch has " + ids.length + " ids, expected " + M);
-        if (T > rope.maxPositions()) throw new IllegalArgumentException("sequence length " + T + " beyond " + rope.maxPositions());
         for (int m = 0; m < M; m++) {
             int id = ids[m];
             if (id < 0 || id >= V)
@@ -80,7 +78,7 @@ public final class Transformer {
             if (adapted) {
                 float[] ak = s != null ? s.ak : a.akScratch, av = s != null ? s.av : a.avScratch;
                 float[] gamma = s != null ? s.gamma : a.gammaScratch;
-                promptKeysValues(prompts, i - first, w, ak, av);
+                promptKeysValues(prompts, i - first, w, a.promptRows, ak, av);
                 for (int h = 0; h < H; h++) gamma[h] = prompts.gateActivation.apply(prompts.gate[(i - first) * H + h]);
                 att.forward(q, k, v, a.attn, probs, ak, av, gamma,
                         s != null ? s.promptProbs : null, s != null ? s.promptOut : null);
@@ -102,10 +100,19 @@ public final class Transformer {
         return a.logits;
     }
 
+    /**
+     * Mean cross-entropy of a batch without any backward (validation): forward, then the loss computed
+     * in place over the logits buffer, which it overwrites.
+     */
+    public float evalLoss(Activations a, int[] ids, int[] labels, AdaptionPrompts prompts) {
+        float[] logits = forward(a, ids, prompts);
+        return CrossEntropy.forwardBackward(logits, labels, a.M, V, logits);
+    }
+
     /** Prompt keys/values of adapted layer j through the layer's own frozen projections, no RoPE: ak = P_j Wkᵀ, av = P_j Wvᵀ. */
-    private void promptKeysValues(AdaptionPrompts p, int j, LlamaWeights.Layer w, float[] ak, float[] av) {
+    private void promptKeysValues(AdaptionPrompts p, int j, LlamaWeights.Layer w, float[] pj, float[] ak, float[] av) {
         int K = p.adapterLen;
-        float[] pj = Arrays.copyOfRange(p.prompt, j * K * D, (j + 1) * K * D); // [K, D]
+        System.arraycopy(p.prompt, j * K * D, pj, 0, K * D); // pj [K, D]
         Matmul.xwT(pj, K, w.wk(), ak, false);
         Matmul.xwT(pj, K, w.wv(), av, false);
     }
@@ -160,7 +167,7 @@ public final class Transformer {
                 Vec.add(a.dakPart, b * K * kw, a.dak, 0, K * kw);
                 Vec.add(a.davPart, b * K * kw, a.dav, 0, K * kw);
             }
-            float[] dP = new float[K * D]; // [K, D]
+            float[] dP = a.dPrompt; // [K, D]
             Matmul.xw(a.dak, K, w.wk(), dP, false);
             Matmul.xw(a.dav, K, w.wv(), dP, true);
             Vec.add(dP, 0, grads.prompt, j * K * D, K * D);

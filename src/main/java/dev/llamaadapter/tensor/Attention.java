@@ -147,11 +147,9 @@ public final class Attention {
 
     /** p[0..n) = softmax(p[0..n)) given its maximum. */
     static void softmaxInPlace(float[] p, int n, float max) {
+        CrossEntropy.scaledExp(p, 0, n, max, 1f, p);
         float sum = 0f;
-        for (int j = 0; j < n; j++) {
-            p[j] = (float) Math.exp(p[j] - max);
-            sum += p[j];
-        }
+        for (int j = 0; j < n; j++) sum += p[j];
         float inv = 1f / sum;
         for (int j = 0; j < n; j++) p[j] *= inv;
     }

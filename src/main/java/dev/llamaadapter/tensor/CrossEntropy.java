@@ -1,5 +1,9 @@
 package dev.llamaadapter.tensor;
 
+import jdk.incubator.vector.FloatVector;
+import jdk.incubator.vector.VectorOperators;
+import jdk.incubator.vector.VectorSpecies;
+
 /**
  * Mean cross-entropy over scored positions (label −100 = not scored), fused with its backward: one
  * pass per row computes log-sum-exp, the row's loss and the gradient (softmax − onehot)/count.
@@ -31,18 +35,51 @@ public final class CrossEntropy {
                     java.util.Arrays.fill(dlogits, o, o + V, 0f);
                     continue;
                 }
-                float max = Float.NEGATIVE_INFINITY;
-                for (int i = 0; i < V; i++) max = Math.max(max, logits[o + i]);
-                double sum = 0;
-                for (int i = 0; i < V; i++) sum += Math.exp(logits[o + i] - max);
-                double lse = max + Math.log(sum);
+                float max = max(logits, o, V);
+                double lse = max + Math.log(sumExp(logits, o, V, max));
                 rowLoss[m] = lse - logits[o + y];
-                for (int i = 0; i < V; i++) dlogits[o + i] = (float) (Math.exp(logits[o + i] - lse) * inv);
+                scaledExp(logits, o, V, (float) lse, inv, dlogits);
                 dlogits[o + y] -= inv;
             }
         });
         double total = 0;
         for (int m = 0; m < M; m++) total += rowLoss[m];
         return (float) (total * inv);
+    }
+
+    private static final VectorSpecies<Float> S = FloatVector.SPECIES_PREFERRED;
+
+    static float max(float[] x, int o, int n) {
+        int i = 0;
+        float m = Float.NEGATIVE_INFINITY;
+        if (n >= S.length()) {
+            FloatVector acc = FloatVector.broadcast(S, Float.NEGATIVE_INFINITY);
+            for (int ub = S.loopBound(n); i < ub; i += S.length()) acc = acc.max(FloatVector.fromArray(S, x, o + i));
+            m = acc.reduceLanes(VectorOperators.MAX);
+        }
+        for (; i < n; i++) m = Math.max(m, x[o + i]);
+        return m;
+    }
+
+    /** Σ exp(x − shift), accumulated per lane in fp32 and reduced in double. */
+    static double sumExp(float[] x, int o, int n, float shift) {
+        int i = 0;
+        double s = 0;
+        if (n >= S.length()) {
+            FloatVector acc = FloatVector.zero(S);
+            for (int ub = S.loopBound(n); i < ub; i += S.length())
+                acc = acc.add(FloatVector.fromArray(S, x, o + i).sub(shift).lanewise(VectorOperators.EXP));
+            s = acc.reduceLanes(VectorOperators.ADD);
+        }
+        for (; i < n; i++) s += Math.exp(x[o + i] - shift);
+        return s;
+    }
+
+    /** out[o+i] = exp(x[o+i] − shift)·scale (out may be x). */
+    static void scaledExp(float[] x, int o, int n, float shift, float scale, float[] out) {
+        int i = 0;
+        for (int ub = S.loopBound(n); i < ub; i += S.length())
+            FloatVector.fromArray(S, x, o + i).sub(shift).lanewise(VectorOperators.EXP).mul(scale).intoArray(out, o + i);
+        for (; i < n; i++) out[o + i] = (float) (Math.exp(x[o + i] - shift) * scale);
     }
 }

@@ -12,23 +12,30 @@ import jdk.incubator.vector.VectorShape;
 import jdk.incubator.vector.VectorSpecies;
 
 /**
- * Matrix products of fp32 activations with a frozen {@link WeightMatrix} (F32, F16 or BF16).
+ * Matrix products of fp32 activations with a frozen {@link WeightMatrix} (F32, F16 or BF16), reading the
+ * weight where it lies (usually a memory-mapped file) and converting to fp32 on the fly, never whole.
  *
- * <p>Two forms, both reading the weight where it lies (usually a memory-mapped file) and converting to
- * fp32 on the fly:
+ * <p>Three forms, picked by the number of activation rows M (thresholds measured with MatmulSpeed on a
+ * 2-core AVX-512 EPYC):
  * <ul>
- * <li>Batches (many activation rows) run a register-blocked GEMM. Output columns are cut in panels of
- * {@link #NR} (two vectors); for each panel and each reduction block of {@link #KC} the weight slice is
- * packed, converted to fp32, into a small per-worker buffer laid out [k][NR], and then reused by every
- * activation row. The micro-kernel holds a tile of {@link #MR} rows x NR columns in 12 vector registers
- * and, per k, loads two panel vectors and broadcasts one activation per row.</li>
- * <li>Few rows (decoding) are memory bound: every weight element is used only M times, so the cost is
- * streaming the weight once. There a dot-product form (xwT) or an axpy form (xw) reads each weight row
- * exactly once, with no packing.</li>
+ * <li>Many rows: a register-blocked GEMM. Output columns are cut in panels of {@link #NR} (two
+ * vectors); for each panel and each reduction block of {@link #KC} the weight slice is packed, as fp32,
+ * into a small per-worker buffer laid out [k][NR] and reused by every activation row. The micro-kernel
+ * holds {@link #MR} rows x NR columns in 12 vector registers and, per k, loads two panel vectors and
+ * broadcasts one activation per row. Used for xw from {@link #XW_AXPY_MAX_M} rows and for xwT from
+ * {@link #XWT_TILES_MAX_M}.</li>
+ * <li>xwT with a few to ~100 rows: 4 x 4 tiles of dot products ({@link #xwTTiles}). Four weight rows are
+ * converted once into a small buffer (L1/L2) and dotted with four activation rows at a time; no transpose of the
+ * weight is needed, which is what the xwT panels cost, so this beats the GEMM until M is large.</li>
+ * <li>One to a few rows (decoding) are memory bound: each weight row is streamed once through a dot
+ * product (xwT, {@link #xwTDot}), or through an axpy (xw below {@link #XW_AXPY_MAX_M} rows,
+ * {@link #xwAxpy}).</li>
  * </ul>
- * Work is split over output columns (and, when those are few, activation rows) with {@link Parallel}.
- * Summation order differs from a naive loop (blocked, vector lanes), so results match an exact product
- * to about 1e-6 relative, not bit for bit.
+ * Work is split over output columns (and, when those are few, activation rows) with {@link Parallel}, so
+ * the weight segment must be readable from the pool's threads (a shared, global or automatic arena, or a
+ * mapped file from one; not a confined arena). Outputs must not alias inputs. Summation order differs
+ * from a naive loop (blocks, vector lanes), so results match an exact product to about 1e-6 relative,
+ * not bit for bit.
  */
 public final class Matmul {
     private Matmul() {}
@@ -48,12 +55,12 @@ public final class Matmul {
     static final int NR = 2 * L;
     /** Reduction block: a packed panel is KC x NR floats (32 KiB with AVX-512), kept in L1/L2 while all rows use it. */
     static final int KC = 256;
-    /** xwT with fewer rows than this uses the streaming dot-product form (see class comment). */
-    static final int XWT_DOT_MAX_M = 4;
-    /** xw with fewer rows than this uses the streaming axpy form. */
-    static final int XW_AXPY_MAX_M = 4;
-    /** Output columns per work item of the axpy form: the dx slice [M, XW_COLS] stays in L1. */
-    private static final int XW_COLS = 256;
+    /** xwT with at most this many rows streams dot products (measured: ahead of tiles up to M = 3 or 4). */
+    static final int XWT_DOT_MAX_M = 3;
+    /** xwT with fewer rows than this uses dot-product tiles (measured: ahead of the GEMM up to M ~ 128). */
+    static final int XWT_TILES_MAX_M = 128;
+    /** xw with fewer rows than this uses the streaming axpy form (measured: the GEMM wins from M ~ 8 to 10). */
+    static final int XW_AXPY_MAX_M = 8;
 
     private static final ByteOrder LE = ByteOrder.LITTLE_ENDIAN;
 
@@ -73,7 +80,8 @@ public final class Matmul {
             if (!accumulate) Arrays.fill(y, 0, M * N, 0f);
             return;
         }
-        if (M < XWT_DOT_MAX_M) xwTDot(x, M, w, y, accumulate);
+        if (M <= XWT_DOT_MAX_M) xwTDot(x, M, w, y, accumulate);
+        else if (M < XWT_TILES_MAX_M) xwTTiles(x, M, w, y, accumulate);
         else gemm(x, M, w, true, y, accumulate);
     }
 
@@ -95,13 +103,15 @@ public final class Matmul {
 
     private static void check(WeightMatrix w, String inName, float[] in, int M, int inCols, String outName, float[] out,
                               int outCols) {
-        String what = "matmul with " + w.name() + " [" + w.rows() + ", " + w.cols() + "]";
-        if (M < 0) throw new IllegalArgumentException(what + ": negative row count " + M);
-        if (in == null || out == null) throw new IllegalArgumentException(what + ": null " + (in == null ? inName : outName));
-        if (in.length < (long) M * inCols)
-            throw new IllegalArgumentException(what + ": " + inName + " has " + in.length + " floats, need " + M + " x " + inCols);
-        if (out.length < (long) M * outCols)
-            throw new IllegalArgumentException(what + ": " + outName + " has " + out.length + " floats, need " + M + " x " + outCols);
+        if (M < 0) throw bad(w, "negative row count " + M);
+        if (in == null) throw bad(w, inName + " is null");
+        if (out == null) throw bad(w, outName + " is null");
+        if (in.length < (long) M * inCols) throw bad(w, inName + " has " + in.length + " floats, need " + M + " x " + inCols);
+        if (out.length < (long) M * outCols) throw bad(w, outName + " has " + out.length + " floats, need " + M + " x " + outCols);
+    }
+
+    private static IllegalArgumentException bad(WeightMatrix w, String what) {
+        return new IllegalArgumentException("matmul with " + w.name() + " [" + w.rows() + ", " + w.cols() + "]: " + what);
     }
 
     // ---------------------------------------------------------------------------------------------
@@ -110,7 +120,7 @@ public final class Matmul {
     //   xw:  a = dy [M, N], B[n][k] = w[n, k] (red = w.rows, nOut = K = w.cols)
     // ---------------------------------------------------------------------------------------------
 
-    /** Package-private (with xwTDot, xwAxpy) so MatmulSpeed can time each form on the same shapes. */
+    /** Package-private, as are xwTDot, xwTTiles and xwAxpy, so tests and MatmulSpeed can run each form directly. */
     static void gemm(float[] a, int M, WeightMatrix w, boolean transposed, float[] c, boolean accumulate) {
         final int red = transposed ? w.cols() : w.rows();
         final int nOut = transposed ? w.rows() : w.cols();
@@ -208,6 +218,7 @@ public final class Matmul {
         long K = w.cols();
         for (int j = 0; j < nw; j++) toFloats(w.data(), w.dtype(), (n0 + j) * K + k0, stage, j * KC, kc);
         if (nw < NR) Arrays.fill(stage, nw * KC, NR * KC, 0f);
+        // Scalar on purpose: measured faster than gathers (slow on this AMD) for this [NR][KC] -> [KC][NR] step.
         for (int k = 0; k < kc; k++) {
             int p = k * NR;
             for (int j = 0; j < NR; j++) panel[p + j] = stage[j * KC + k];
@@ -233,21 +244,98 @@ public final class Matmul {
     static void xwTDot(float[] x, int M, WeightMatrix w, float[] y, boolean accumulate) {
         int N = w.rows(), K = w.cols();
         MemorySegment d = w.data();
+        int chunks = 4 * Parallel.THREADS;
+        // One loop per dtype, so each compiles with a single kernel inlined (see below).
+        switch (w.dtype()) {
+            case F32 -> Parallel.forRange(N, chunks, (lo, hi) -> {
+                for (int n = lo; n < hi; n++)
+                    for (int m = 0; m < M; m++) put(y, m * N + n, dotF32(x, m * K, d, (long) n * K, K), accumulate);
+            });
+            case BF16 -> Parallel.forRange(N, chunks, (lo, hi) -> {
+                for (int n = lo; n < hi; n++)
+                    for (int m = 0; m < M; m++) put(y, m * N + n, dotBF16(x, m * K, d, (long) n * K, K), accumulate);
+            });
+            case F16 -> Parallel.forRange(N, chunks, (lo, hi) -> {
+                for (int n = lo; n < hi; n++)
+                    for (int m = 0; m < M; m++) put(y, m * N + n, dotF16(x, m * K, d, (long) n * K, K), accumulate);
+            });
+            default -> throw new IllegalStateException(w.dtype().toString());
+        }
+    }
+
+    private static void put(float[] y, int i, float v, boolean accumulate) {
+        y[i] = accumulate ? y[i] + v : v;
+    }
+
+    /**
+     * xwT for a few rows (XWT_DOT_MAX_M < M < XWT_TILES_MAX_M) as 4 x 4 tiles of dot products: four
+     * weight rows are converted once into a cache-resident buffer and each group of four x rows is dotted
+     * with all four: 16 accumulators, 8 loads per 16 fma. No transpose is needed, unlike gemm's panels;
+     * for large M gemm wins again, because here every 4 weight rows re-read all of x.
+     */
+    static void xwTTiles(float[] x, int M, WeightMatrix w, float[] y, boolean accumulate) {
+        int N = w.rows(), K = w.cols();
+        MemorySegment d = w.data();
         DType t = w.dtype();
-        Parallel.forRange(N, 4 * Parallel.THREADS, (lo, hi) -> {
-            for (int n = lo; n < hi; n++) {
-                long e = (long) n * K;
-                for (int m = 0; m < M; m++) {
-                    float s = switch (t) {
-                        case F32 -> dotF32(x, m * K, d, e, K);
-                        case BF16 -> dotBF16(x, m * K, d, e, K);
-                        case F16 -> dotF16(x, m * K, d, e, K);
-                        default -> throw new IllegalStateException(t.toString());
-                    };
-                    y[m * N + n] = accumulate ? y[m * N + n] + s : s;
-                }
+        Parallel.forRange((N + 3) / 4, 4 * Parallel.THREADS, (lo, hi) -> {
+            float[] rows = new float[4 * K]; // [4][K]: weight rows n0 .. n0+3 as fp32
+            for (int b = lo; b < hi; b++) {
+                int n0 = 4 * b, nr = Math.min(4, N - n0);
+                for (int j = 0; j < nr; j++) toFloats(d, t, (long) (n0 + j) * K, rows, j * K, K);
+                for (int m0 = 0; m0 < M; m0 += 4) dotTile(x, K, m0, Math.min(4, M - m0), rows, nr, y, N, n0, accumulate);
             }
         });
+    }
+
+    /**
+     * y[m0 + i, n0 + j] (+)= Σ_k x[m0 + i, k] · rows[j·K + k] for i < mr, j < nr (both at most 4). Rows
+     * past mr or nr repeat the last real one and are not stored, so the loop is always the 4 x 4 one.
+     */
+    private static void dotTile(float[] x, int K, int m0, int mr, float[] rows, int nr, float[] y, int N, int n0,
+                                boolean accumulate) {
+        int x0 = m0 * K;
+        int x1 = mr > 1 ? x0 + K : x0, x2 = mr > 2 ? x1 + K : x1, x3 = mr > 3 ? x2 + K : x2;
+        int w0 = 0;
+        int w1 = nr > 1 ? w0 + K : w0, w2 = nr > 2 ? w1 + K : w1, w3 = nr > 3 ? w2 + K : w2;
+        FloatVector z = FloatVector.zero(S);
+        FloatVector s00 = z, s01 = z, s02 = z, s03 = z, s10 = z, s11 = z, s12 = z, s13 = z;
+        FloatVector s20 = z, s21 = z, s22 = z, s23 = z, s30 = z, s31 = z, s32 = z, s33 = z;
+        int k = 0;
+        for (int ub = K - L; k <= ub; k += L) {
+            FloatVector b0 = FloatVector.fromArray(S, rows, w0 + k), b1 = FloatVector.fromArray(S, rows, w1 + k);
+            FloatVector b2 = FloatVector.fromArray(S, rows, w2 + k), b3 = FloatVector.fromArray(S, rows, w3 + k);
+            FloatVector a;
+            a = FloatVector.fromArray(S, x, x0 + k); s00 = a.fma(b0, s00); s01 = a.fma(b1, s01); s02 = a.fma(b2, s02); s03 = a.fma(b3, s03);
+            a = FloatVector.fromArray(S, x, x1 + k); s10 = a.fma(b0, s10); s11 = a.fma(b1, s11); s12 = a.fma(b2, s12); s13 = a.fma(b3, s13);
+            a = FloatVector.fromArray(S, x, x2 + k); s20 = a.fma(b0, s20); s21 = a.fma(b1, s21); s22 = a.fma(b2, s22); s23 = a.fma(b3, s23);
+            a = FloatVector.fromArray(S, x, x3 + k); s30 = a.fma(b0, s30); s31 = a.fma(b1, s31); s32 = a.fma(b2, s32); s33 = a.fma(b3, s33);
+        }
+        int tail = k;
+        int r0 = m0 * N + n0, r1 = r0 + N, r2 = r1 + N, r3 = r2 + N;
+        finish(y, r0, nr, x, x0, rows, tail, K, accumulate, sum(s00), sum(s01), sum(s02), sum(s03));
+        if (mr > 1) finish(y, r1, nr, x, x1, rows, tail, K, accumulate, sum(s10), sum(s11), sum(s12), sum(s13));
+        if (mr > 2) finish(y, r2, nr, x, x2, rows, tail, K, accumulate, sum(s20), sum(s21), sum(s22), sum(s23));
+        if (mr > 3) finish(y, r3, nr, x, x3, rows, tail, K, accumulate, sum(s30), sum(s31), sum(s32), sum(s33));
+    }
+
+    private static float sum(FloatVector v) {
+        return v.reduceLanes(VectorOperators.ADD);
+    }
+
+    /** Stores one output row of a dot tile: the vector sums s0..s3 plus the scalar tail of each dot. */
+    private static void finish(float[] y, int yo, int nr, float[] x, int xo, float[] rows, int tail, int K, boolean accumulate,
+                               float s0, float s1, float s2, float s3) {
+        put(y, yo, s0 + dotTail(x, xo, rows, 0, tail, K), accumulate);
+        if (nr > 1) put(y, yo + 1, s1 + dotTail(x, xo, rows, K, tail, K), accumulate);
+        if (nr > 2) put(y, yo + 2, s2 + dotTail(x, xo, rows, 2 * K, tail, K), accumulate);
+        if (nr > 3) put(y, yo + 3, s3 + dotTail(x, xo, rows, 3 * K, tail, K), accumulate);
+    }
+
+    /** Σ x[xo + k] · rows[ro + k] for tail <= k < K (the part shorter than a vector). */
+    private static float dotTail(float[] x, int xo, float[] rows, int ro, int tail, int K) {
+        float s = 0;
+        for (int k = tail; k < K; k++) s += x[xo + k] * rows[ro + k];
+        return s;
     }
 
     // One dot kernel per dtype, each with its conversion written out: C2 then compiles every loop for a
@@ -289,34 +377,39 @@ public final class Matmul {
         for (int ub = K - L; k <= ub; k += L) {
             IntVector h = (IntVector) ShortVector.fromMemorySegment(SH, d, (e + k) * 2, LE).convertShape(VectorOperators.S2I, SI, 0);
             IntVector em = h.and(0x7fff).lanewise(VectorOperators.LSHL, 13);
-            IntVector exp = em.and(0x0f800000);
-            IntVector r = em.add(0x38000000);
-            r = r.blend(r.add(0x38000000), exp.compare(VectorOperators.EQ, 0x0f800000));
-            r = r.blend(r.add(0x00800000).reinterpretAsFloats().sub(0x1p-14f).reinterpretAsInts(), exp.compare(VectorOperators.EQ, 0));
-            s0 = r.or(h.and(0x8000).lanewise(VectorOperators.LSHL, 16)).reinterpretAsFloats().fma(FloatVector.fromArray(S, x, xo + k), s0);
+            IntVector f = em.reinterpretAsFloats().mul(0x1p112f).reinterpretAsInts()
+                    .lanewise(VectorOperators.OR, 0x7f800000, em.compare(VectorOperators.GE, 0x0f800000));
+            s0 = f.or(h.and(0x8000).lanewise(VectorOperators.LSHL, 16)).reinterpretAsFloats().fma(FloatVector.fromArray(S, x, xo + k), s0);
         }
         float s = s0.reduceLanes(VectorOperators.ADD);
         for (; k < K; k++) s += x[xo + k] * Float.float16ToFloat(d.getAtIndex(WeightMatrix.I16, e + k));
         return s;
     }
 
-    /** dx by axpy: for each weight row n, dx[m, cols] += dy[m, n] · w[n, cols], over column slices that stay in L1. */
+    /**
+     * dx by axpy: dx[m, :] += dy[m, n] · w[n, :] for each weight row n. Each worker streams a contiguous
+     * range of weight rows (one pass over memory, friendly to the prefetchers) into its own partial
+     * sum, and the partial sums are added at the end.
+     */
     static void xwAxpy(float[] dy, int M, WeightMatrix w, float[] dx, boolean accumulate) {
         int N = w.rows(), K = w.cols();
         MemorySegment d = w.data();
         DType t = w.dtype();
-        int slices = (K + XW_COLS - 1) / XW_COLS;
-        Parallel.forRange(slices, 4 * Parallel.THREADS, (lo, hi) -> {
-            float[] part = new float[XW_COLS]; // [XW_COLS]: w[n, c0..c1) as fp32
-            for (int sl = lo; sl < hi; sl++) {
-                int c0 = sl * XW_COLS, c1 = Math.min(K, c0 + XW_COLS), nc = c1 - c0;
-                if (!accumulate) for (int m = 0; m < M; m++) Arrays.fill(dx, m * K + c0, m * K + c1, 0f);
-                for (int n = 0; n < N; n++) {
-                    toFloats(d, t, (long) n * K + c0, part, 0, nc);
-                    for (int m = 0; m < M; m++) axpy(dy[m * N + n], part, nc, dx, m * K + c0);
+        int parts = Math.max(1, Math.min(Parallel.THREADS, N / 16));
+        float[][] partial = new float[parts][]; // [parts][M·K]: each worker's Σ over its weight rows
+        Parallel.forRange(parts, parts, (lo, hi) -> {
+            float[] row = new float[K];         // [K]: weight row n as fp32
+            for (int p = lo; p < hi; p++) {
+                float[] acc = new float[M * K];
+                for (int n = (int) ((long) N * p / parts), end = (int) ((long) N * (p + 1) / parts); n < end; n++) {
+                    toFloats(d, t, (long) n * K, row, 0, K);
+                    for (int m = 0; m < M; m++) axpy(dy[m * N + n], row, K, acc, m * K);
                 }
+                partial[p] = acc;
             }
         });
+        if (!accumulate) Arrays.fill(dx, 0, M * K, 0f);
+        for (float[] acc : partial) axpy(1f, acc, M * K, dx, 0);
     }
 
     /** y[yo + i] += g · v[i], i < n. */
@@ -350,19 +443,16 @@ public final class Matmul {
                 for (; i < n; i++) dst[off + i] = DType.bf16ToFloat(d.getAtIndex(WeightMatrix.I16, e + i));
             }
             case F16 -> {
-                // IEEE half to fp32 exactly, in integer arithmetic: move exponent and mantissa into place and
-                // rebias the exponent by 127 - 15 = 112; infinities/NaNs get the all-ones fp32 exponent;
-                // subnormal halves become (2^-14 + m·2^-24) - 2^-14, which avoids fp32 subnormal inputs.
+                // IEEE half to fp32 exactly: put exponent and mantissa at their fp32 places and multiply by
+                // 2^(127-15), which rebiases normals and turns subnormal halves (read as fp32 subnormals)
+                // into normal fp32; infinities/NaNs (exponent 31) get the all-ones fp32 exponent.
                 for (int ub = n - L; i <= ub; i += L) {
                     IntVector h = (IntVector) ShortVector.fromMemorySegment(SH, d, (e + i) * 2, LE)
                             .convertShape(VectorOperators.S2I, SI, 0);
                     IntVector em = h.and(0x7fff).lanewise(VectorOperators.LSHL, 13);
-                    IntVector exp = em.and(0x0f800000);
-                    IntVector r = em.add(0x38000000);
-                    r = r.blend(r.add(0x38000000), exp.compare(VectorOperators.EQ, 0x0f800000));
-                    r = r.blend(r.add(0x00800000).reinterpretAsFloats().sub(0x1p-14f).reinterpretAsInts(),
-                            exp.compare(VectorOperators.EQ, 0));
-                    r.or(h.and(0x8000).lanewise(VectorOperators.LSHL, 16)).reinterpretAsFloats().intoArray(dst, off + i);
+                    IntVector f = em.reinterpretAsFloats().mul(0x1p112f).reinterpretAsInts()
+                            .lanewise(VectorOperators.OR, 0x7f800000, em.compare(VectorOperators.GE, 0x0f800000));
+                    f.or(h.and(0x8000).lanewise(VectorOperators.LSHL, 16)).reinterpretAsFloats().intoArray(dst, off + i);
                 }
                 for (; i < n; i++) dst[off + i] = Float.float16ToFloat(d.getAtIndex(WeightMatrix.I16, e + i));
             }

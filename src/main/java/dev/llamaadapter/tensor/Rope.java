@@ -7,28 +7,38 @@ package dev.llamaadapter.tensor;
  */
 public final class Rope {
     private final int headDim, half;
-    private final float[] cos, sin; // [maxPos, hd/2]
-    private final int maxPos;
+    private final double theta;
+    private volatile float[][] table; // {cos, sin}, each [positions, hd/2]; grown on demand
 
-    public Rope(int headDim, double theta, int maxPos) {
+    public Rope(int headDim, double theta, int initialPositions) {
         if (headDim % 2 != 0) throw new IllegalArgumentException("RoPE needs an even head_dim, got " + headDim);
         this.headDim = headDim;
         this.half = headDim / 2;
-        this.maxPos = maxPos;
-        this.cos = new float[maxPos * half];
-        this.sin = new float[maxPos * half];
+        this.theta = theta;
+        this.table = build(Math.max(1, initialPositions));
+    }
+
+    private float[][] build(int positions) {
+        float[] cos = new float[positions * half], sin = new float[positions * half];
         for (int j = 0; j < half; j++) {
             double inv = 1.0 / Math.pow(theta, (2.0 * j) / headDim);
-            for (int p = 0; p < maxPos; p++) {
+            for (int p = 0; p < positions; p++) {
                 double a = p * inv;
                 cos[p * half + j] = (float) Math.cos(a);
                 sin[p * half + j] = (float) Math.sin(a);
             }
         }
+        return new float[][]{cos, sin};
     }
 
-    public int maxPositions() {
-        return maxPos;
+    /** The table, grown (doubling) to cover positions [0, n). */
+    private float[][] tableFor(int n) {
+        float[][] t = table;
+        if (t[0].length >= n * half) return t;
+        synchronized (this) {
+            if (table[0].length < n * half) table = build(Math.max(n, 2 * table[0].length / half));
+            return table;
+        }
     }
 
     /**
@@ -36,7 +46,8 @@ public final class Rope {
      * transpose rotation (the backward: gradients rotate by −angle).
      */
     public void apply(float[] x, int B, int T, int heads, int pos0, boolean inverse) {
-        if (pos0 + T > maxPos) throw new IllegalArgumentException("position " + (pos0 + T - 1) + " beyond the RoPE table (" + maxPos + ")");
+        float[][] t = tableFor(pos0 + T);
+        float[] cos = t[0], sin = t[1];
         int width = heads * headDim;
         float sign = inverse ? -1f : 1f;
         Parallel.forRange(B * T, (lo, hi) -> {

@@ -1,8 +1,14 @@
 package dev.llamaadapter.tensor;
 
-/** SwiGLU gating: a = silu(g)·u with silu(g) = g·σ(g); its backward beside it. */
+import jdk.incubator.vector.FloatVector;
+import jdk.incubator.vector.VectorOperators;
+import jdk.incubator.vector.VectorSpecies;
+
+/** SwiGLU gating: a = silu(g)·u with silu(g) = g·σ(g); its backward beside it. Vectorised, exp included. */
 public final class SwiGlu {
     private SwiGlu() {}
+
+    private static final VectorSpecies<Float> S = FloatVector.SPECIES_PREFERRED;
 
     static float sigmoid(float x) {
         return (float) (1.0 / (1.0 + Math.exp(-x)));
@@ -11,20 +17,32 @@ public final class SwiGlu {
     /** g, u, a [n] (flat): a = silu(g)·u. */
     public static void forward(float[] g, float[] u, float[] a, int n) {
         Parallel.forRange(n, (lo, hi) -> {
-            for (int i = lo; i < hi; i++) {
-                float s = sigmoid(g[i]);
-                a[i] = g[i] * s * u[i];
+            int i = lo;
+            for (int ub = lo + S.loopBound(hi - lo); i < ub; i += S.length()) {
+                FloatVector x = FloatVector.fromArray(S, g, i);
+                FloatVector s = FloatVector.broadcast(S, 1f).div(x.neg().lanewise(VectorOperators.EXP).add(1f));
+                x.mul(s).mul(FloatVector.fromArray(S, u, i)).intoArray(a, i);
             }
+            for (; i < hi; i++) a[i] = g[i] * sigmoid(g[i]) * u[i];
         });
     }
 
-    /** da → dg = da·u·σ(g)(1 + g(1−σ(g))), du = da·silu(g). dg and du are overwritten. */
+    /** da → dg = da·u·σ(g)(1 + g(1−σ(g))), du = da·silu(g). dg and du are overwritten (du may alias da). */
     public static void backward(float[] g, float[] u, float[] da, float[] dg, float[] du, int n) {
         Parallel.forRange(n, (lo, hi) -> {
-            for (int i = lo; i < hi; i++) {
+            int i = lo;
+            for (int ub = lo + S.loopBound(hi - lo); i < ub; i += S.length()) {
+                FloatVector x = FloatVector.fromArray(S, g, i), d = FloatVector.fromArray(S, da, i);
+                FloatVector s = FloatVector.broadcast(S, 1f).div(x.neg().lanewise(VectorOperators.EXP).add(1f));
+                FloatVector dgv = d.mul(FloatVector.fromArray(S, u, i)).mul(s).mul(x.mul(s.neg().add(1f)).add(1f));
+                d.mul(x).mul(s).intoArray(du, i);
+                dgv.intoArray(dg, i);
+            }
+            for (; i < hi; i++) {
                 float x = g[i], s = sigmoid(x), d = da[i];
+                float dgi = d * u[i] * s * (1f + x * (1f - s));
                 du[i] = d * x * s;
-                dg[i] = d * u[i] * s * (1f + x * (1f - s));
+                dg[i] = dgi;
             }
         });
     }

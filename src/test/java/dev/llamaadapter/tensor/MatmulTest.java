@@ -73,13 +73,46 @@ class MatmulTest {
         }
     }
 
-    /** A reduction longer than one packed block (KC) and more panels than threads, in both directions. */
+    /** Each form directly (the public methods pick one by M), on ragged shapes, for every dtype. */
+    @Test
+    void everyFormMatchesScalar() {
+        Random r = new Random(4);
+        try (Arena arena = Arena.ofShared()) {
+            for (DType t : TYPES)
+                for (int[] s : new int[][] {{7, 13}, {33, 31}, {100, 257}, {257, 100}, {300, 7}, {1, 40}})
+                    for (int M : new int[] {1, 2, 3, 5, 7, 13})
+                        for (boolean acc : new boolean[] {false, true}) {
+                            WeightMatrix w = WeightMatrix.of("w" + s[0] + "x" + s[1], t, rand(r, s[0] * s[1]), s[0], s[1], arena);
+                            float[] x = rand(r, M * s[1]), y0 = rand(r, M * s[0]);
+                            double[] want = ScalarMatmul.xwT(x, M, w, y0, acc);
+                            for (String form : new String[] {"dot", "tiles", "gemm"}) {
+                                float[] y = y0.clone();
+                                switch (form) {
+                                    case "dot" -> Matmul.xwTDot(x, M, w, y, acc);
+                                    case "tiles" -> Matmul.xwTTiles(x, M, w, y, acc);
+                                    default -> Matmul.gemm(x, M, w, true, y, acc);
+                                }
+                                assertThat(relErr(y, want)).as("xwT %s %s %s M=%d acc=%s", form, t, w.name(), M, acc).isLessThan(1e-5);
+                            }
+                            float[] dy = rand(r, M * s[0]), dx0 = rand(r, M * s[1]);
+                            double[] wantDx = ScalarMatmul.xw(dy, M, w, dx0, acc);
+                            for (String form : new String[] {"axpy", "gemm"}) {
+                                float[] dx = dx0.clone();
+                                if (form.equals("axpy")) Matmul.xwAxpy(dy, M, w, dx, acc);
+                                else Matmul.gemm(dy, M, w, false, dx, acc);
+                                assertThat(relErr(dx, wantDx)).as("xw %s %s %s M=%d acc=%s", form, t, w.name(), M, acc).isLessThan(1e-5);
+                            }
+                        }
+        }
+    }
+
+    /** Reductions longer than one packed block (KC), more panels than threads, and M past every threshold. */
     @Test
     void multipleBlocksAndPanels() {
         Random r = new Random(3);
         try (Arena arena = Arena.ofShared()) {
             for (DType t : TYPES) {
-                int N = 200, K = 2 * Matmul.KC + 37, M = 20;
+                int N = 200, K = 2 * Matmul.KC + 37, M = Matmul.XWT_TILES_MAX_M + 5;
                 WeightMatrix w = WeightMatrix.of("big", t, rand(r, N * K), N, K, arena);
                 float[] x = rand(r, M * K), y0 = rand(r, M * N), y = y0.clone();
                 Matmul.xwT(x, M, w, y, true);
@@ -102,7 +135,7 @@ class MatmulTest {
             vals[1] = -0f;
             vals[2] = 65504f;
             WeightMatrix w = WeightMatrix.of("f16", DType.F16, vals, 1, vals.length, arena);
-            for (int M : new int[] {1, 2, 7}) { // decode (axpy) and blocked paths
+            for (int M : new int[] {1, 2, 7}) { // axpy and gemm forms
                 float[] dy = new float[M];
                 Arrays.fill(dy, 1f);
                 float[] dx = new float[M * vals.length];

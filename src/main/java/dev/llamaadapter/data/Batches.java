@@ -1,0 +1,63 @@
+package dev.llamaadapter.data;
+
+import java.util.ArrayList;
+import java.util.Comparator;
+import java.util.List;
+import java.util.Random;
+
+/**
+ * Epoch order and micro-batches. The order of an epoch is a pure function of (seed, epoch), so a
+ * resumed run replays it exactly. Length bucketing: the shuffled order is cut into windows of
+ * 32 micro-batches, each window sorted by length and cut into micro-batches of similar lengths (little
+ * compute spent on padding), and the micro-batches of the epoch are shuffled again so that lengths do
+ * not form a curriculum.
+ */
+public final class Batches {
+    private Batches() {}
+
+    static final int WINDOW = 32;
+
+    /** A permutation of [0, n) for the epoch. */
+    public static int[] order(int n, long seed, int epoch) {
+        int[] p = new int[n];
+        for (int i = 0; i < n; i++) p[i] = i;
+        Random r = new Random(seed * 1_000_003L + epoch);
+        for (int i = n - 1; i > 0; i--) {
+            int j = r.nextInt(i + 1);
+            int t = p[i]; p[i] = p[j]; p[j] = t;
+        }
+        return p;
+    }
+
+    /** The epoch's micro-batches as lists of example indices. */
+    public static List<int[]> microBatches(List<Example> examples, int microBatchSize, long seed, int epoch, boolean bucket) {
+        int[] order = order(examples.size(), seed, epoch);
+        List<int[]> out = new ArrayList<>();
+        int window = bucket ? WINDOW * microBatchSize : microBatchSize;
+        for (int w = 0; w < order.length; w += window) {
+            List<Integer> idx = new ArrayList<>();
+            for (int i = w; i < Math.min(order.length, w + window); i++) idx.add(order[i]);
+            if (bucket) idx.sort(Comparator.comparingInt(i -> examples.get(i).length()));
+            for (int s = 0; s < idx.size(); s += microBatchSize) {
+                int e = Math.min(idx.size(), s + microBatchSize);
+                out.add(idx.subList(s, e).stream().mapToInt(Integer::intValue).toArray());
+            }
+        }
+        if (bucket) java.util.Collections.shuffle(out, new Random(seed * 7_368_787L + epoch));
+        return out;
+    }
+
+    /** Padding tokens as a share of all positions, for the start-up summary. */
+    public static double paddingShare(List<Example> examples, List<int[]> batches) {
+        long real = 0, total = 0;
+        for (int[] b : batches) {
+            int T = 0;
+            for (int i : b) {
+                T = Math.max(T, examples.get(i).length());
+                real += examples.get(i).length();
+            }
+            total += (long) T * b.length;
+        }
+        return total == 0 ? 0 : 1.0 - (double) real / total;
+    }
+}

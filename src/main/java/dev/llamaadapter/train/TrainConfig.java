@@ -1,0 +1,56 @@
+package dev.llamaadapter.train;
+
+import dev.llamaadapter.model.GateActivation;
+
+/**
+ * Every hyper-parameter of a run (spec §3 defaults in the CLI). lr is the absolute peak learning rate,
+ * already resolved from blr × batchSize / 256 unless given directly.
+ */
+public record TrainConfig(int epochs, double warmupEpochs, int batchSize, int microBatchSize,
+                          double lr, double minLr, double weightDecay, double beta1, double beta2, double eps,
+                          double clipGrad, int adapterLen, int adapterLayers, GateActivation gateActivation,
+                          int maxSeqLen, long seed, boolean scorePrompt, boolean bucket,
+                          int evalEvery, int saveEvery) {
+    public TrainConfig {
+        if (epochs <= 0) throw new IllegalArgumentException("--epochs must be positive, got " + epochs);
+        if (warmupEpochs < 0) throw new IllegalArgumentException("--warmup-epochs must not be negative, got " + warmupEpochs);
+        if (microBatchSize <= 0) throw new IllegalArgumentException("--micro-batch-size must be positive, got " + microBatchSize);
+        if (batchSize <= 0 || batchSize % microBatchSize != 0)
+            throw new IllegalArgumentException("--batch-size " + batchSize + " must be a positive multiple of --micro-batch-size " + microBatchSize);
+        if (!(lr >= 0) || Double.isInfinite(lr)) throw new IllegalArgumentException("learning rate must be finite and >= 0, got " + lr);
+        if (weightDecay < 0) throw new IllegalArgumentException("--weight-decay must not be negative");
+        if (clipGrad < 0) throw new IllegalArgumentException("--clip-grad must not be negative");
+        if (adapterLen <= 0) throw new IllegalArgumentException("--adapter-len must be positive");
+        if (adapterLayers <= 0) throw new IllegalArgumentException("--adapter-layers must be positive");
+    }
+
+    /** The same run with other validation and checkpoint intervals (in optimizer steps). */
+    public TrainConfig withIntervals(int evalEvery, int saveEvery) {
+        return new TrainConfig(epochs, warmupEpochs, batchSize, microBatchSize, lr, minLr, weightDecay, beta1, beta2, eps, clipGrad,
+                adapterLen, adapterLayers, gateActivation, maxSeqLen, seed, scorePrompt, bucket, evalEvery, saveEvery);
+    }
+
+    /** Micro-batches accumulated per optimizer step. */
+    public int accumulation() {
+        return batchSize / microBatchSize;
+    }
+
+    /** The hyper-parameters as adapter-file metadata. */
+    public java.util.Map<String, String> asMetadata() {
+        java.util.Map<String, String> m = new java.util.LinkedHashMap<>();
+        m.put("train.epochs", "" + epochs);
+        m.put("train.warmup_epochs", "" + warmupEpochs);
+        m.put("train.batch_size", "" + batchSize);
+        m.put("train.micro_batch_size", "" + microBatchSize);
+        m.put("train.lr", "" + lr);
+        m.put("train.min_lr", "" + minLr);
+        m.put("train.weight_decay", "" + weightDecay);
+        m.put("train.betas", beta1 + "," + beta2);
+        m.put("train.eps", "" + eps);
+        m.put("train.clip_grad", "" + clipGrad);
+        m.put("train.max_seq_len", "" + maxSeqLen);
+        m.put("train.seed", "" + seed);
+        m.put("train.score_prompt", "" + scorePrompt);
+        return m;
+    }
+}

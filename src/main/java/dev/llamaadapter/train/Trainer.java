@@ -1,0 +1,231 @@
+package dev.llamaadapter.train;
+
+import dev.llamaadapter.data.Batches;
+import dev.llamaadapter.data.Example;
+import dev.llamaadapter.data.MicroBatch;
+import dev.llamaadapter.model.Activations;
+import dev.llamaadapter.model.AdaptionPrompts;
+import dev.llamaadapter.model.Transformer;
+
+import java.io.IOException;
+import java.nio.file.Files;
+import java.nio.file.Path;
+import java.security.MessageDigest;
+import java.security.NoSuchAlgorithmException;
+import java.util.HexFormat;
+import java.util.List;
+
+/**
+ * The training loop (spec §3): epochs of seeded, length-bucketed micro-batches, gradient accumulation
+ * to the effective batch, the official per-step learning-rate schedule, AdamW, optional clipping,
+ * validation and atomic checkpoints. Deterministic: the same inputs give bit-identical adapters, and a
+ * run resumed from a checkpoint continues exactly where the saved run was.
+ */
+public final class Trainer {
+
+    /** What the loop reports; the CLI turns it into a progress bar, a metrics file and a chart. */
+    public interface Listener {
+        default void start(long totalSteps, long firstStep) {}
+
+        void step(StepRow row);
+
+        default void validation(ValRow row) {}
+
+        default void checkpoint(long step, Path file) {}
+    }
+
+    public record StepRow(long step, long totalSteps, double epoch, double loss, double lr, double gradNorm,
+                          long tokens, double tokensPerS, double elapsedS) {}
+
+    public record ValRow(long step, double epoch, double loss, double perplexity, long tokens) {}
+
+    /** Training stopped because the loss or a gradient stopped being finite. */
+    public static final class DivergedException extends RuntimeException {
+        public final long step;
+
+        DivergedException(long step, String what) {
+            super("training diverged at step " + step + ": " + what + " (the last checkpoint holds the last good state)");
+            this.step = step;
+        }
+    }
+
+    private final Transformer model;
+    private final TrainConfig cfg;
+    private final List<Example> train, val;
+    private final Listener listener;
+    private final Path checkpointFile;
+    private final String baseFingerprint;
+
+    public Trainer(Transformer model, TrainConfig cfg, List<Example> train, List<Example> val,
+                   Path checkpointFile, String baseFingerprint, Listener listener) {
+        if (train.isEmpty()) throw new IllegalArgumentException("no training examples");
+        this.model = model; this.cfg = cfg; this.train = train; this.val = val;
+        this.checkpointFile = checkpointFile; this.baseFingerprint = baseFingerprint; this.listener = listener;
+    }
+
+    /** Optimizer steps per epoch: every micro-batch once, accumulation() of them per step (the last may have fewer). */
+    public static int stepsPerEpoch(List<Example> train, TrainConfig cfg) {
+        int micro = Batches.microBatches(train, cfg.microBatchSize(), cfg.seed(), 0, cfg.bucket()).size();
+        return (micro + cfg.accumulation() - 1) / cfg.accumulation();
+    }
+
+    public int stepsPerEpoch() {
+        return stepsPerEpoch(train, cfg);
+    }
+
+    public long totalSteps() {
+        return (long) stepsPerEpoch() * cfg.epochs();
+    }
+
+    /** The params of an adapter and its gradient buffer, named as checkpoints store them. */
+    public static List<Param> params(AdaptionPrompts p, AdaptionPrompts g) {
+        long[] ps = {(long) p.adapterLayers * p.adapterLen, p.dim};
+        long[] gs = {p.adapterLayers, 1, p.heads, 1, 1};
+        return List.of(new Param("adapter_query.weight", p.prompt, g.prompt, ps, Param.decays("adapter_query.weight", ps)),
+                new Param("gates", p.gate, g.gate, gs, Param.decays("gates", gs)));
+    }
+
+    /** What a checkpoint must match to be resumed: hyper-parameters, data and base model. */
+    public String identity() {
+        TrainConfig c = cfg;
+        return "epochs=" + c.epochs() + " warmup=" + c.warmupEpochs() + " batch=" + c.batchSize() + " micro=" + c.microBatchSize()
+                + " lr=" + c.lr() + " min_lr=" + c.minLr() + " wd=" + c.weightDecay() + " betas=" + c.beta1() + "," + c.beta2()
+                + " eps=" + c.eps() + " clip=" + c.clipGrad() + " K=" + c.adapterLen() + " L=" + c.adapterLayers()
+                + " gate=" + c.gateActivation().id() + " max_seq_len=" + c.maxSeqLen() + " seed=" + c.seed()
+                + " score_prompt=" + c.scorePrompt() + " bucket=" + c.bucket()
+                + " data=" + dataFingerprint(train, val) + " base=" + baseFingerprint;
+    }
+
+    /**
+     * Trains p in place. With resume and an existing checkpoint file, continues from it.
+     * Returns the last validation row (null without validation data).
+     */
+    public ValRow run(AdaptionPrompts p, boolean resume) throws IOException {
+        AdaptionPrompts g = p.zerosLike();
+        List<Param> params = params(p, g);
+        AdamW adam = new AdamW(params, cfg.beta1(), cfg.beta2(), cfg.eps(), cfg.weightDecay());
+        String identity = identity();
+        long done = 0;
+        if (resume && checkpointFile != null && Files.exists(checkpointFile)) done = Checkpoint.load(checkpointFile, params, adam, identity);
+
+        int maxT = 1, maxB = cfg.microBatchSize();
+        for (Example e : train) maxT = Math.max(maxT, e.length());
+        for (Example e : val) maxT = Math.max(maxT, e.length());
+        Activations a = model.activations(maxB, maxT, p, true, false);
+        Activations evalA = val.isEmpty() ? null : model.activations(maxB, maxT, p, false, false);
+
+        int spe = stepsPerEpoch(), accum = cfg.accumulation();
+        long total = totalSteps();
+        LrSchedule schedule = new LrSchedule(cfg.lr(), cfg.minLr(), cfg.warmupEpochs(), cfg.epochs());
+        listener.start(total, done);
+        ValRow last = null;
+        if (done == 0 && evalA != null) last = validate(evalA, p, 0, 0);
+        long t0 = System.nanoTime(), tokens = 0;
+        for (int epoch = (int) (done / spe); epoch < cfg.epochs(); epoch++) {
+            List<int[]> micro = Batches.microBatches(train, cfg.microBatchSize(), cfg.seed(), epoch, cfg.bucket());
+            for (int s = (epoch == done / spe) ? (int) (done % spe) : 0; s < spe; s++) {
+                long step = (long) epoch * spe + s;
+                double ep = epoch + (double) s / spe;
+                double lr = schedule.at(ep);
+                g.zero();
+                int from = s * accum, to = Math.min(micro.size(), from + accum);
+                double lossSum = 0;
+                for (int mb = from; mb < to; mb++) {
+                    MicroBatch b = batch(micro.get(mb));
+                    a.reshape(b.B(), b.T());
+                    model.forward(a, b.ids(), p);
+                    lossSum += model.backward(a, b.labels(), p, g);
+                    tokens += b.tokens();
+                }
+                int n = to - from;
+                double loss = lossSum / n;
+                scale(params, 1.0 / n);
+                double norm = gradNorm(params);
+                if (!Double.isFinite(loss)) throw new DivergedException(step + 1, "loss is " + loss);
+                if (!Double.isFinite(norm)) throw new DivergedException(step + 1, "gradient norm is " + norm);
+                if (cfg.clipGrad() > 0 && norm > cfg.clipGrad()) scale(params, cfg.clipGrad() / (norm + 1e-6));
+                adam.update(lr);
+                double el = (System.nanoTime() - t0) / 1e9;
+                listener.step(new StepRow(step + 1, total, ep, loss, lr, norm, tokens, tokens / Math.max(el, 1e-9), el));
+                boolean end = step + 1 == total;
+                if (evalA != null && (end || (cfg.evalEvery() > 0 && (step + 1) % cfg.evalEvery() == 0)))
+                    last = validate(evalA, p, step + 1, (double) (step + 1) / spe);
+                if (checkpointFile != null && (end || (cfg.saveEvery() > 0 && (step + 1) % cfg.saveEvery() == 0))) {
+                    Checkpoint.save(checkpointFile, params, adam, step + 1, identity, java.util.Map.of());
+                    listener.checkpoint(step + 1, checkpointFile);
+                }
+            }
+        }
+        return last;
+    }
+
+    private MicroBatch batch(int[] idx) {
+        List<Example> ex = new java.util.ArrayList<>(idx.length);
+        for (int i : idx) ex.add(train.get(i));
+        return MicroBatch.of(ex, 0);
+    }
+
+    /** Token-weighted mean validation loss of prompts (null: the base model alone). */
+    public double validationLoss(AdaptionPrompts p) {
+        int maxT = 1;
+        for (Example e : val) maxT = Math.max(maxT, e.length());
+        return validationLoss(model.activations(cfg.microBatchSize(), maxT, p, false, false), p)[0];
+    }
+
+    private ValRow validate(Activations a, AdaptionPrompts p, long step, double epoch) {
+        double[] r = validationLoss(a, p);
+        ValRow row = new ValRow(step, epoch, r[0], Math.exp(r[0]), (long) r[1]);
+        listener.validation(row);
+        return row;
+    }
+
+    /** {mean loss, scored tokens} over the validation set, in fixed micro-batches of the file's order. */
+    private double[] validationLoss(Activations a, AdaptionPrompts p) {
+        double sum = 0;
+        long scored = 0;
+        for (int i = 0; i < val.size(); i += cfg.microBatchSize()) {
+            MicroBatch b = MicroBatch.of(val.subList(i, Math.min(val.size(), i + cfg.microBatchSize())), 0);
+            if (b.scored() == 0) continue;
+            a.reshape(b.B(), b.T());
+            sum += (double) model.evalLoss(a, b.ids(), b.labels(), p) * b.scored();
+            scored += b.scored();
+        }
+        return new double[]{scored == 0 ? Double.NaN : sum / scored, scored};
+    }
+
+    private static void scale(List<Param> params, double f) {
+        if (f == 1.0) return;
+        for (Param p : params) {
+            float[] g = p.grad();
+            for (int i = 0; i < g.length; i++) g[i] = (float) (g[i] * f);
+        }
+    }
+
+    static double gradNorm(List<Param> params) {
+        double s = 0;
+        for (Param p : params) for (float v : p.grad()) s += (double) v * v;
+        return Math.sqrt(s);
+    }
+
+    /** SHA-256 over every example's ids and labels: a resume refuses data that changed. */
+    static String dataFingerprint(List<Example> train, List<Example> val) {
+        try {
+            MessageDigest md = MessageDigest.getInstance("SHA-256");
+            java.nio.ByteBuffer buf = java.nio.ByteBuffer.allocate(8);
+            for (List<Example> set : List.of(train, val)) {
+                for (Example e : set) {
+                    for (int i = 0; i < e.length(); i++) {
+                        buf.clear();
+                        buf.putInt(e.ids()[i]).putInt(e.labels()[i]);
+                        md.update(buf.array());
+                    }
+                    md.update((byte) 0x7f);
+                }
+                md.update((byte) 0x55);
+            }
+            return HexFormat.of().formatHex(md.digest(), 0, 8);
+        } catch (NoSuchAlgorithmException e) {
+            throw new IllegalStateException(e);
+        }
+    }
+}
