@@ -61,17 +61,17 @@ public final class CrossEntropy {
         return m;
     }
 
-    /** Σ exp(x − shift), accumulated per lane in fp32 and reduced in double. */
+    /** Σ exp(x − shift), accumulated per lane in fp32. */
     static double sumExp(float[] x, int o, int n, float shift) {
         int i = 0;
         double s = 0;
         if (n >= S.length()) {
             FloatVector acc = FloatVector.zero(S);
             for (int ub = S.loopBound(n); i < ub; i += S.length())
-                acc = acc.add(FloatVector.fromArray(S, x, o + i).sub(shift).lanewise(VectorOperators.EXP));
-            s = acc.reduceLanes(VectorOperators.ADD);
+                acc = acc.add(Vec.exp(FloatVector.fromArray(S, x, o + i).sub(shift)));
+            s = Vec.sum(acc);
         }
-        for (; i < n; i++) s += Math.exp(x[o + i] - shift);
+        for (; i < n; i++) s += Vec.exp(x[o + i] - shift);
         return s;
     }
 
@@ -79,7 +79,7 @@ public final class CrossEntropy {
     static void scaledExp(float[] x, int o, int n, float shift, float scale, float[] out) {
         int i = 0;
         for (int ub = S.loopBound(n); i < ub; i += S.length())
-            FloatVector.fromArray(S, x, o + i).sub(shift).lanewise(VectorOperators.EXP).mul(scale).intoArray(out, o + i);
-        for (; i < n; i++) out[o + i] = (float) (Math.exp(x[o + i] - shift) * scale);
+            Vec.exp(FloatVector.fromArray(S, x, o + i).sub(shift)).mul(scale).intoArray(out, o + i);
+        for (; i < n; i++) out[o + i] = Vec.exp(x[o + i] - shift) * scale;
     }
 }

@@ -319,7 +319,7 @@ public final class Matmul {
     }
 
     private static float sum(FloatVector v) {
-        return v.reduceLanes(VectorOperators.ADD);
+        return Vec.sum(v);
     }
 
     /** Stores one output row of a dot tile: the vector sums s0..s3 plus the scalar tail of each dot. */
@@ -350,7 +350,7 @@ public final class Matmul {
             s0 = FloatVector.fromMemorySegment(S, d, (e + k) * 4, LE).fma(FloatVector.fromArray(S, x, xo + k), s0);
             s1 = FloatVector.fromMemorySegment(S, d, (e + k + L) * 4, LE).fma(FloatVector.fromArray(S, x, xo + k + L), s1);
         }
-        float s = s0.add(s1).reduceLanes(VectorOperators.ADD);
+        float s = Vec.sum(s0.add(s1));
         for (; k < K; k++) s += x[xo + k] * d.getAtIndex(WeightMatrix.F32, e + k);
         return s;
     }
@@ -365,7 +365,7 @@ public final class Matmul {
             s0 = b0.lanewise(VectorOperators.LSHL, 16).reinterpretAsFloats().fma(FloatVector.fromArray(S, x, xo + k), s0);
             s1 = b1.lanewise(VectorOperators.LSHL, 16).reinterpretAsFloats().fma(FloatVector.fromArray(S, x, xo + k + L), s1);
         }
-        float s = s0.add(s1).reduceLanes(VectorOperators.ADD);
+        float s = Vec.sum(s0.add(s1));
         for (; k < K; k++) s += x[xo + k] * DType.bf16ToFloat(d.getAtIndex(WeightMatrix.I16, e + k));
         return s;
     }
@@ -381,7 +381,7 @@ public final class Matmul {
                     .lanewise(VectorOperators.OR, 0x7f800000, em.compare(VectorOperators.GE, 0x0f800000));
             s0 = f.or(h.and(0x8000).lanewise(VectorOperators.LSHL, 16)).reinterpretAsFloats().fma(FloatVector.fromArray(S, x, xo + k), s0);
         }
-        float s = s0.reduceLanes(VectorOperators.ADD);
+        float s = Vec.sum(s0);
         for (; k < K; k++) s += x[xo + k] * Float.float16ToFloat(d.getAtIndex(WeightMatrix.I16, e + k));
         return s;
     }

@@ -1,7 +1,6 @@
 package dev.llamaadapter.tensor;
 
 import jdk.incubator.vector.FloatVector;
-import jdk.incubator.vector.VectorOperators;
 import jdk.incubator.vector.VectorSpecies;
 
 /** SwiGLU gating: a = silu(g)·u with silu(g) = g·σ(g); its backward beside it. Vectorised, exp included. */
@@ -11,7 +10,7 @@ public final class SwiGlu {
     private static final VectorSpecies<Float> S = FloatVector.SPECIES_PREFERRED;
 
     static float sigmoid(float x) {
-        return (float) (1.0 / (1.0 + Math.exp(-x)));
+        return 1f / (1f + Vec.exp(-x));
     }
 
     /** g, u, a [n] (flat): a = silu(g)·u. */
@@ -20,7 +19,7 @@ public final class SwiGlu {
             int i = lo;
             for (int ub = lo + S.loopBound(hi - lo); i < ub; i += S.length()) {
                 FloatVector x = FloatVector.fromArray(S, g, i);
-                FloatVector s = FloatVector.broadcast(S, 1f).div(x.neg().lanewise(VectorOperators.EXP).add(1f));
+                FloatVector s = FloatVector.broadcast(S, 1f).div(Vec.exp(x.neg()).add(1f));
                 x.mul(s).mul(FloatVector.fromArray(S, u, i)).intoArray(a, i);
             }
             for (; i < hi; i++) a[i] = g[i] * sigmoid(g[i]) * u[i];
@@ -33,7 +32,7 @@ public final class SwiGlu {
             int i = lo;
             for (int ub = lo + S.loopBound(hi - lo); i < ub; i += S.length()) {
                 FloatVector x = FloatVector.fromArray(S, g, i), d = FloatVector.fromArray(S, da, i);
-                FloatVector s = FloatVector.broadcast(S, 1f).div(x.neg().lanewise(VectorOperators.EXP).add(1f));
+                FloatVector s = FloatVector.broadcast(S, 1f).div(Vec.exp(x.neg()).add(1f));
                 FloatVector dgv = d.mul(FloatVector.fromArray(S, u, i)).mul(s).mul(x.mul(s.neg().add(1f)).add(1f));
                 d.mul(x).mul(s).intoArray(du, i);
                 dgv.intoArray(dg, i);

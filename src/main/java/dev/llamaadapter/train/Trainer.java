@@ -145,6 +145,7 @@ public final class Trainer {
                 if (!Double.isFinite(norm)) throw new DivergedException(step + 1, "gradient norm is " + norm);
                 if (cfg.clipGrad() > 0 && norm > cfg.clipGrad()) scale(params, cfg.clipGrad() / (norm + 1e-6));
                 adam.update(lr);
+                if (!finite(params)) throw new DivergedException(step + 1, "an adapter weight became non-finite after the update (lr " + lr + ")");
                 double el = (System.nanoTime() - t0) / 1e9;
                 listener.step(new StepRow(step + 1, total, ep, loss, lr, norm, tokens, tokens / Math.max(el, 1e-9), el));
                 boolean end = step + 1 == total;
@@ -199,6 +200,11 @@ public final class Trainer {
             float[] g = p.grad();
             for (int i = 0; i < g.length; i++) g[i] = (float) (g[i] * f);
         }
+    }
+
+    private static boolean finite(List<Param> params) {
+        for (Param p : params) for (float v : p.value()) if (!Float.isFinite(v)) return false;
+        return true;
     }
 
     static double gradNorm(List<Param> params) {

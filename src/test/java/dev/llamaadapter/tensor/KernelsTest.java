@@ -155,4 +155,35 @@ class KernelsTest {
         for (int i = 0; i < d.length; i++) f[i] = (float) d[i];
         return f;
     }
+
+    @Test
+    void expIsAccurateAndItsVectorAndScalarFormsAgreeBitForBit() {
+        var S = jdk.incubator.vector.FloatVector.SPECIES_PREFERRED;
+        Random r = new Random(9);
+        float[] x = new float[S.length() * 4096];
+        for (int i = 0; i < x.length; i++) x[i] = (float) (r.nextDouble() * 200 - 100);
+        x[0] = Float.NaN; x[1] = 88.3f; x[2] = 88.5f; x[3] = -87.3f; x[4] = -90f; x[5] = 0f; x[6] = -0f; x[7] = 1f;
+        float[] v = new float[x.length];
+        for (int i = 0; i < x.length; i += S.length())
+            Vec.exp(jdk.incubator.vector.FloatVector.fromArray(S, x, i)).intoArray(v, i);
+        for (int i = 0; i < x.length; i++) {
+            float s = Vec.exp(x[i]);
+            assertThat(Float.floatToRawIntBits(v[i])).as("lane form of exp(%s)", x[i]).isEqualTo(Float.floatToRawIntBits(s));
+            double want = Math.exp(x[i]);
+            if (Float.isNaN(x[i])) assertThat(s).isNaN();
+            else if (want > Float.MAX_VALUE) assertThat(s).isEqualTo(Float.POSITIVE_INFINITY);
+            else if (want < 1.2e-38) assertThat(s).isLessThan(1.2e-38f);
+            else assertThat(Math.abs(s - want) / want).as("exp(%s)", x[i]).isLessThan(3e-7);
+        }
+    }
+
+    @Test
+    void laneSumIsTheSameWhateverTheLaneOrderOfOperations() {
+        var S = jdk.incubator.vector.FloatVector.SPECIES_PREFERRED;
+        float[] a = new float[S.length()];
+        for (int i = 0; i < a.length; i++) a[i] = 1f / (i + 1);
+        double want = 0;
+        for (float f : a) want += f;
+        assertThat((double) Vec.sum(jdk.incubator.vector.FloatVector.fromArray(S, a, 0))).isCloseTo(want, org.assertj.core.data.Offset.offset(1e-6));
+    }
 }

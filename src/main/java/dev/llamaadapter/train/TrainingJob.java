@@ -1,0 +1,263 @@
+package dev.llamaadapter.train;
+
+import dev.llamaadapter.adapter.AdapterFile;
+import dev.llamaadapter.data.Example;
+import dev.llamaadapter.data.ExampleEncoder;
+import dev.llamaadapter.data.Instruction;
+import dev.llamaadapter.data.InstructionFile;
+import dev.llamaadapter.model.AdaptionPrompts;
+import dev.llamaadapter.model.BaseModel;
+import dev.llamaadapter.model.GateActivation;
+import dev.llamaadapter.model.LlamaConfig;
+import dev.llamaadapter.tokenizer.Tokenizer;
+
+import java.io.IOException;
+import java.io.PrintStream;
+import java.nio.file.Files;
+import java.nio.file.Path;
+import java.time.Instant;
+import java.util.ArrayList;
+import java.util.LinkedHashMap;
+import java.util.List;
+import java.util.Locale;
+import java.util.Map;
+import java.util.Random;
+
+/**
+ * Instruction fine-tuning end to end: base model and tokenizer, data and its split, the summary, the
+ * training loop with metrics and checkpoints, and the final adapter file and loss chart.
+ */
+public final class TrainingJob {
+
+    /** Everything the command line sets. Nullable fields take the recipe's defaults. */
+    public record Options(Path model, Path data, Path out, Path tokenizer, Path valData, String valSplit,
+                          int epochs, double warmupEpochs, int batchSize, int microBatchSize, Double lr, double blr,
+                          double minLr, double weightDecay, double clipGrad, int adapterLen, Integer adapterLayers,
+                          GateActivation gateActivation, int maxSeqLen, long seed, boolean scorePrompt, boolean bucket,
+                          Integer evalEvery, Integer saveEvery, Path checkpoint, Path metrics, Path plot, boolean resume) {
+
+        public Path checkpointFile() {
+            return checkpoint != null ? checkpoint : sibling(".ckpt.safetensors");
+        }
+
+        public Path metricsFile() {
+            return metrics != null ? metrics : sibling(".metrics.jsonl");
+        }
+
+        public Path plotFile() {
+            return plot != null ? plot : sibling(".loss.png");
+        }
+
+        private Path sibling(String suffix) {
+            String name = out.getFileName().toString();
+            String base = name.endsWith(".safetensors") ? name.substring(0, name.length() - ".safetensors".length()) : name;
+            return out.toAbsolutePath().resolveSibling(base + suffix);
+        }
+    }
+
+    /** What the run produced. */
+    public record Result(Path adapter, long steps, Trainer.ValRow baseValidation, Trainer.ValRow lastValidation,
+                         double lastTrainLoss, long adapterBytes) {}
+
+    /** Data, split, tokenization and the resolved configuration of a run over an open base model. */
+    public record Prepared(TrainConfig cfg, List<Example> train, List<Example> val, List<String> empty, List<String> truncated,
+                           List<String> unscored, int stepsPerEpoch) {}
+
+    public static Prepared prepare(Options o, BaseModel base) throws IOException {
+        LlamaConfig c = base.config();
+        Tokenizer tok = Tokenizer.load(o.tokenizer() != null ? o.tokenizer() : o.model());
+        if (tok.vocabSize() > c.vocabSize())
+            throw new IOException("the tokenizer (" + (o.tokenizer() != null ? o.tokenizer() : o.model()) + ") has " + tok.vocabSize()
+                    + " tokens but the model's vocab_size is " + c.vocabSize() + ": they do not belong together");
+
+        InstructionFile.Contents all = InstructionFile.read(o.data());
+        List<Instruction> trainRecs = new ArrayList<>(all.records()), valRecs = new ArrayList<>();
+        List<String> empty = new ArrayList<>(all.emptyOutputs());
+        if (o.valData() != null) {
+            InstructionFile.Contents v = InstructionFile.read(o.valData());
+            valRecs.addAll(v.records());
+            empty.addAll(v.emptyOutputs());
+        } else {
+            // a seeded choice of validation records; training keeps the file's order
+            int n = trainRecs.size(), nVal = valCount(o.valSplit(), n);
+            List<Integer> idx = new ArrayList<>();
+            for (int i = 0; i < n; i++) idx.add(i);
+            java.util.Collections.shuffle(idx, new Random(o.seed() ^ 0x5eed));
+            boolean[] isVal = new boolean[n];
+            for (int i = 0; i < nVal; i++) isVal[idx.get(i)] = true;
+            List<Instruction> kept = new ArrayList<>();
+            for (int i = 0; i < n; i++) (isVal[i] ? valRecs : kept).add(all.records().get(i));
+            trainRecs = kept;
+        }
+        ExampleEncoder enc = new ExampleEncoder(tok, o.maxSeqLen(), o.scorePrompt());
+        List<String> truncated = new ArrayList<>(), unscored = new ArrayList<>();
+        List<Example> train = encode(enc, trainRecs, truncated, unscored), val = encode(enc, valRecs, truncated, unscored);
+        if (train.isEmpty()) throw new IOException(o.data() + ": no training example keeps a response token within --max-seq-len " + o.maxSeqLen());
+
+        int N = c.numHiddenLayers();
+        int L = o.adapterLayers() != null ? o.adapterLayers() : Math.max(1, N - 2);
+        if (L > N) throw new IllegalArgumentException("--adapter-layers " + L + " exceeds the model's " + N + " layers");
+        double lr = o.lr() != null ? o.lr() : LrSchedule.scaled(o.blr(), o.batchSize());
+        TrainConfig cfg = new TrainConfig(o.epochs(), o.warmupEpochs(), o.batchSize(), o.microBatchSize(), lr, o.minLr(),
+                o.weightDecay(), 0.9, 0.95, 1e-8, o.clipGrad(), o.adapterLen(), L, o.gateActivation(), o.maxSeqLen(), o.seed(),
+                o.scorePrompt(), o.bucket(), 0, 0);
+        int spe = Trainer.stepsPerEpoch(train, cfg);
+        cfg = cfg.withIntervals(o.evalEvery() != null ? o.evalEvery() : spe, o.saveEvery() != null ? o.saveEvery() : spe);
+
+        return new Prepared(cfg, train, val, empty, truncated, unscored, spe);
+    }
+
+    /** The base model's validation loss over the run's validation set, batched as the trainer does. */
+    public static double baseModelValidationLoss(Options o, BaseModel base) throws IOException {
+        Prepared pr = prepare(o, base);
+        return new Trainer(base.transformer(), pr.cfg(), pr.train(), pr.val(), null, base.fingerprint(), null).validationLoss(null);
+    }
+
+    public static Result run(Options o, PrintStream log, java.util.function.Function<Long, Trainer.Listener> progress) throws IOException {
+        for (Path p : List.of(o.out(), o.checkpointFile(), o.metricsFile(), o.plotFile())) checkWritable(p);
+        try (BaseModel base = BaseModel.open(o.model())) {
+            Prepared pr = prepare(o, base);
+            LlamaConfig c = base.config();
+            TrainConfig cfg = pr.cfg();
+            List<Example> train = pr.train(), val = pr.val();
+            List<String> empty = pr.empty(), truncated = pr.truncated(), unscored = pr.unscored();
+            int N = c.numHiddenLayers(), L = cfg.adapterLayers(), spe = pr.stepsPerEpoch();
+            double lr = cfg.lr();
+            AdaptionPrompts p = AdaptionPrompts.init(o.adapterLen(), L, c.hiddenSize(), c.numAttentionHeads(), o.gateActivation(), o.seed());
+            long baseParams = base.parameterCount();
+            long tokens = 0;
+            for (Example e : train) tokens += e.length();
+            log.printf(Locale.ROOT, "base model  %s: %s, %s, %.1f MB on disk, %s parameters%n", o.model(), base.shape(), base.dtypes(),
+                    base.bytesOnDisk() / 1e6, human(baseParams));
+            log.printf(Locale.ROOT, "adapter     K %d prompts × L %d layers (%d..%d), gate %s: %,d trainable, %.4f%% of %s%n",
+                    o.adapterLen(), L, N - L, N - 1, o.gateActivation().id(), p.parameterCount(), 100.0 * p.parameterCount() / baseParams, human(baseParams));
+            log.printf(Locale.ROOT, "data        %s: %,d train examples (%,d tokens), %,d validation%s%n", o.data(), train.size(), tokens, val.size(),
+                    o.valData() != null ? " from " + o.valData() : "");
+            if (!empty.isEmpty()) log.printf("            %d records with an empty output skipped (first: %s)%n", empty.size(), empty.getFirst());
+            if (!truncated.isEmpty()) log.printf("            %d examples longer than --max-seq-len %d were cut (first: %s)%n", truncated.size(), o.maxSeqLen(), truncated.getFirst());
+            if (!unscored.isEmpty()) log.printf("            %d examples dropped: no response token within --max-seq-len (first: %s)%n", unscored.size(), unscored.getFirst());
+            log.printf(Locale.ROOT, "schedule    %d epochs × %d steps = %d steps, effective batch %d (micro %d × %d), lr %.3g (warm-up %.3g epochs, cosine to %.3g), wd %.3g%s%n",
+                    cfg.epochs(), spe, (long) spe * cfg.epochs(), cfg.batchSize(), cfg.microBatchSize(), cfg.accumulation(), lr,
+                    cfg.warmupEpochs(), cfg.minLr(), cfg.weightDecay(), cfg.clipGrad() > 0 ? ", clip " + cfg.clipGrad() : "");
+            log.printf("outputs     %s (checkpoint %s, metrics %s, chart %s)%n", o.out(), o.checkpointFile(), o.metricsFile(), o.plotFile());
+
+            long resumeStep = 0;
+            if (o.resume() && Files.exists(o.checkpointFile())) {
+                try (var st = dev.llamaadapter.io.SafeTensors.open(o.checkpointFile())) {
+                    resumeStep = Long.parseLong(st.metadata().getOrDefault(Checkpoint.STEP, "0"));
+                }
+                log.printf("resume      from %s at step %d%n", o.checkpointFile(), resumeStep);
+            } else if (o.resume()) {
+                log.printf("resume      no checkpoint at %s: starting from step 0%n", o.checkpointFile());
+            }
+            Trainer.ValRow[] first = new Trainer.ValRow[1];
+            Trainer.ValRow last;
+            long start = System.nanoTime();
+            try (MetricsLog metrics = new MetricsLog(o.metricsFile(), resumeStep)) {
+                Trainer.Listener bar = progress.apply(resumeStep);
+                Trainer.Listener listener = new Trainer.Listener() {
+                    @Override
+                    public void start(long total, long firstStep) {
+                        bar.start(total, firstStep);
+                    }
+
+                    @Override
+                    public void step(Trainer.StepRow r) {
+                        try {
+                            metrics.step(r);
+                        } catch (IOException e) {
+                            throw new java.io.UncheckedIOException(e);
+                        }
+                        bar.step(r);
+                    }
+
+                    @Override
+                    public void validation(Trainer.ValRow r) {
+                        if (first[0] == null) first[0] = r;
+                        try {
+                            metrics.validation(r);
+                        } catch (IOException e) {
+                            throw new java.io.UncheckedIOException(e);
+                        }
+                        bar.validation(r);
+                    }
+
+                    @Override
+                    public void checkpoint(long step, Path file) {
+                        bar.checkpoint(step, file);
+                    }
+                };
+                Trainer trainer = new Trainer(base.transformer(), cfg, train, val, o.checkpointFile(), base.fingerprint(), listener);
+                last = trainer.run(p, o.resume());
+                double secs = (System.nanoTime() - start) / 1e9;
+
+                Map<String, String> meta = new LinkedHashMap<>(cfg.asMetadata());
+                meta.put(AdapterFile.BASE_FINGERPRINT, base.fingerprint());
+                meta.put(AdapterFile.BASE_SHAPE, base.shape());
+                meta.put("base_model.path", o.model().toString());
+                meta.put("summary.data", o.data().toString());
+                meta.put("summary.examples", Integer.toString(train.size()));
+                meta.put("summary.steps", Long.toString(trainer.totalSteps()));
+                if (!metrics.steps.isEmpty()) meta.put("summary.final_train_loss", String.format(Locale.ROOT, "%.6f", metrics.steps.getLast().loss()));
+                if (last != null) meta.put("summary.final_val_loss", String.format(Locale.ROOT, "%.6f", last.loss()));
+                if (!metrics.vals.isEmpty()) meta.put("summary.base_val_loss", String.format(Locale.ROOT, "%.6f", metrics.vals.getFirst().loss()));
+                meta.put("summary.train_seconds", String.format(Locale.ROOT, "%.1f", secs));
+                meta.put("created_at", Instant.now().toString());
+                AdapterFile.write(o.out(), p, N, meta);
+                LossChart.write(o.plotFile(), "LLaMA-Adapter: " + o.data().getFileName(), metrics.steps, metrics.vals);
+                Trainer.ValRow baseVal = metrics.vals.isEmpty() ? null : metrics.vals.getFirst();
+                double lastLoss = metrics.steps.isEmpty() ? Double.NaN : metrics.steps.getLast().loss();
+                long bytes = Files.size(o.out());
+                log.printf(Locale.ROOT, "done        %d steps in %.1f s; train loss %.4f%s; adapter %s (%,d bytes)%n", trainer.totalSteps(), secs, lastLoss,
+                        last != null && baseVal != null ? String.format(Locale.ROOT, ", validation loss %.4f (base model %.4f)", last.loss(), baseVal.loss()) : "",
+                        o.out(), bytes);
+                return new Result(o.out(), trainer.totalSteps(), baseVal, last, lastLoss, bytes);
+            }
+        }
+    }
+
+    private static List<Example> encode(ExampleEncoder enc, List<Instruction> recs, List<String> truncated, List<String> unscored) {
+        List<Example> out = new ArrayList<>(recs.size());
+        for (Instruction r : recs) {
+            Example e = enc.encode(r);
+            if (e.truncated()) truncated.add(r.where());
+            if (e.scored() == 0) unscored.add(r.where());
+            else out.add(e);
+        }
+        return out;
+    }
+
+    /** "200" = that many records; "0.05" = that share; "0" = none. */
+    static int valCount(String split, int n) {
+        if (split == null || split.isBlank()) return Math.min(200, (int) Math.round(n * 0.05));
+        double v;
+        try {
+            v = Double.parseDouble(split);
+        } catch (NumberFormatException e) {
+            throw new IllegalArgumentException("--val-split '" + split + "': a count (200) or a fraction (0.05)");
+        }
+        int k = v < 1 && split.contains(".") ? (int) Math.round(n * v) : (int) v;
+        if (k < 0 || k >= n) throw new IllegalArgumentException("--val-split " + split + " leaves no training data (" + n + " records)");
+        return k;
+    }
+
+    /** Fails before any training when an output cannot be written. */
+    static void checkWritable(Path file) throws IOException {
+        Path dir = file.toAbsolutePath().getParent();
+        if (dir == null || !Files.isDirectory(dir)) throw new IOException(file + ": the directory " + dir + " does not exist");
+        if (Files.isDirectory(file)) throw new IOException(file + ": is a directory");
+        try {
+            Path probe = Files.createTempFile(dir, ".write-check", ".tmp");
+            Files.delete(probe);
+        } catch (IOException e) {
+            throw new IOException(file + ": cannot write in " + dir + " (" + e.getMessage() + ")", e);
+        }
+    }
+
+    static String human(long n) {
+        if (n >= 1e9) return String.format(Locale.ROOT, "%.2fB", n / 1e9);
+        if (n >= 1e6) return String.format(Locale.ROOT, "%.2fM", n / 1e6);
+        if (n >= 1e3) return String.format(Locale.ROOT, "%.1fK", n / 1e3);
+        return Long.toString(n);
+    }
+}

@@ -1,0 +1,82 @@
+package dev.llamaadapter.cli;
+
+import dev.llamaadapter.io.SafeTensors;
+import org.junit.jupiter.api.BeforeEach;
+import org.junit.jupiter.api.Test;
+import org.junit.jupiter.api.io.TempDir;
+import picocli.CommandLine;
+
+import java.io.PrintWriter;
+import java.io.StringWriter;
+import java.nio.file.Files;
+import java.nio.file.Path;
+
+import static org.assertj.core.api.Assertions.assertThat;
+import static org.junit.jupiter.api.Assumptions.assumeTrue;
+
+/** train's bad-input contract as a user meets it: exit code 2, one line naming what is wrong, no data lost. */
+class TrainCommandErrorsTest {
+    static final Path MODEL = Path.of("../shared/assets/stories260K/hf");
+
+    @TempDir
+    Path tmp;
+    Path data;
+
+    @BeforeEach
+    void data() throws Exception {
+        assumeTrue(Files.isDirectory(MODEL), "../shared is absent");
+        StringBuilder sb = new StringBuilder();
+        for (int i = 0; i < 24; i++) sb.append("{\"instruction\": \"Tell about Tom.\", \"output\": \"Tom saw a cat.\"}\n");
+        data = tmp.resolve("d.jsonl");
+        Files.writeString(data, sb);
+    }
+
+    String train(String... extra) {
+        return trainTo(tmp.resolve("a.safetensors"), extra);
+    }
+
+    String trainTo(Path out, String... extra) {
+        StringWriter err = new StringWriter();
+        CommandLine cl = Main.commandLine();
+        cl.setErr(new PrintWriter(err, true));
+        String[] base = {"train", "--model", MODEL.toString(), "--data", data.toString(), "--out", out.toString(),
+                "--epochs", "2", "--batch-size", "4", "--quiet"};
+        String[] args = java.util.stream.Stream.concat(java.util.Arrays.stream(base), java.util.Arrays.stream(extra)).toArray(String[]::new);
+        int rc = cl.execute(args);
+        assertThat(rc).as(err.toString()).isEqualTo(2);
+        return err.toString();
+    }
+
+    @Test
+    void malformedDataNamesFileAndLine() throws Exception {
+        Files.writeString(data, "{\"instruction\": \"a\", \"output\": \"b\"}\n{\"instruction\": \"a\" \"output\": \"b\"}\n");
+        assertThat(train()).contains(data + ":2").contains("malformed JSON");
+    }
+
+    @Test
+    void aTokenizerForAnotherVocabularyIsRefused() {
+        Path llama2 = Path.of("../shared/assets/tokenizers/llama2/tokenizer.model");
+        assertThat(train("--tokenizer", llama2.toString())).contains("32000").contains("vocab_size is 512");
+    }
+
+    @Test
+    void anUnwritableOutputIsRefusedBeforeTraining() {
+        String err = trainTo(tmp.resolve("no/such/dir/a.safetensors"));
+        assertThat(err).contains("no/such/dir").contains("does not exist");
+        assertThat(tmp.resolve("a.ckpt.safetensors")).doesNotExist();
+    }
+
+    @Test
+    void divergenceStopsNamesTheStepAndKeepsTheLastGoodCheckpoint() throws Exception {
+        String err = train("--lr", "1e37", "--warmup-epochs", "0", "--save-every", "1", "--val-split", "0");
+        assertThat(err).contains("training diverged at step");
+        assertThat(tmp.resolve("a.safetensors")).doesNotExist();
+        Path ckpt = tmp.resolve("a.ckpt.safetensors");
+        assertThat(ckpt).exists();
+        try (SafeTensors st = SafeTensors.open(ckpt)) {
+            for (float v : st.floats("param.adapter_query.weight")) assertThat(Float.isFinite(v)).isTrue();
+            long step = Long.parseLong(st.metadata().get("checkpoint.step"));
+            assertThat(err).contains("at step " + (step + 1));
+        }
+    }
+}
