@@ -86,14 +86,14 @@ public final class TrainCommand implements Callable<Integer> {
         @Override
         public void start(long total, long firstStep) {
             bar = new ProgressBarBuilder().setTaskName("train").setInitialMax(total).startsFrom(firstStep, java.time.Duration.ZERO)
-                    .setStyle(ProgressBarStyle.ASCII).setConsumer(new ConsoleProgressBarConsumer(System.err)).setUpdateIntervalMillis(500)
+                    .setStyle(ProgressBarStyle.ASCII).setMaxRenderedLength(120).setConsumer(new ConsoleProgressBarConsumer(System.err)).setUpdateIntervalMillis(500)
                     .continuousUpdate().build();
         }
 
         @Override
         public void step(Trainer.StepRow r) {
             bar.stepTo(r.step());
-            bar.setExtraMessage(String.format(Locale.ROOT, " epoch %.2f loss %.4f lr %.2e %.0f tok/s", r.epoch(), r.loss(), r.lr(), r.tokensPerS()));
+            bar.setExtraMessage(String.format(Locale.ROOT, " ep %.1f loss %.3f lr %.1e %.0f tok/s", r.epoch(), r.loss(), r.lr(), r.tokensPerS()));
             if (r.step() == r.totalSteps()) bar.close();
         }
 

@@ -33,16 +33,21 @@ public record BaseModel(Path dir, LlamaConfig config, LlamaWeights weights, Tens
     }
 
     /**
-     * Identifies the base an adapter was trained on: SHA-256 over the architecture fields of config.json
-     * and the sorted tensor index (names and shapes). Dtypes are left out on purpose, so that the same
-     * model converted to BF16 still carries its adapters; any other change gives another fingerprint.
+     * Identifies the base an adapter was trained on: SHA-256 over the architecture of config.json and
+     * the canonical tensor index it implies (names and shapes of every weight, tied head or not). It
+     * depends on neither the file format nor the dtype, so the same model as safetensors, GGUF or
+     * BF16 carries the same adapters; a model of another shape is refused. (Two fine-tunes of one
+     * architecture share a fingerprint: telling them apart would need the weights' values.)
      */
     public String fingerprint() {
         LlamaConfig c = config;
-        StringBuilder sb = new StringBuilder(shape()).append(" eps=").append(c.rmsNormEps()).append(" theta=").append(c.ropeTheta())
-                .append(" tie=").append(c.tieWordEmbeddings()).append('\n');
-        for (String name : new java.util.TreeSet<>(source.names()))
-            sb.append(name).append(java.util.Arrays.toString(source.info(name).shape())).append('\n');
+        StringBuilder sb = new StringBuilder("llama ").append(shape()).append(" eps=").append(c.rmsNormEps())
+                .append(" theta=").append(c.ropeTheta()).append(" tie=").append(c.tieWordEmbeddings()).append('\n');
+        sb.append(weights.embed().name()).append(' ').append(weights.embed().rows()).append('x').append(weights.embed().cols()).append('\n');
+        for (LlamaWeights.Layer l : weights.layers())
+            for (var w : java.util.List.of(l.wq(), l.wk(), l.wv(), l.wo(), l.wGate(), l.wUp(), l.wDown()))
+                sb.append(w.name()).append(' ').append(w.rows()).append('x').append(w.cols()).append('\n');
+        if (!c.tieWordEmbeddings()) sb.append(weights.head().name()).append('\n');
         try {
             byte[] d = java.security.MessageDigest.getInstance("SHA-256").digest(sb.toString().getBytes(java.nio.charset.StandardCharsets.UTF_8));
             return java.util.HexFormat.of().formatHex(d, 0, 12);

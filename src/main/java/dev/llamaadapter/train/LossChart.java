@@ -8,7 +8,7 @@ import org.jfree.data.xy.XYSeries;
 import org.jfree.data.xy.XYSeriesCollection;
 
 import java.io.IOException;
-import java.nio.file.Files;
+import dev.llamaadapter.io.AtomicFile;
 import java.nio.file.Path;
 import java.util.List;
 
@@ -27,12 +27,8 @@ public final class LossChart {
         if (v.getItemCount() > 0) data.addSeries(v);
         JFreeChart chart = ChartFactory.createXYLineChart(title, "optimizer step", "cross-entropy loss", data,
                 PlotOrientation.VERTICAL, true, false, false);
-        Path tmp = Files.createTempFile(png.toAbsolutePath().getParent(), ".loss", ".png.tmp");
-        try {
-            ChartUtils.saveChartAsPNG(tmp.toFile(), chart, 900, 500);
-            Files.move(tmp, png, java.nio.file.StandardCopyOption.REPLACE_EXISTING, java.nio.file.StandardCopyOption.ATOMIC_MOVE);
-        } finally {
-            Files.deleteIfExists(tmp);
-        }
+        java.io.ByteArrayOutputStream bytes = new java.io.ByteArrayOutputStream();
+        ChartUtils.writeChartAsPNG(bytes, chart, 900, 500);
+        AtomicFile.write(png, bytes.toByteArray());
     }
 }

@@ -117,9 +117,9 @@ public final class Trainer {
         int spe = stepsPerEpoch(), accum = cfg.accumulation();
         long total = totalSteps();
         LrSchedule schedule = new LrSchedule(cfg.lr(), cfg.minLr(), cfg.warmupEpochs(), cfg.epochs());
-        listener.start(total, done);
         ValRow last = null;
-        if (done == 0 && evalA != null) last = validate(evalA, p, 0, 0);
+        if (done == 0 && evalA != null) last = validate(evalA, p, 0, 0); // the base model's loss: gates start at 0
+        listener.start(total, done);
         long t0 = System.nanoTime(), tokens = 0;
         for (int epoch = (int) (done / spe); epoch < cfg.epochs(); epoch++) {
             List<int[]> micro = Batches.microBatches(train, cfg.microBatchSize(), cfg.seed(), epoch, cfg.bucket());
