@@ -109,6 +109,114 @@ public final class Transformer {
         return CrossEntropy.forwardBackward(logits, labels, a.M, V, logits);
     }
 
+    /** An adapter made ready for inference: prompt keys/values and gate weights of every adapted layer, computed once. */
+    public PreparedPrompts prepare(AdaptionPrompts p) {
+        checkFits(p, "adapter");
+        int L = p.adapterLayers, K = p.adapterLen, first = p.firstLayer(N), kw = Hkv * hd;
+        float[][] ak = new float[L][K * kw], av = new float[L][K * kw], gamma = new float[L][H];
+        float[] rows = new float[K * D]; // [K, D] one layer's prompt
+        for (int j = 0; j < L; j++) {
+            promptKeysValues(p, j, weights.layers()[first + j], rows, ak[j], av[j]);
+            for (int h = 0; h < H; h++) gamma[j][h] = p.gateActivation.apply(p.gate[j * H + h]);
+        }
+        return new PreparedPrompts(first, K, H, ak, av, gamma);
+    }
+
+    /** Buffers of the cached path for up to `rows` rows at once, grown on demand; one per calling thread. */
+    public static final class Scratch {
+        int cap;
+        float[] x, h, q, k, v, attn, g, u, act; // [rows, D | qw | kw | F]
+        float[] last;                            // [rows, D] normed rows whose logits are wanted
+        int[] kvBase;                            // [rows]
+        float[][] ak, av, gamma;                 // [rows][…] the prompt branch of each row in the current layer
+
+        void ensure(int rows, int D, int F, int qw, int kw) {
+            if (rows <= cap) return;
+            cap = Math.max(rows, 2 * cap);
+            x = new float[cap * D]; h = new float[cap * D]; last = new float[cap * D];
+            q = new float[cap * qw]; attn = new float[cap * qw];
+            k = new float[cap * kw]; v = new float[cap * kw];
+            g = new float[cap * F]; u = new float[cap * F]; act = new float[cap * F];
+            kvBase = new int[cap];
+            ak = new float[cap][]; av = new float[cap][]; gamma = new float[cap][];
+        }
+    }
+
+    /**
+     * The cached forward: row m is token tokens[m] of the sequence in cache slot slot[m] at position
+     * pos[m], read through prompts[m] (null = the base model). Each row's keys/values are written to
+     * the cache before any row attends, so a sequence's rows (prompt processing) must come in position
+     * order in one call, or in earlier calls. Rows with logitRow[m] ≥ 0 get their logits at
+     * logits[logitRow[m]·V]; the others skip the head. Rows may mix sequences and adapters freely.
+     */
+    public void forwardCached(KvCache cache, int M, int[] tokens, int[] slot, int[] pos, PreparedPrompts[] prompts,
+                              int[] logitRow, float[] logits, Scratch s) {
+        int qw = H * hd, kw = Hkv * hd;
+        float eps = (float) config.rmsNormEps();
+        s.ensure(M, D, F, qw, kw);
+        for (int m = 0; m < M; m++) {
+            if (tokens[m] < 0 || tokens[m] >= V)
+                throw new IllegalArgumentException("token id " + tokens[m] + " is outside the vocabulary [0, " + V + ")");
+            if (slot[m] < 0 || slot[m] >= cache.slots || pos[m] < 0 || pos[m] >= cache.maxSeq)
+                throw new IllegalArgumentException("position " + pos[m] + " of slot " + slot[m] + " is outside the KV cache ["
+                        + cache.slots + " slots × " + cache.maxSeq + " positions]");
+            weights.embed().row(tokens[m], s.x, m * D);
+            s.kvBase[m] = cache.offset(slot[m], 0);
+        }
+        for (int i = 0; i < N; i++) {
+            LlamaWeights.Layer w = weights.layers()[i];
+            RmsNorm.forward(s.x, w.attnNorm(), eps, M, D, s.h, null);
+            Matmul.xwT(s.h, M, w.wq(), s.q, false);
+            Matmul.xwT(s.h, M, w.wk(), s.k, false);
+            Matmul.xwT(s.h, M, w.wv(), s.v, false);
+            rope.applyAt(s.q, M, H, pos);
+            rope.applyAt(s.k, M, Hkv, pos);
+            float[] kc = cache.k[i], vc = cache.v[i];
+            for (int m = 0; m < M; m++) {
+                int o = cache.offset(slot[m], pos[m]);
+                System.arraycopy(s.k, m * kw, kc, o, kw);
+                System.arraycopy(s.v, m * kw, vc, o, kw);
+                PreparedPrompts pp = prompts == null ? null : prompts[m];
+                boolean adapted = pp != null && i >= pp.firstLayer;
+                s.ak[m] = adapted ? pp.ak[i - pp.firstLayer] : null;
+                s.av[m] = adapted ? pp.av[i - pp.firstLayer] : null;
+                s.gamma[m] = adapted ? pp.gamma[i - pp.firstLayer] : null;
+            }
+            Attention.cachedRows(M, H, Hkv, hd, s.q, kc, vc, s.kvBase, pos, s.ak, s.av, s.gamma, s.attn);
+            Matmul.xwT(s.attn, M, w.wo(), s.x, true);
+            RmsNorm.forward(s.x, w.mlpNorm(), eps, M, D, s.h, null);
+            Matmul.xwT(s.h, M, w.wGate(), s.g, false);
+            Matmul.xwT(s.h, M, w.wUp(), s.u, false);
+            SwiGlu.forward(s.g, s.u, s.act, M * F);
+            Matmul.xwT(s.act, M, w.wDown(), s.x, true);
+        }
+        int R = 0;
+        for (int m = 0; m < M; m++) {
+            if (logitRow == null || logitRow[m] < 0) continue;
+            System.arraycopy(s.x, m * D, s.h, R * D, D); // gather the rows whose logits are wanted
+            R++;
+        }
+        if (R == 0) return;
+        RmsNorm.forward(s.h, weights.finalNorm(), eps, R, D, s.last, null);
+        if (R == M && isIdentity(logitRow, M)) {
+            Matmul.xwT(s.last, R, weights.head(), logits, false);
+        } else {
+            float[] tmp = new float[R * V]; // [R, V]
+            Matmul.xwT(s.last, R, weights.head(), tmp, false);
+            int r = 0;
+            for (int m = 0; m < M; m++) {
+                if (logitRow[m] < 0) continue;
+                System.arraycopy(tmp, r * V, logits, logitRow[m] * V, V);
+                r++;
+            }
+        }
+    }
+
+    private static boolean isIdentity(int[] rows, int M) {
+        for (int m = 0; m < M; m++) if (rows[m] != m) return false;
+        return true;
+    }
+
     /** Prompt keys/values of adapted layer j through the layer's own frozen projections, no RoPE: ak = P_j Wkᵀ, av = P_j Wvᵀ. */
     private void promptKeysValues(AdaptionPrompts p, int j, LlamaWeights.Layer w, float[] pj, float[] ak, float[] av) {
         int K = p.adapterLen;

@@ -153,4 +153,46 @@ public final class Attention {
         float inv = 1f / sum;
         for (int j = 0; j < n; j++) p[j] *= inv;
     }
+
+    /**
+     * Attention of M rows against a KV cache (decoding and prompt processing): row m is at position
+     * pos[m] of the sequence whose keys/values start at kvBase[m] in kc/vc ([positions, Hkv·hd], its
+     * own keys already written), and attends to positions 0..pos[m]. Row m's prompt branch uses
+     * ak[m], av[m] [K_m, Hkv·hd] and gamma[m] [H] (null: no adapter on this row; K_m may differ by row).
+     * q [M, H·hd] → out [M, H·hd].
+     */
+    public static void cachedRows(int M, int H, int Hkv, int hd, float[] q, float[] kc, float[] vc, int[] kvBase, int[] pos,
+                                  float[][] ak, float[][] av, float[][] gamma, float[] out) {
+        int qw = H * hd, kw = Hkv * hd, group = H / Hkv;
+        float scale = (float) (1.0 / Math.sqrt(hd));
+        int need = 1;
+        for (int m = 0; m < M; m++) need = Math.max(need, Math.max(pos[m] + 1, ak[m] == null ? 0 : ak[m].length / kw));
+        int scratch = need;
+        Parallel.forRange(M * H, (lo, hi) -> {
+            float[] p = new float[scratch]; // [positions] one row of probabilities
+            float[] po = new float[hd];     // [hd] ungated prompt output
+            for (int mh = lo; mh < hi; mh++) {
+                int m = mh / H, h = mh % H, g = h / group, n = pos[m] + 1, qo = m * qw + h * hd, base = kvBase[m] + g * hd;
+                float max = Float.NEGATIVE_INFINITY;
+                for (int j = 0; j < n; j++) {
+                    p[j] = Vec.dot(q, qo, kc, base + j * kw, hd) * scale;
+                    max = Math.max(max, p[j]);
+                }
+                softmaxInPlace(p, n, max);
+                java.util.Arrays.fill(out, qo, qo + hd, 0f);
+                for (int j = 0; j < n; j++) Vec.axpy(p[j], vc, base + j * kw, out, qo, hd);
+                if (ak[m] == null) continue;
+                int K = ak[m].length / kw;
+                max = Float.NEGATIVE_INFINITY;
+                for (int j = 0; j < K; j++) {
+                    p[j] = Vec.dot(q, qo, ak[m], j * kw + g * hd, hd) * scale;
+                    max = Math.max(max, p[j]);
+                }
+                softmaxInPlace(p, K, max);
+                java.util.Arrays.fill(po, 0f);
+                for (int j = 0; j < K; j++) Vec.axpy(p[j], av[m], j * kw + g * hd, po, 0, hd);
+                Vec.axpy(gamma[m][h], po, 0, out, qo, hd);
+            }
+        });
+    }
 }

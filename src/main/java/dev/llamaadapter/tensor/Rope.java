@@ -47,23 +47,33 @@ public final class Rope {
      */
     public void apply(float[] x, int B, int T, int heads, int pos0, boolean inverse) {
         float[][] t = tableFor(pos0 + T);
-        float[] cos = t[0], sin = t[1];
-        int width = heads * headDim;
-        float sign = inverse ? -1f : 1f;
         Parallel.forRange(B * T, (lo, hi) -> {
-            for (int m = lo; m < hi; m++) {
-                int p = pos0 + m % T;
-                int co = p * half;
-                for (int h = 0; h < heads; h++) {
-                    int o = m * width + h * headDim;
-                    for (int j = 0; j < half; j++) {
-                        float c = cos[co + j], s = sign * sin[co + j];
-                        float x1 = x[o + j], x2 = x[o + j + half];
-                        x[o + j] = x1 * c - x2 * s;
-                        x[o + j + half] = x2 * c + x1 * s;
-                    }
-                }
-            }
+            for (int m = lo; m < hi; m++) rotateRow(x, m, heads, pos0 + m % T, inverse, t);
         });
+    }
+
+    /** Rotates rows [rows, heads·hd] in place, row m at its own position pos[m] (decoding with a KV cache). */
+    public void applyAt(float[] x, int rows, int heads, int[] pos) {
+        int max = 0;
+        for (int m = 0; m < rows; m++) max = Math.max(max, pos[m]);
+        float[][] t = tableFor(max + 1);
+        Parallel.forRange(rows, (lo, hi) -> {
+            for (int m = lo; m < hi; m++) rotateRow(x, m, heads, pos[m], false, t);
+        });
+    }
+
+    private void rotateRow(float[] x, int m, int heads, int p, boolean inverse, float[][] t) {
+        float[] cos = t[0], sin = t[1];
+        float sign = inverse ? -1f : 1f;
+        int co = p * half, width = heads * headDim;
+        for (int h = 0; h < heads; h++) {
+            int o = m * width + h * headDim;
+            for (int j = 0; j < half; j++) {
+                float c = cos[co + j], s = sign * sin[co + j];
+                float x1 = x[o + j], x2 = x[o + j + half];
+                x[o + j] = x1 * c - x2 * s;
+                x[o + j + half] = x2 * c + x1 * s;
+            }
+        }
     }
 }

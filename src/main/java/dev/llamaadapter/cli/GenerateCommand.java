@@ -1,0 +1,108 @@
+package dev.llamaadapter.cli;
+
+import com.fasterxml.jackson.databind.ObjectMapper;
+import com.fasterxml.jackson.databind.node.ObjectNode;
+import dev.llamaadapter.adapter.AdapterFile;
+import dev.llamaadapter.data.PromptTemplate;
+import dev.llamaadapter.generate.Generator;
+import dev.llamaadapter.generate.SamplingParams;
+import dev.llamaadapter.model.BaseModel;
+import dev.llamaadapter.model.PreparedPrompts;
+import dev.llamaadapter.model.Transformer;
+import dev.llamaadapter.tokenizer.Tokenizer;
+import picocli.CommandLine.ArgGroup;
+import picocli.CommandLine.Command;
+import picocli.CommandLine.Option;
+
+import java.io.PrintStream;
+import java.nio.charset.StandardCharsets;
+import java.nio.file.Path;
+import java.util.Arrays;
+import java.util.List;
+import java.util.Locale;
+import java.util.concurrent.Callable;
+
+/** Generates text from a prompt, streaming it, with or without an adapter. */
+@Command(name = "generate", mixinStandardHelpOptions = true, sortOptions = false,
+        description = "Generate text with the base model or an adapter (KV cache, streamed).")
+public final class GenerateCommand implements Callable<Integer> {
+    @Option(names = "--model", required = true, description = "base model directory") Path model;
+    @Option(names = "--adapter", description = "adapter file") Path adapter;
+
+    @ArgGroup(exclusive = true, multiplicity = "1")
+    Input input;
+
+    static final class Input {
+        @Option(names = "--prompt", description = "raw prompt text (BOS is added)") String prompt;
+        @Option(names = "--prompt-ids", split = ",", description = "prompt token ids, e.g. 1,403,407 (no tokenizer needed)") int[] ids;
+        @Option(names = "--instruction", description = "an instruction, wrapped in the training template (BOS added)") String instruction;
+    }
+
+    @Option(names = "--input", description = "the instruction's input (with --instruction)") String instructionInput;
+    @Option(names = "--max-tokens", defaultValue = "256", description = "default ${DEFAULT-VALUE}") int maxTokens;
+    @Option(names = "--greedy", description = "always the most likely token") boolean greedy;
+    @Option(names = "--temperature", defaultValue = "0.8", description = "default ${DEFAULT-VALUE}") double temperature;
+    @Option(names = "--top-k", defaultValue = "0", description = "0 = off (default)") int topK;
+    @Option(names = "--top-p", defaultValue = "0.95", description = "default ${DEFAULT-VALUE}") double topP;
+    @Option(names = "--repetition-penalty", defaultValue = "1.0", description = "1 = off (default)") double repetitionPenalty;
+    @Option(names = "--seed", defaultValue = "0", description = "sampling seed (default ${DEFAULT-VALUE})") long seed;
+    @Option(names = "--stop", description = "stop when this text appears (repeatable)") List<String> stop;
+    @Option(names = "--ignore-eos", description = "keep going past end-of-sequence") boolean ignoreEos;
+    @Option(names = "--context", defaultValue = "2048", description = "KV cache positions (default ${DEFAULT-VALUE})") int context;
+    @Option(names = "--json", description = "print one JSON object: text, token_ids, prompt_tokens, finish_reason, timing") boolean json;
+
+    /** Where output goes: stdout, or a buffer in tests. */
+    PrintStream out = new PrintStream(new java.io.FileOutputStream(java.io.FileDescriptor.out), true, StandardCharsets.UTF_8);
+
+    /** Runs the command with these arguments and returns what it printed (tests). */
+    static String runForTest(String... args) {
+        java.io.ByteArrayOutputStream buf = new java.io.ByteArrayOutputStream();
+        GenerateCommand c = new GenerateCommand();
+        c.out = new PrintStream(buf, true, StandardCharsets.UTF_8);
+        int rc = new picocli.CommandLine(c).execute(args);
+        if (rc != 0) throw new IllegalStateException("generate exited with " + rc);
+        return buf.toString(StandardCharsets.UTF_8);
+    }
+
+    @Override
+    public Integer call() throws Exception {
+        try (BaseModel base = BaseModel.open(model)) {
+            Tokenizer tok = Cli.tokenizerOrNull(model);
+            int[] prompt;
+            if (input.ids != null) prompt = input.ids;
+            else {
+                if (tok == null) throw new IllegalArgumentException(model + ": no tokenizer found; give --prompt-ids instead");
+                String text = input.prompt != null ? input.prompt : PromptTemplate.prompt(input.instruction, instructionInput);
+                int[] body = tok.encode(text);
+                prompt = new int[body.length + 1];
+                prompt[0] = tok.bosId() >= 0 ? tok.bosId() : 1;
+                System.arraycopy(body, 0, prompt, 1, body.length);
+            }
+            if (instructionInput != null && input.instruction == null) throw new IllegalArgumentException("--input goes with --instruction");
+            Transformer t = base.transformer();
+            PreparedPrompts pp = adapter == null ? null : t.prepare(AdapterFile.read(adapter, base).prompts());
+            SamplingParams sp = new SamplingParams(greedy ? 0 : temperature, topK, topP, repetitionPenalty, seed, maxTokens, stop, !ignoreEos);
+            int ctx = Math.min(context, Math.max(prompt.length + maxTokens, 16));
+            Generator g = new Generator(t, tok, 1, Math.max(ctx, prompt.length + 1));
+            Generator.Result r = g.generate(prompt, pp, sp, json ? null : (id, text) -> {
+                out.print(text);
+                out.flush();
+            });
+            if (json) {
+                ObjectMapper m = new ObjectMapper();
+                ObjectNode n = m.createObjectNode().put("text", r.text());
+                var arr = n.putArray("token_ids");
+                for (int id : r.tokenIds()) arr.add(id);
+                n.put("prompt_tokens", r.promptTokens()).put("completion_tokens", r.tokenIds().length).put("finish_reason", r.finishReason())
+                        .put("prompt_ms", r.promptNanos() / 1e6).put("decode_ms", r.decodeNanos() / 1e6)
+                        .put("prompt_tokens_per_s", r.promptTokensPerS()).put("decode_tokens_per_s", r.decodeTokensPerS());
+                out.println(m.writeValueAsString(n));
+            } else {
+                out.println();
+                System.err.printf(Locale.ROOT, "[%d prompt tokens at %.1f tok/s, %d generated at %.1f tok/s, %s]%n", r.promptTokens(),
+                        r.promptTokensPerS(), r.tokenIds().length, r.decodeTokensPerS(), r.finishReason());
+            }
+            return 0;
+        }
+    }
+}
