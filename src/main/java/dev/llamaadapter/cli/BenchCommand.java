@@ -48,6 +48,8 @@ public final class BenchCommand implements Callable<Integer> {
     Integer steps;
     @Option(names = "--warmup", defaultValue = "1", description = "untimed steps first (default ${DEFAULT-VALUE})")
     int warmup;
+    @Option(names = "--generate", description = "inference instead of training: prompt processing, and decoding with 1, 4 and 16 adapters batched")
+    boolean generate;
     @Option(names = "--json", description = "print one JSON line: shape, dtype, ms_per_step, tokens_per_s, gflops, peak_rss_mb")
     boolean json;
 
@@ -71,6 +73,7 @@ public final class BenchCommand implements Callable<Integer> {
                 ids[i] = r.nextInt(c.vocabSize());
                 labels[i] = r.nextInt(c.vocabSize());
             }
+            if (generate) return benchGenerate(model, s, buildS);
             Activations a = model.activations(s.B, s.T, p, true, false);
             AdaptionPrompts g = p.zerosLike();
             double[] ms = new double[n];
@@ -103,6 +106,29 @@ public final class BenchCommand implements Callable<Integer> {
                 System.out.printf(Locale.ROOT, "%.1f ms/step (median of %d; all %s), %.1f tokens/s, %.1f GFLOP/s, peak RSS %d MB, loss %.4f%n",
                         med, n, Arrays.toString(round(ms)), tokS, gflops, rss, loss);
             }
+        }
+        return 0;
+    }
+
+    private int benchGenerate(Transformer model, Shape s, double buildS) {
+        var f = dev.llamaadapter.generate.GenerationBench.run(model, s.K, s.L, s.T, 32, new int[]{1, 4, 16});
+        long rss = peakRssMb();
+        if (json) {
+            StringBuilder d = new StringBuilder();
+            for (var x : f.decode())
+                d.append(d.isEmpty() ? "" : ",").append(String.format(Locale.ROOT, "{\"adapters\":%d,\"tokens_per_s\":%.2f,\"ms_per_step\":%.2f}",
+                        x.adapters(), x.tokensPerS(), x.msPerStep()));
+            System.out.printf(Locale.ROOT, "{\"shape\":\"%s\",\"dtype\":\"%s\",\"mode\":\"generate\",\"prompt_tokens\":%d,\"prompt_tokens_per_s\":%.2f,"
+                            + "\"decode\":[%s],\"bytes_per_adapter\":%d,\"kv_cache_bytes_per_slot\":%d,\"peak_rss_mb\":%d,\"threads\":%d}%n",
+                    s, dtype, f.promptTokens(), f.promptTokensPerS(), d, f.bytesPerAdapter(), f.kvCacheBytesPerSlot(), rss, Parallel.THREADS);
+        } else {
+            System.out.printf(Locale.ROOT, "model %s, %s weights, built in %.1f s; adapters K %d × L %d%n", s, dtype, buildS, s.K, s.L);
+            System.out.printf(Locale.ROOT, "prompt processing: %d tokens at %.1f tok/s%n", f.promptTokens(), f.promptTokensPerS());
+            for (var x : f.decode())
+                System.out.printf(Locale.ROOT, "decode, %2d sequences each with its own adapter: %.1f tok/s (%.1f ms per batched step)%n",
+                        x.adapters(), x.tokensPerS(), x.msPerStep());
+            System.out.printf(Locale.ROOT, "memory: %,d bytes per loaded adapter (prompt keys/values and gates), KV cache %,d bytes per sequence slot; peak RSS %d MB%n",
+                    f.bytesPerAdapter(), f.kvCacheBytesPerSlot(), rss);
         }
         return 0;
     }
