@@ -20,24 +20,21 @@ public final class Vec {
 
     static final VectorSpecies<Float> S = FloatVector.SPECIES_PREFERRED;
 
-    /** Butterfly shuffles: step s exchanges lanes i and i xor (len >> (s+1)). */
-    @SuppressWarnings("unchecked")
-    private static final VectorShuffle<Float>[] SWAPS = swaps();
+    // butterfly shuffles, one constant per distance (lanes i and i xor d); null where the species is narrower
+    private static final VectorShuffle<Float> SW1 = swap(1), SW2 = swap(2), SW4 = swap(4), SW8 = swap(8), SW16 = swap(16);
 
-    @SuppressWarnings("unchecked")
-    private static VectorShuffle<Float>[] swaps() {
-        int n = S.length(), steps = Integer.numberOfTrailingZeros(n);
-        VectorShuffle<Float>[] out = new VectorShuffle[steps];
-        for (int s = 0, d = n / 2; s < steps; s++, d /= 2) {
-            final int dist = d;
-            out[s] = VectorShuffle.fromOp(S, i -> i ^ dist);
-        }
-        return out;
+    private static VectorShuffle<Float> swap(int d) {
+        return S.length() > d ? VectorShuffle.fromOp(S, i -> i ^ d) : null;
     }
 
     /** Σ of the lanes, in a fixed butterfly order (deterministic in every JIT tier). */
     public static float sum(FloatVector v) {
-        for (VectorShuffle<Float> sh : SWAPS) v = v.add(v.rearrange(sh));
+        int n = S.length();
+        if (n > 16) v = v.add(v.rearrange(SW16));
+        if (n > 8) v = v.add(v.rearrange(SW8));
+        if (n > 4) v = v.add(v.rearrange(SW4));
+        if (n > 2) v = v.add(v.rearrange(SW2));
+        if (n > 1) v = v.add(v.rearrange(SW1));
         return v.lane(0);
     }
 
