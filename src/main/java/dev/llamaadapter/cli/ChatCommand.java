@@ -1,0 +1,151 @@
+package dev.llamaadapter.cli;
+
+import dev.llamaadapter.data.PromptTemplate;
+import dev.llamaadapter.generate.AdapterRegistry;
+import dev.llamaadapter.generate.Generator;
+import dev.llamaadapter.generate.SamplingParams;
+import dev.llamaadapter.model.BaseModel;
+import dev.llamaadapter.model.PreparedPrompts;
+import dev.llamaadapter.model.Transformer;
+import dev.llamaadapter.tokenizer.Tokenizer;
+import org.jline.reader.EndOfFileException;
+import org.jline.reader.LineReader;
+import org.jline.reader.LineReaderBuilder;
+import org.jline.reader.UserInterruptException;
+import org.jline.terminal.Terminal;
+import org.jline.terminal.TerminalBuilder;
+import picocli.CommandLine.Command;
+import picocli.CommandLine.Option;
+
+import java.io.InputStream;
+import java.io.OutputStream;
+import java.io.PrintWriter;
+import java.nio.file.Files;
+import java.nio.file.Path;
+import java.util.List;
+import java.util.Locale;
+import java.util.concurrent.Callable;
+
+/** An interactive session: each line is an instruction, answered through the current adapter, streamed. */
+@Command(name = "chat", mixinStandardHelpOptions = true, sortOptions = false,
+        description = "Interactive instructions with an adapter (line editing, history). Commands: /adapter NAME|FILE|none, /adapters, /help, /quit.")
+public final class ChatCommand implements Callable<Integer> {
+    @Option(names = "--model", required = true, description = "base model directory") Path model;
+    @Option(names = "--adapter", description = "adapter file to start with") Path adapter;
+    @Option(names = "--adapters", description = "a directory of adapter files to load, by file name") Path adapters;
+    @Option(names = "--max-tokens", defaultValue = "256") int maxTokens;
+    @Option(names = "--temperature", defaultValue = "0", description = "0 = greedy (default)") double temperature;
+    @Option(names = "--top-p", defaultValue = "0.95") double topP;
+    @Option(names = "--seed", defaultValue = "0") long seed;
+    @Option(names = "--context", defaultValue = "2048") int context;
+
+    @Override
+    public Integer call() throws Exception {
+        // JLine warns on stderr when stdin is not a terminal (piped input); a dumb terminal is fine then
+        java.util.logging.Logger.getLogger("org.jline").setLevel(java.util.logging.Level.SEVERE);
+        try (Terminal term = TerminalBuilder.builder().system(true).build()) {
+            return session(term);
+        }
+    }
+
+    /** Runs a session over plain streams (tests, pipes). */
+    int run(InputStream in, OutputStream out) throws Exception {
+        try (Terminal term = TerminalBuilder.builder().system(false).streams(in, out).dumb(true).build()) {
+            return session(term);
+        }
+    }
+
+    private int session(Terminal term) throws Exception {
+        PrintWriter w = term.writer();
+        try (BaseModel base = BaseModel.open(model)) {
+            Tokenizer tok = Cli.tokenizerOrNull(model);
+            if (tok == null) throw new IllegalArgumentException(model + ": chat needs a tokenizer");
+            Transformer t = base.transformer();
+            AdapterRegistry registry = new AdapterRegistry(base, t);
+            if (adapters != null) registry.loadDirectory(adapters);
+            String current = null;
+            if (adapter != null) current = registry.load(name(adapter), adapter).name();
+            Generator g = new Generator(t, tok, 1, context);
+            Path history = historyFile();
+            LineReaderBuilder b = LineReaderBuilder.builder().terminal(term);
+            if (history != null) b.variable(LineReader.HISTORY_FILE, history);
+            LineReader reader = b.build();
+            w.printf("%s: %s. Adapter: %s. Type an instruction, /help for commands.%n", model, base.shape(), current == null ? "none (base model)" : current);
+            w.flush();
+            while (true) {
+                String line;
+                try {
+                    line = reader.readLine("> ");
+                } catch (UserInterruptException e) {
+                    continue;
+                } catch (EndOfFileException e) {
+                    break;
+                }
+                line = line.strip();
+                if (line.isEmpty()) continue;
+                if (line.startsWith("/")) {
+                    String[] parts = line.split("\\s+", 2);
+                    switch (parts[0]) {
+                        case "/quit", "/exit" -> {
+                            return 0;
+                        }
+                        case "/help" -> w.println("/adapter NAME|FILE|none  switch adapter;  /adapters  list loaded;  /quit");
+                        case "/adapters" -> {
+                            for (var e : registry.list()) w.printf("%s%s  %s%n", e.name().equals(current) ? "* " : "  ", e.name(), e.path());
+                            if (registry.list().isEmpty()) w.println("(none loaded)");
+                        }
+                        case "/adapter" -> {
+                            String arg = parts.length > 1 ? parts[1].strip() : "";
+                            try {
+                                if (arg.equals("none")) current = null;
+                                else if (registry.get(arg) != null) current = arg;
+                                else if (Files.exists(Path.of(arg))) current = registry.load(name(Path.of(arg)), Path.of(arg)).name();
+                                else throw new IllegalArgumentException("no adapter '" + arg + "' (loaded: " + registry.list().stream().map(AdapterRegistry.Entry::name).toList() + ")");
+                                w.printf("adapter: %s%n", current == null ? "none (base model)" : current);
+                            } catch (Exception e) {
+                                w.printf("error: %s%n", e.getMessage());
+                            }
+                        }
+                        default -> w.printf("unknown command %s (/help)%n", parts[0]);
+                    }
+                    w.flush();
+                    continue;
+                }
+                int[] body = tok.encode(PromptTemplate.prompt(line, ""));
+                int[] prompt = new int[body.length + 1];
+                prompt[0] = tok.bosId();
+                System.arraycopy(body, 0, prompt, 1, body.length);
+                PreparedPrompts pp = current == null ? null : registry.get(current).prompts();
+                SamplingParams sp = new SamplingParams(temperature, 0, topP, 1, seed, maxTokens, List.of(), true);
+                try {
+                    Generator.Result r = g.generate(prompt, pp, sp, (id, text) -> {
+                        w.print(text);
+                        w.flush();
+                    });
+                    w.printf(Locale.ROOT, "%n[%d tokens, %.1f tok/s]%n", r.tokenIds().length, r.decodeTokensPerS());
+                } catch (IllegalArgumentException e) {
+                    w.printf("error: %s%n", e.getMessage());
+                }
+                w.flush();
+            }
+            return 0;
+        }
+    }
+
+    private static String name(Path p) {
+        String n = p.getFileName().toString();
+        return n.endsWith(".safetensors") ? n.substring(0, n.length() - ".safetensors".length()) : n;
+    }
+
+    /** ~/.cache/llama-adapter/chat_history (XDG_CACHE_HOME honoured), or null when it cannot be made. */
+    private static Path historyFile() {
+        try {
+            String xdg = System.getenv("XDG_CACHE_HOME");
+            Path dir = (xdg != null && !xdg.isBlank() ? Path.of(xdg) : Path.of(System.getProperty("user.home"), ".cache")).resolve("llama-adapter");
+            Files.createDirectories(dir);
+            return dir.resolve("chat_history");
+        } catch (Exception e) {
+            return null;
+        }
+    }
+}
