@@ -79,4 +79,36 @@ class TrainCommandErrorsTest {
             assertThat(err).contains("at step " + (step + 1));
         }
     }
+
+    @Test
+    void examplesCutAtTheLimitAreCountedAndReported() throws Exception {
+        java.io.PrintStream old = System.err;
+        java.io.ByteArrayOutputStream buf = new java.io.ByteArrayOutputStream();
+        try {
+            System.setErr(new java.io.PrintStream(buf, true, java.nio.charset.StandardCharsets.UTF_8));
+            int rc = Main.commandLine().execute("train", "--model", MODEL.toString(), "--data", data.toString(), "--out",
+                    tmp.resolve("cut.safetensors").toString(), "--epochs", "1", "--batch-size", "4", "--quiet", "--max-seq-len", "107");
+            assertThat(rc).isZero();
+        } finally {
+            System.setErr(old);
+        }
+        String log = buf.toString(java.nio.charset.StandardCharsets.UTF_8);
+        // BOS + the prompt is 105 tokens here: at 107 every example is cut but keeps two scored targets
+        assertThat(log).containsPattern("\\d+ examples longer than --max-seq-len 107 were cut");
+        // at 40 no example keeps a response token: refused, naming the data file
+        assertThat(train("--max-seq-len", "40")).contains(data.toString()).contains("no training example keeps a response token");
+    }
+
+    @Test
+    void anAdapterTrainedOnAnotherBaseIsRefused() throws Exception {
+        Path other = Path.of("src/test/resources/parity/mha-tanh");
+        var p = dev.llamaadapter.model.AdaptionPrompts.init(4, 2, 64, 4, dev.llamaadapter.model.GateActivation.TANH, 1);
+        Path a = tmp.resolve("foreign.safetensors");
+        dev.llamaadapter.adapter.AdapterFile.write(a, p, 3, java.util.Map.of(dev.llamaadapter.adapter.AdapterFile.BASE_FINGERPRINT, "0123456789ab",
+                dev.llamaadapter.adapter.AdapterFile.BASE_SHAPE, "D=64 F=999 N=3 H=4 Hkv=4 V=97"));
+        try (var base = dev.llamaadapter.model.BaseModel.open(other.resolve("model"))) {
+            org.assertj.core.api.Assertions.assertThatThrownBy(() -> dev.llamaadapter.adapter.AdapterFile.read(a, base))
+                    .hasMessageContaining(a.toString()).hasMessageContaining("another base model").hasMessageContaining("F=999");
+        }
+    }
 }
