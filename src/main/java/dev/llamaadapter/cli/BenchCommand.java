@@ -38,11 +38,11 @@ public final class BenchCommand implements Callable<Integer> {
         }
     }
 
-    enum Dt { f32, bf16, f16 }
+    enum Dt { f32, bf16, f16, q8_0, q4_0 }
 
     @Option(names = "--shape", defaultValue = "small", description = "small | tinyllama (default ${DEFAULT-VALUE})")
     Shape shape;
-    @Option(names = "--dtype", defaultValue = "f32", description = "weight dtype: f32 | bf16 | f16 (default ${DEFAULT-VALUE})")
+    @Option(names = "--dtype", defaultValue = "f32", description = "weight dtype: f32 | bf16 | f16 | q8_0 | q4_0 (default ${DEFAULT-VALUE})")
     Dt dtype;
     @Option(names = "--steps", description = "timed steps (default 5 for small, 3 for tinyllama)")
     Integer steps;
@@ -142,7 +142,7 @@ public final class BenchCommand implements Callable<Integer> {
     static long weightBytes(LlamaConfig c, DType dt) {
         long D = c.hiddenSize(), F = c.intermediateSize(), V = c.vocabSize(), hd = c.headDim();
         long perLayer = D * c.numAttentionHeads() * hd * 2 + 2 * D * c.numKeyValueHeads() * hd + 3 * D * F;
-        return (perLayer * c.numHiddenLayers() + V * D * (c.tieWordEmbeddings() ? 1 : 2)) * dt.size;
+        return dt.bytes(perLayer * c.numHiddenLayers() + V * D * (c.tieWordEmbeddings() ? 1 : 2));
     }
 
     /** Peak resident set (VmHWM) of this process in MB; -1 where /proc is not available. */

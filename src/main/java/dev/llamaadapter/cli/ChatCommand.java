@@ -58,7 +58,7 @@ public final class ChatCommand implements Callable<Integer> {
     private int session(Terminal term) throws Exception {
         PrintWriter w = term.writer();
         try (BaseModel base = BaseModel.open(model)) {
-            Tokenizer tok = Cli.tokenizerOrNull(model);
+            Tokenizer tok = Cli.tokenizerOrNull(base);
             if (tok == null) throw new IllegalArgumentException(model + ": chat needs a tokenizer");
             Transformer t = base.transformer();
             AdapterRegistry registry = new AdapterRegistry(base, t);

@@ -1,10 +1,12 @@
 package dev.llamaadapter.cli;
 
 import dev.llamaadapter.adapter.AdapterFile;
+import dev.llamaadapter.adapter.AdapterFormats;
 import dev.llamaadapter.io.SafeTensorsWriter;
 import dev.llamaadapter.model.Activations;
 import dev.llamaadapter.model.AdaptionPrompts;
 import dev.llamaadapter.model.BaseModel;
+import dev.llamaadapter.model.GateActivation;
 import dev.llamaadapter.model.TokenBatch;
 import dev.llamaadapter.model.Transformer;
 import dev.llamaadapter.tensor.DType;
@@ -22,8 +24,12 @@ import java.util.concurrent.Callable;
 public final class DumpStepCommand implements Callable<Integer> {
     @Option(names = "--model", required = true, description = "Hugging Face LLaMA directory (config.json, model.safetensors or a sharded index)")
     Path model;
-    @Option(names = "--adapter", required = true, description = "native adapter file (.safetensors)")
+    @Option(names = "--adapter", required = true,
+            description = "adapter: native .safetensors, official LLaMA-Adapter .pth, or a PEFT adaption_prompt directory")
     Path adapter;
+    @Option(names = "--gate-activation", converter = TrainCommand.GateConverter.class,
+            description = "tanh | identity: overrides the adapter's (default: native files' metadata; identity for .pth and PEFT)")
+    GateActivation gateActivation;
     @Option(names = "--batch", required = true, description = "batch file: input_ids and labels, I32/I64 [B, T]")
     Path batch;
     @Option(names = "--out", required = true, description = "result file: logits [B,T,V], loss [1], grad.<adapter tensor>")
@@ -33,7 +39,7 @@ public final class DumpStepCommand implements Callable<Integer> {
     public Integer call() throws Exception {
         try (BaseModel base = BaseModel.open(model)) {
             var cfg = base.config();
-            AdaptionPrompts p = AdapterFile.read(adapter, base).prompts();
+            AdaptionPrompts p = AdapterFormats.read(adapter, base, gateActivation).prompts();
             TokenBatch b = TokenBatch.read(batch, cfg.vocabSize());
             Transformer t = base.transformer();
             Activations a = t.activations(b.B(), b.T(), p, true, true);

@@ -2,7 +2,7 @@ package dev.llamaadapter.cli;
 
 import com.fasterxml.jackson.databind.ObjectMapper;
 import com.fasterxml.jackson.databind.node.ObjectNode;
-import dev.llamaadapter.adapter.AdapterFile;
+import dev.llamaadapter.adapter.AdapterFormats;
 import dev.llamaadapter.data.PromptTemplate;
 import dev.llamaadapter.generate.Generator;
 import dev.llamaadapter.generate.SamplingParams;
@@ -27,7 +27,9 @@ import java.util.concurrent.Callable;
         description = "Generate text with the base model or an adapter (KV cache, streamed).")
 public final class GenerateCommand implements Callable<Integer> {
     @Option(names = "--model", required = true, description = "base model directory") Path model;
-    @Option(names = "--adapter", description = "adapter file") Path adapter;
+    @Option(names = "--adapter", description = "adapter: native .safetensors, official .pth or a PEFT adaption_prompt directory") Path adapter;
+    @Option(names = "--gate-activation", converter = TrainCommand.GateConverter.class,
+            description = "tanh | identity: overrides the adapter's") dev.llamaadapter.model.GateActivation gateActivation;
 
     @ArgGroup(exclusive = true, multiplicity = "1")
     Input input;
@@ -67,7 +69,7 @@ public final class GenerateCommand implements Callable<Integer> {
     @Override
     public Integer call() throws Exception {
         try (BaseModel base = BaseModel.open(model)) {
-            Tokenizer tok = Cli.tokenizerOrNull(model);
+            Tokenizer tok = Cli.tokenizerOrNull(base);
             int[] prompt;
             if (input.ids != null) prompt = input.ids;
             else {
@@ -80,7 +82,7 @@ public final class GenerateCommand implements Callable<Integer> {
             }
             if (instructionInput != null && input.instruction == null) throw new IllegalArgumentException("--input goes with --instruction");
             Transformer t = base.transformer();
-            PreparedPrompts pp = adapter == null ? null : t.prepare(AdapterFile.read(adapter, base).prompts());
+            PreparedPrompts pp = adapter == null ? null : t.prepare(AdapterFormats.read(adapter, base, gateActivation).prompts());
             SamplingParams sp = new SamplingParams(greedy ? 0 : temperature, topK, topP, repetitionPenalty, seed, maxTokens, stop, !ignoreEos);
             int ctx = Math.min(context, Math.max(prompt.length + maxTokens, 16));
             Generator g = new Generator(t, tok, 1, Math.max(ctx, prompt.length + 1));

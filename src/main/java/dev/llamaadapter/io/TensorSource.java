@@ -13,10 +13,11 @@ import java.util.Set;
 
 /**
  * Named tensors read from safetensors: one file ({@link SafeTensors}) or a model directory that may be
- * sharded ({@link SafeTensorsDir}). The typed readers check dtype and shape and name the file and the
+ * sharded ({@link SafeTensorsDir}); or from a GGUF file ({@link GgufSource}) or a llama2.c checkpoint
+ * ({@link Llama2cSource}), presented under the same Hugging Face names. The typed readers check dtype and shape and name the file and the
  * tensor in every error, so callers never need to format their own messages.
  */
-public sealed interface TensorSource extends AutoCloseable permits SafeTensors, SafeTensorsDir {
+public sealed interface TensorSource extends AutoCloseable permits SafeTensors, SafeTensorsDir, GgufSource, Llama2cSource {
 
     // safetensors is little-endian and makes no alignment promise (tensors sit back to back after the header)
     ValueLayout.OfFloat F32_LE = ValueLayout.JAVA_FLOAT_UNALIGNED.withOrder(ByteOrder.LITTLE_ENDIAN);
@@ -35,6 +36,11 @@ public sealed interface TensorSource extends AutoCloseable permits SafeTensors, 
 
     /** The tensor, or null when absent. */
     TensorInfo info(String name);
+
+    /** The files the tensors are read from, each once (for sizes on disk). */
+    default java.util.List<Path> files() {
+        return java.util.List.of(path());
+    }
 
     /** The file that holds the tensor (the file to name in messages); {@link #path()} when absent. */
     Path fileOf(String name);

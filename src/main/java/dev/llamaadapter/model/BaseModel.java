@@ -1,30 +1,95 @@
 package dev.llamaadapter.model;
 
+import dev.llamaadapter.io.GgufSource;
+import dev.llamaadapter.io.Llama2cSource;
 import dev.llamaadapter.io.SafeTensorsDir;
 import dev.llamaadapter.io.TensorSource;
+import dev.llamaadapter.io.gguf.GgufFile;
+import dev.llamaadapter.tokenizer.Tokenizer;
+import dev.llamaadapter.tokenizer.TokenizerException;
+import dev.llamaadapter.tokenizer.Tokenizers;
 
 import java.io.IOException;
 import java.nio.file.Files;
 import java.nio.file.Path;
 
 /**
- * A frozen base model opened from a Hugging Face directory: config.json plus memory-mapped weights
- * (model.safetensors or a sharded index). Closing unmaps the weights.
+ * A frozen base model opened from where users keep one: a Hugging Face directory (config.json plus
+ * model.safetensors or a sharded index), a GGUF file (llama.cpp: F32, F16, BF16, Q8_0 or Q4_0 weights,
+ * config and usually the tokenizer in its metadata), or a llama2.c checkpoint (.bin, with its
+ * tokenizer.bin / tok&lt;V&gt;.bin beside it). Weights stay memory-mapped in their file type; closing unmaps
+ * them. {@code dir} is the path it was opened from (a directory or a file).
  */
 public record BaseModel(Path dir, LlamaConfig config, LlamaWeights weights, TensorSource source) implements AutoCloseable {
 
-    public static BaseModel open(Path dir) throws IOException {
+    /** Opens a model directory, .gguf file or llama2.c .bin file, told apart by what the path is and holds. */
+    public static BaseModel open(Path path) throws IOException {
+        if (Files.isDirectory(path)) return openHf(path);
+        if (!Files.exists(path))
+            throw new IOException(path + ": no such model (expected a Hugging Face directory, a .gguf file or a llama2.c .bin checkpoint)");
+        String name = path.getFileName().toString().toLowerCase(java.util.Locale.ROOT);
+        if (GgufFile.looksLikeGguf(path) || name.endsWith(".gguf")) {
+            GgufSource src = GgufSource.open(path);
+            return load(path, src, () -> ModelFiles.fromGguf(src));
+        }
+        if (name.endsWith(".bin")) {
+            Llama2cSource src = Llama2cSource.open(path);
+            return load(path, src, () -> ModelFiles.fromLlama2c(src));
+        }
+        throw new IOException(path + ": not a model: expected a Hugging Face directory (config.json), a .gguf file or a llama2.c .bin checkpoint");
+    }
+
+    private static BaseModel openHf(Path dir) throws IOException {
         Path cfgFile = dir.resolve("config.json");
         if (!Files.isRegularFile(cfgFile))
             throw new IOException(dir + ": no config.json (expected a Hugging Face LLaMA model directory)");
         LlamaConfig config = LlamaConfig.read(cfgFile);
         TensorSource src = SafeTensorsDir.open(dir);
+        return load(dir, src, () -> config);
+    }
+
+    private interface ConfigReader {
+        LlamaConfig read() throws IOException;
+    }
+
+    private static BaseModel load(Path path, TensorSource src, ConfigReader config) throws IOException {
         try {
-            return new BaseModel(dir, config, LlamaWeights.load(src, config), src);
+            LlamaConfig c = config.read();
+            return new BaseModel(path, c, LlamaWeights.load(src, c), src);
         } catch (IOException | RuntimeException e) {
             src.close();
             throw e;
         }
+    }
+
+    /**
+     * The tokenizer that comes with the model: a Hugging Face directory's tokenizer file, a GGUF's
+     * metadata vocabulary, or for a llama2.c checkpoint tok&lt;V&gt;.bin or tokenizer.bin beside it.
+     *
+     * @throws TokenizerException when the model carries none (the message says where one was looked for)
+     */
+    public Tokenizer tokenizer() throws IOException {
+        return switch (source) {
+            case GgufSource g -> {
+                Tokenizer t = g.tokenizer();
+                if (t == null) throw new TokenizerException(dir, "no tokenizer in the GGUF metadata (tokenizer.ggml.model): give one with --tokenizer");
+                yield t;
+            }
+            case Llama2cSource b -> {
+                Path parent = dir.toAbsolutePath().getParent();
+                Path[] candidates = {parent.resolve("tok" + config.vocabSize() + ".bin"), parent.resolve("tokenizer.bin")};
+                for (Path p : candidates)
+                    if (Files.isRegularFile(p)) {
+                        Tokenizer t = Tokenizers.llama2c(p);
+                        if (t.vocabSize() != config.vocabSize())
+                            throw new TokenizerException(p, "has " + t.vocabSize() + " tokens but " + dir + " has a vocabulary of " + config.vocabSize());
+                        yield t;
+                    }
+                throw new TokenizerException(dir, "no llama2.c tokenizer beside the checkpoint (looked for " + candidates[0].getFileName()
+                        + " and " + candidates[1].getFileName() + "): give one with --tokenizer");
+            }
+            default -> Tokenizer.load(dir);
+        };
     }
 
     /** The engine over these weights. */
@@ -84,7 +149,7 @@ public record BaseModel(Path dir, LlamaConfig config, LlamaWeights weights, Tens
     /** Bytes of the weight files. */
     public long bytesOnDisk() {
         long n = 0;
-        for (Path p : ((SafeTensorsDir) source).files()) {
+        for (Path p : source.files()) {
             try {
                 n += Files.size(p);
             } catch (IOException e) {

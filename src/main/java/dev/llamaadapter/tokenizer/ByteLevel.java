@@ -26,7 +26,11 @@ final class ByteLevel {
 
     /** The UTF-8 bytes of {@code text}, each written as its table character. */
     static String encode(String text) {
-        byte[] bytes = text.getBytes(StandardCharsets.UTF_8);
+        return encode(text.getBytes(StandardCharsets.UTF_8));
+    }
+
+    /** Bytes, each written as its table character (how a byte-level vocabulary spells a token's bytes). */
+    static String encode(byte[] bytes) {
         char[] chars = new char[bytes.length];
         for (int i = 0; i < bytes.length; i++) chars[i] = BYTE_TO_CHAR[bytes[i] & 0xFF];
         return new String(chars);

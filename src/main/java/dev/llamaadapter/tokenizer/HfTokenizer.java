@@ -48,6 +48,15 @@ final class HfTokenizer extends AbstractTokenizer {
         } catch (JacksonException e) {
             throw new TokenizerException(file, "not valid JSON: " + e.getOriginalMessage(), e);
         }
+        return build(root, file, readConfig(file.resolveSibling("tokenizer_config.json")));
+    }
+
+    /**
+     * The tokenizer a tokenizer.json tree describes ({@code file} names the source in messages; {@code config},
+     * the tokenizer_config.json tree or null, may name BOS and EOS). Other formats that carry the same
+     * information (a GGUF "gpt2" vocabulary) are translated into such a tree and built here.
+     */
+    static HfTokenizer build(JsonNode root, Path file, JsonNode config) throws TokenizerException {
         if (root == null || !root.isObject()) throw new TokenizerException(file, "not a tokenizer.json (no top-level object)");
         JsonNode modelNode = root.path("model");
         if (!modelNode.isObject()) throw new TokenizerException(file, "tokenizer.json has no \"model\" section");
@@ -75,7 +84,6 @@ final class HfTokenizer extends AbstractTokenizer {
 
         Map<String, Integer> byText = new HashMap<>(model.vocab);
         for (AddedTokens.Token t : addedTokens) byText.put(t.content(), t.id());
-        JsonNode config = readConfig(file.resolveSibling("tokenizer_config.json"));
         int bos = namedToken(config, "bos_token", byText, "<s>", "<|begin_of_text|>", "<bos>");
         int eos = namedToken(config, "eos_token", byText, "</s>", "<|end_of_text|>", "<|endoftext|>", "<eos>");
         Integer eot = byText.get("<|eot_id|>");

@@ -67,7 +67,11 @@ final class SentencePieceTokenizer extends AbstractTokenizer {
     }
 
     static SentencePieceTokenizer load(Path file) throws IOException {
-        SentencePieceModel m = SentencePieceModel.read(file);
+        return build(SentencePieceModel.read(file), file);
+    }
+
+    /** The tokenizer of a parsed model ({@code file} names its source in messages: a .model, a GGUF, a tokenizer.bin). */
+    static SentencePieceTokenizer build(SentencePieceModel m, Path file) throws TokenizerException {
         if (m.modelType() != BPE)
             throw new TokenizerException(file, "SentencePiece model type " + modelTypeName(m.modelType())
                     + " is not supported (only BPE, which LLaMA models use)");
@@ -118,6 +122,11 @@ final class SentencePieceTokenizer extends AbstractTokenizer {
         // As SentencePieceProcessor::bos_id(): the bos piece's id if it is a control piece, else none.
         int bos = controlId(reserved, m.bosPiece(), table), eos = controlId(reserved, m.eosPiece(), table);
         return new SentencePieceTokenizer(m, table, specials, bos, eos, mergeable, reserved, unk);
+    }
+
+    /** The model this tokenizer runs (for exporting the vocabulary into other formats). */
+    SentencePieceModel model() {
+        return model;
     }
 
     private static int controlId(Map<String, Integer> reserved, String piece, TokenTable table) {

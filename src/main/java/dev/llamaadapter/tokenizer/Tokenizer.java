@@ -66,7 +66,9 @@ public interface Tokenizer {
      * Opens the tokenizer in a model directory or file. A directory is searched for {@code tokenizer.model},
      * then {@code tokenizer.json}, then {@code original/tokenizer.model} (Hugging Face Llama 3 layout). A
      * {@code tokenizer.model} is told apart by content: base64-rank lines are tiktoken, anything else is read
-     * as a SentencePiece protobuf. A {@code .json} file is Hugging Face's format.
+     * as a SentencePiece protobuf. A {@code .json} file is Hugging Face's format. A GGUF file (model or
+     * vocabulary only) gives the vocabulary in its metadata, and a {@code .bin} file is read as llama2.c's
+     * tokenizer.bin (see {@link Tokenizers} for both).
      *
      * @throws TokenizerException if no tokenizer file is found or the file is corrupt or unsupported (the
      *                            message names the file)

@@ -32,6 +32,9 @@ final class TokenizerLoader {
         }
         if (n == 0) throw new TokenizerException(file, "empty tokenizer file");
         head = java.util.Arrays.copyOf(head, n);
+        if (n >= 4 && head[0] == 'G' && head[1] == 'G' && head[2] == 'U' && head[3] == 'F')
+            return dev.llamaadapter.io.gguf.GgufTokenizer.read(file); // a GGUF model or vocabulary-only file
+        if (file.getFileName().toString().endsWith(".bin")) return Tokenizers.llama2c(file); // llama2.c's tokenizer.bin
         if (file.getFileName().toString().endsWith(".json") || looksLikeJson(head)) return HfTokenizer.load(file);
         if (TiktokenTokenizer.looksLikeRanks(firstLine(head))) return TiktokenTokenizer.load(file);
         return SentencePieceTokenizer.load(file);

@@ -65,7 +65,7 @@ public final class TrainingJob {
 
     public static Prepared prepare(Options o, BaseModel base) throws IOException {
         LlamaConfig c = base.config();
-        Tokenizer tok = Tokenizer.load(o.tokenizer() != null ? o.tokenizer() : o.model());
+        Tokenizer tok = o.tokenizer() != null ? Tokenizer.load(o.tokenizer()) : base.tokenizer(); // HF dir, GGUF metadata or llama2.c tokenizer.bin
         if (tok.vocabSize() > c.vocabSize())
             throw new IOException("the tokenizer (" + (o.tokenizer() != null ? o.tokenizer() : o.model()) + ") has " + tok.vocabSize()
                     + " tokens but the model's vocab_size is " + c.vocabSize() + ": they do not belong together");

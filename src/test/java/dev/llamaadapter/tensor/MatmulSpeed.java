@@ -71,7 +71,7 @@ public final class MatmulSpeed {
                 sweep(r, arena, wv);
                 return;
             }
-            for (DType t : new DType[] {DType.F32, DType.BF16, DType.F16})
+            for (DType t : new DType[] {DType.F32, DType.BF16, DType.F16, DType.Q8_0, DType.Q4_0})
                 bench(r, WeightMatrix.of("w", t, wv, 2048, 2048, arena), 510, 64, 1);
             bench(r, WeightMatrix.of("ffn", DType.BF16, rand(r, 5632 * 2048), 5632, 2048, arena), 510, 1);
             bench(r, WeightMatrix.of("ffnT", DType.BF16, rand(r, 5632 * 2048), 2048, 5632, arena), 510, 1);

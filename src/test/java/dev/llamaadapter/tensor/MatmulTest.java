@@ -178,4 +178,147 @@ class MatmulTest {
         assertThatThrownBy(() -> Matmul.xw(null, 1, w, new float[5], false))
                 .isInstanceOf(IllegalArgumentException.class).hasMessageContaining("layers.3.wq");
     }
+
+    // ---- GGUF block types (Q8_0, Q4_0): rows of whole 32-element blocks ----
+
+    static final DType[] QTYPES = {DType.Q8_0, DType.Q4_0};
+    static final int[][] QSHAPES = { // [rows, cols], cols a multiple of 32
+            {1, 32}, {7, 32}, {13, 64}, {33, 96}, {100, 256}, {257, 160}, {300, 32}, {65, 544}, {3, 1024}};
+
+    /** Every public path and every form directly, against the double-precision loop over the same dequantised values. */
+    @Test
+    void quantizedTypesMatchScalar() {
+        Random r = new Random(5);
+        try (Arena arena = Arena.ofShared()) {
+            for (DType t : QTYPES)
+                for (int[] s : QSHAPES) {
+                    WeightMatrix w = WeightMatrix.of("q" + s[0] + "x" + s[1], t, rand(r, s[0] * s[1]), s[0], s[1], arena);
+                    for (int M : new int[] {1, 2, 3, 4, 5, 7, 13, 64, Matmul.XWT_TILES_MAX_M + 3})
+                        for (boolean acc : new boolean[] {false, true}) {
+                            float[] x = rand(r, M * s[1]), y0 = rand(r, M * s[0] + 3);
+                            double[] want = ScalarMatmul.xwT(x, M, w, y0, acc);
+                            float[] y = y0.clone();
+                            Matmul.xwT(x, M, w, y, acc);
+                            assertThat(relErr(y, want)).as("xwT %s %s M=%d acc=%s", t, w.name(), M, acc).isLessThan(1e-5);
+                            assertThat(y[M * s[0] + 2]).isEqualTo(y0[M * s[0] + 2]);
+                            if (M <= 13) for (String form : new String[] {"dot", "tiles", "gemm"}) {
+                                float[] yf = y0.clone();
+                                switch (form) {
+                                    case "dot" -> Matmul.xwTDot(x, M, w, yf, acc);
+                                    case "tiles" -> Matmul.xwTTiles(x, M, w, yf, acc);
+                                    default -> Matmul.gemm(x, M, w, true, yf, acc);
+                                }
+                                assertThat(relErr(yf, want)).as("xwT %s %s %s M=%d acc=%s", form, t, w.name(), M, acc).isLessThan(1e-5);
+                            }
+                            float[] dy = rand(r, M * s[0]), dx0 = rand(r, M * s[1] + 3);
+                            double[] wantDx = ScalarMatmul.xw(dy, M, w, dx0, acc);
+                            float[] dx = dx0.clone();
+                            Matmul.xw(dy, M, w, dx, acc);
+                            assertThat(relErr(dx, wantDx)).as("xw %s %s M=%d acc=%s", t, w.name(), M, acc).isLessThan(1e-5);
+                            if (M <= 13) for (String form : new String[] {"axpy", "gemm"}) {
+                                float[] dxf = dx0.clone();
+                                if (form.equals("axpy")) Matmul.xwAxpy(dy, M, w, dxf, acc);
+                                else Matmul.gemm(dy, M, w, false, dxf, acc);
+                                assertThat(relErr(dxf, wantDx)).as("xw %s %s %s M=%d acc=%s", form, t, w.name(), M, acc).isLessThan(1e-5);
+                            }
+                        }
+                }
+        }
+    }
+
+    /** The dequantising conversion gives exactly the scalar values for ranges starting and ending anywhere in a block. */
+    @Test
+    void quantizedConversionOfAnyRangeIsExact() {
+        Random r = new Random(6);
+        try (Arena arena = Arena.ofShared()) {
+            for (DType t : QTYPES) {
+                int rows = 3, cols = 128;
+                WeightMatrix w = WeightMatrix.of("conv", t, rand(r, rows * cols), rows, cols, arena);
+                float[] all = w.toFloats();
+                for (int e = 0; e < 70; e++)
+                    for (int n : new int[] {0, 1, 5, 16, 31, 32, 33, 64, 100, rows * cols - 70}) {
+                        float[] dst = new float[n + 2];
+                        Matmul.toFloats(w.data(), t, e, dst, 1, n);
+                        for (int i = 0; i < n; i++) assertThat(dst[1 + i]).as("%s e=%d n=%d i=%d", t, e, n, i).isEqualTo(all[e + i]);
+                        assertThat(dst[0]).isZero();
+                        assertThat(dst[n + 1]).isZero();
+                    }
+            }
+        }
+    }
+
+    /** Quantisation error is what the formats allow: Q8_0 about d/2 per element (d = max|x|/127), Q4_0 within d (d = max|x|/8). */
+    @Test
+    void quantizationErrorIsBounded() {
+        Random r = new Random(7);
+        try (Arena arena = Arena.ofShared()) {
+            float[] v = rand(r, 64 * 32);
+            v[5] = 0; // a block with zeros and one all-zero block
+            for (int i = 32; i < 64; i++) v[i] = 0;
+            for (DType t : QTYPES) {
+                float[] got = WeightMatrix.of("e", t, v, 64, 32, arena).toFloats();
+                for (int b = 0; b < 64; b++) {
+                    float amax = 0;
+                    for (int i = 0; i < 32; i++) amax = Math.max(amax, Math.abs(v[b * 32 + i]));
+                    // d/2 for rounding, plus up to 127·|d − fp16(d)| <= 127·d·2^-11 for the scale stored as fp16
+                    double tol = t == DType.Q8_0 ? amax / 127.0 * 0.57 + 1e-6 : amax / 8.0 * 1.01 + 1e-6;
+                    for (int i = 0; i < 32; i++)
+                        assertThat((double) Math.abs(got[b * 32 + i] - v[b * 32 + i])).as("%s block %d", t, b).isLessThanOrEqualTo(tol);
+                }
+                for (int i = 32; i < 64; i++) assertThat(got[i]).isZero();
+            }
+        }
+    }
+
+    @Test
+    void quantizedColumnsMustBeWholeBlocks() {
+        try (Arena arena = Arena.ofShared()) {
+            for (DType t : QTYPES) {
+                assertThatThrownBy(() -> WeightMatrix.of("layers.0.w2", t, new float[4 * 48], 4, 48, arena))
+                        .isInstanceOf(IllegalArgumentException.class).hasMessageContaining("layers.0.w2").hasMessageContaining("multiple of 32");
+                assertThatThrownBy(() -> new WeightMatrix("odd", arena.allocate(t.blockBytes * 2L), t, 1, 40))
+                        .isInstanceOf(IllegalArgumentException.class).hasMessageContaining("odd").hasMessageContaining("40 columns");
+                assertThatThrownBy(() -> new WeightMatrix("short", arena.allocate(t.blockBytes * 3L), t, 2, 64))
+                        .isInstanceOf(IllegalArgumentException.class).hasMessageContaining("short").hasMessageContaining("expected " + 4 * t.blockBytes);
+            }
+        }
+    }
+
+    /** A weight with a row order multiplies exactly like the same rows copied into that order, in both directions and every dtype. */
+    @Test
+    void rowOrderEqualsPermutedCopy() {
+        Random r = new Random(8);
+        try (Arena arena = Arena.ofShared()) {
+            for (DType t : new DType[] {DType.F32, DType.BF16, DType.Q8_0, DType.Q4_0}) {
+                int heads = 3, hd = 8, rows = heads * hd, cols = 64;
+                int[] order = WeightMatrix.interleavedToHalves(heads, hd);
+                WeightMatrix stored = WeightMatrix.of("wq", t, rand(r, rows * cols), rows, cols, arena);
+                WeightMatrix view = stored.withRowOrder(order);
+                float[] s = stored.toFloats(), permuted = new float[rows * cols];
+                for (int n = 0; n < rows; n++) System.arraycopy(s, order[n] * cols, permuted, n * cols, cols);
+                assertThat(view.toFloats()).containsExactly(permuted);
+                WeightMatrix copy = WeightMatrix.ofFloats("copy", permuted, rows, cols);
+                for (int M : new int[] {1, 5, 20, 200}) {
+                    float[] x = rand(r, M * cols), y = rand(r, M * rows), y2 = y.clone();
+                    Matmul.xwT(x, M, view, y, true);
+                    Matmul.xwT(x, M, copy, y2, true);
+                    assertThat(relErr(y, toDouble(y2))).as("xwT %s M=%d", t, M).isLessThan(1e-6);
+                    float[] dy = rand(r, M * rows), dx = rand(r, M * cols), dx2 = dx.clone();
+                    Matmul.xw(dy, M, view, dx, true);
+                    Matmul.xw(dy, M, copy, dx2, true);
+                    assertThat(relErr(dx, toDouble(dx2))).as("xw %s M=%d", t, M).isLessThan(1e-6);
+                }
+            }
+            // HF row t of a head comes from stored row 2·(t mod hd/2) + t div (hd/2): pairs (0,1) become rows (0, hd/2)
+            assertThat(WeightMatrix.interleavedToHalves(1, 8)).containsExactly(0, 2, 4, 6, 1, 3, 5, 7);
+            assertThatThrownBy(() -> WeightMatrix.ofFloats("w", new float[4], 2, 2).withRowOrder(new int[] {0, 0}))
+                    .isInstanceOf(IllegalArgumentException.class).hasMessageContaining("permutation");
+        }
+    }
+
+    private static double[] toDouble(float[] a) {
+        double[] d = new double[a.length];
+        for (int i = 0; i < a.length; i++) d[i] = a[i];
+        return d;
+    }
 }

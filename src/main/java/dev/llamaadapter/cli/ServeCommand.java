@@ -1,0 +1,49 @@
+package dev.llamaadapter.cli;
+
+import dev.llamaadapter.generate.AdapterRegistry;
+import dev.llamaadapter.model.BaseModel;
+import dev.llamaadapter.serve.Server;
+import picocli.CommandLine.Command;
+import picocli.CommandLine.Option;
+
+import java.nio.file.Path;
+import java.util.concurrent.Callable;
+
+/** Serves the base model and its adapters over an OpenAI-compatible HTTP API until SIGTERM / Ctrl-C. */
+@Command(name = "serve", mixinStandardHelpOptions = true, sortOptions = false,
+        description = {"Serve the base model and adapters over HTTP with OpenAI's API: POST /v1/completions, POST /v1/chat/completions"
+                + " (stream: true for server-sent events), GET /v1/models; the request's model names an adapter or the base.",
+                "Chat: the last user message is the Alpaca instruction; system messages and earlier turns go into the input.",
+                "Admin: POST /admin/adapters {name, path}, DELETE /admin/adapters/NAME, GET /admin/stats."})
+public final class ServeCommand implements Callable<Integer> {
+    @Option(names = "--model", required = true, description = "base model directory") Path model;
+    @Option(names = "--adapters", description = "a directory of *.safetensors adapters to load, each named after its file") Path adapters;
+    @Option(names = "--port", defaultValue = "8080", description = "default ${DEFAULT-VALUE} (0 = any free port)") int port;
+    @Option(names = "--host", defaultValue = "127.0.0.1", description = "address to listen on (default ${DEFAULT-VALUE})") String host;
+    @Option(names = "--api-key", description = "require 'Authorization: Bearer KEY' (default: open)") String apiKey;
+    @Option(names = "--slots", defaultValue = "8", description = "sequences decoded together in one batch (default ${DEFAULT-VALUE})") int slots;
+    @Option(names = "--context", defaultValue = "2048", description = "KV cache positions per sequence (default ${DEFAULT-VALUE})") int context;
+    @Option(names = "--queue", defaultValue = "64", description = "requests waiting or running at most; more get 429 (default ${DEFAULT-VALUE})") int queue;
+    @Option(names = "--served-model-name", description = "the base model's id in the API (default: the model directory's name)") String name;
+    @Option(names = "--shutdown-timeout", defaultValue = "300", description = "seconds a stop waits for running requests (default ${DEFAULT-VALUE})") long drainSeconds;
+
+    @Override
+    public Integer call() throws Exception {
+        try (BaseModel base = BaseModel.open(model)) {
+            Server.Options o = Server.Options.defaults().withHost(host).withSlots(slots).withContext(context).withQueue(queue)
+                    .withApiKey(apiKey).withModelId(name).withDrainMillis(drainSeconds * 1000);
+            Server server = new Server(base, Cli.tokenizerOrNull(model), o);
+            if (adapters != null)
+                for (AdapterRegistry.Entry e : server.adapters().loadDirectory(adapters)) System.err.println("adapter " + e.name() + ": " + e.path());
+            int bound = server.start(port);
+            Thread hook = new Thread(server::stop, "llama-adapter-shutdown");
+            Runtime.getRuntime().addShutdownHook(hook);
+            System.err.printf("serving %s (%s) and %d adapter(s) on http://%s:%d/v1 (%d slots x %d positions, queue %d%s)%n",
+                    server.baseModelId(), base.shape(), server.adapters().list().size(), host, bound, slots, context, queue,
+                    apiKey == null ? "" : ", API key required");
+            server.join();
+            System.err.println("stopped");
+            return 0;
+        }
+    }
+}

@@ -1,0 +1,159 @@
+package dev.llamaadapter.io;
+
+import dev.llamaadapter.io.gguf.GgmlType;
+import dev.llamaadapter.io.gguf.GgufFile;
+import dev.llamaadapter.io.gguf.GgufNames;
+import dev.llamaadapter.io.gguf.GgufTensor;
+import dev.llamaadapter.io.gguf.GgufTokenizer;
+import dev.llamaadapter.io.gguf.GgufValue;
+import dev.llamaadapter.io.gguf.GgufValueType;
+import dev.llamaadapter.tensor.WeightMatrix;
+import dev.llamaadapter.tokenizer.Tokenizer;
+
+import java.io.IOException;
+import java.nio.file.Path;
+import java.util.Collections;
+import java.util.LinkedHashMap;
+import java.util.Map;
+import java.util.Set;
+import java.util.regex.Pattern;
+
+/**
+ * A GGUF model file seen as the engine's tensors: llama.cpp names become Hugging Face names
+ * ({@link GgufNames}), shapes are given outermost first (GGUF lists ne innermost first), and the
+ * attention q/k projections, which GGUF keeps in the interleaved-RoPE row order, come back with a row
+ * order that presents them in Hugging Face's rotate_half order without copying them
+ * ({@link WeightMatrix#interleavedToHalves}). Weights stay in the mapping in their file type (F32, F16,
+ * BF16, Q8_0, Q4_0); a tensor of another ggml type is listed but refused, by name and type, when read.
+ */
+public final class GgufSource implements TensorSource {
+
+    private static final Pattern Q = Pattern.compile("model\\.layers\\.\\d+\\.self_attn\\.q_proj\\.weight");
+    private static final Pattern K = Pattern.compile("model\\.layers\\.\\d+\\.self_attn\\.k_proj\\.weight");
+
+    private final GgufFile file;
+    private final Map<String, TensorInfo> tensors = new LinkedHashMap<>();     // HF name, readable types
+    private final Map<String, GgufTensor> unreadable = new LinkedHashMap<>();  // HF name, types the engine lacks
+    private final Map<String, String> metadata = new LinkedHashMap<>();
+    private final Integer heads, kvHeads;                                      // for the q/k row order
+
+    private GgufSource(GgufFile file) throws SafeTensorsException {
+        this.file = file;
+        for (GgufTensor t : file.tensors()) {
+            String hf = GgufNames.toHf(t.name());
+            if (tensors.containsKey(hf) || unreadable.containsKey(hf))
+                throw new SafeTensorsException(file.path(), t.name(), "maps to " + hf + ", which another tensor already has");
+            if (t.type().dtype == null) unreadable.put(hf, t);
+            else tensors.put(hf, new TensorInfo(hf, t.type().dtype, t.shape(), t.data()));
+        }
+        heads = headCount(file, "llama.attention.head_count");
+        Integer kv = headCount(file, "llama.attention.head_count_kv");
+        kvHeads = kv != null ? kv : heads;
+        for (Map.Entry<String, GgufValue> e : file.metadata().asMap().entrySet())
+            if (e.getValue().type() != GgufValueType.ARRAY) metadata.put(e.getKey(), String.valueOf(e.getValue().value()));
+    }
+
+    /** Maps and parses the file. */
+    public static GgufSource open(Path path) throws IOException {
+        GgufFile f = GgufFile.open(path);
+        try {
+            return new GgufSource(f);
+        } catch (IOException | RuntimeException e) {
+            f.close();
+            throw e;
+        }
+    }
+
+    /** The underlying file (metadata, GGUF names and types). */
+    public GgufFile gguf() {
+        return file;
+    }
+
+    /** The tokenizer the metadata describes, or null when it has none. */
+    public Tokenizer tokenizer() throws IOException {
+        return GgufTokenizer.read(file.metadata());
+    }
+
+    @Override
+    public Path path() {
+        return file.path();
+    }
+
+    /** The scalar metadata entries as strings (arrays such as the vocabulary are left out: see {@link #gguf()}). */
+    @Override
+    public Map<String, String> metadata() {
+        return Collections.unmodifiableMap(metadata);
+    }
+
+    @Override
+    public Set<String> names() {
+        return Collections.unmodifiableSet(tensors.keySet());
+    }
+
+    @Override
+    public TensorInfo info(String name) {
+        return tensors.get(name);
+    }
+
+    @Override
+    public Path fileOf(String name) {
+        return file.path();
+    }
+
+    /** The tensor; "not found", or for a tensor of a ggml type the engine cannot read, that type by name. */
+    @Override
+    public TensorInfo require(String name) throws SafeTensorsException {
+        GgufTensor u = unreadable.get(name);
+        if (u != null)
+            throw new SafeTensorsException(file.path(), u.name(), "has type " + u.type()
+                    + ", which is not supported (supported: F32, F16, BF16, Q8_0, Q4_0): re-quantise the model to one of those");
+        TensorInfo t = tensors.get(name);
+        if (t == null) throw new SafeTensorsException(file.path(), GgufNames.toGguf(name), "not found (" + name + ")");
+        return t;
+    }
+
+    /** As {@link TensorSource#matrix}, with q/k projections put back into rotate_half row order. */
+    @Override
+    public WeightMatrix matrix(String name, int rows, int cols) throws SafeTensorsException {
+        TensorInfo t = require(name);
+        if (!t.dtype().isWeightType())
+            throw new SafeTensorsException(file.path(), GgufNames.toGguf(name), "has type " + t.dtype() + ", not a weight type");
+        checkShape(t, rows, cols);
+        WeightMatrix w = new WeightMatrix(name, t.data(), t.dtype(), rows, cols);
+        boolean q = Q.matcher(name).matches(), k = K.matcher(name).matches();
+        if (!q && !k) return w;
+        String key = q ? "llama.attention.head_count" : "llama.attention.head_count_kv";
+        Integer h = q ? heads : kvHeads;
+        if (h == null || rows % h != 0 || (rows / h) % 2 != 0)
+            throw new SafeTensorsException(file.path(), GgufNames.toGguf(name), "cannot be put in rotate_half order: metadata '" + key
+                    + "' = " + h + " does not divide its " + rows + " rows into heads of even size");
+        return w.withRowOrder(WeightMatrix.interleavedToHalves(h, rows / h));
+    }
+
+    /** A head count from the metadata, or null when absent or invalid (the config reader reports those). */
+    private static Integer headCount(GgufFile f, String key) {
+        try {
+            return f.metadata().intIn(key, 1, 1 << 20);
+        } catch (IOException e) {
+            return null;
+        }
+    }
+
+    /** Whether the file's type for this (HF-named) tensor is one the engine reads. */
+    public GgmlType ggmlType(String name) {
+        GgufTensor u = unreadable.get(name);
+        if (u != null) return u.type();
+        TensorInfo t = tensors.get(name);
+        return t == null ? null : GgmlType.of(t.dtype());
+    }
+
+    @Override
+    public void close() {
+        file.close();
+    }
+
+    @Override
+    public String toString() {
+        return "GgufSource[" + file.path() + ", " + tensors.size() + " tensors]";
+    }
+}

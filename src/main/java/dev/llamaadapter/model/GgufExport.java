@@ -1,0 +1,184 @@
+package dev.llamaadapter.model;
+
+import dev.llamaadapter.io.GgufSource;
+import dev.llamaadapter.io.AtomicFile;
+import dev.llamaadapter.io.gguf.GgmlType;
+import dev.llamaadapter.io.gguf.GgufNames;
+import dev.llamaadapter.io.gguf.GgufTokenizer;
+import dev.llamaadapter.io.gguf.GgufValue;
+import dev.llamaadapter.io.gguf.GgufWriter;
+import dev.llamaadapter.tensor.DType;
+import dev.llamaadapter.tensor.Quant;
+import dev.llamaadapter.tensor.WeightMatrix;
+import dev.llamaadapter.tokenizer.Tokenizer;
+
+import java.io.IOException;
+import java.lang.foreign.MemorySegment;
+import java.nio.ByteBuffer;
+import java.nio.ByteOrder;
+import java.nio.channels.FileChannel;
+import java.nio.file.Path;
+import java.util.ArrayList;
+import java.util.LinkedHashMap;
+import java.util.List;
+import java.util.Map;
+import java.util.TreeMap;
+
+/**
+ * Writes an open base model as a GGUF file that llama.cpp's conventions describe and {@link BaseModel#open}
+ * reads back: llama.cpp tensor names, q/k rows in the interleaved-RoPE order GGUF uses, config and
+ * tokenizer metadata. Weight types, like llama.cpp's quantiser:
+ * <ul>
+ * <li>the seven 2-D projections of every layer in the target type (Q8_0, Q4_0, or F32/F16/BF16 for a plain
+ * conversion); a projection whose rows are not whole 32-element blocks (e.g. stories260K's down_proj, 172
+ * columns) keeps its source float type (F32 if the source was quantised, which cannot happen: quantised
+ * rows are always whole blocks);</li>
+ * <li>token embedding and output head: Q8_0 whenever the target is a block type (Q4_0 costs too much
+ * accuracy there; llama.cpp likewise keeps the head at a higher precision), else the target type;</li>
+ * <li>norm weights: F32.</li>
+ * </ul>
+ * Rows already in the wanted type are copied byte for byte; others are dequantised to fp32 and encoded
+ * one row at a time, so memory stays at one row plus a write buffer. The file is written atomically.
+ */
+public final class GgufExport {
+    private GgufExport() {}
+
+    /** What was written: tensor counts per ggml type, the size, whether the tokenizer went in, and notes. */
+    public record Summary(Path file, long bytes, Map<String, Integer> tensorsByType, boolean tokenizer, List<String> notes) {}
+
+    /** llama.cpp's general.file_type (llama_ftype) for a target type. */
+    static int fileType(DType t) {
+        return switch (t) {
+            case F32 -> 0;
+            case F16 -> 1;
+            case Q4_0 -> 2;
+            case Q8_0 -> 7;
+            case BF16 -> 32;
+            default -> throw new IllegalArgumentException("cannot write weights as " + t);
+        };
+    }
+
+    public static Summary write(BaseModel base, DType target, Path out) throws IOException {
+        if (!target.isWeightType()) throw new IllegalArgumentException("cannot write weights as " + target);
+        LlamaConfig c = base.config();
+        LlamaWeights w = base.weights();
+        List<String> notes = new ArrayList<>();
+        Map<String, List<String>> keptAs = new LinkedHashMap<>(); // "F32, 172 columns" -> tensor names
+        Map<String, GgufValue> md = new LinkedHashMap<>();
+        boolean tokenizer;
+        if (base.source() instanceof GgufSource g) {
+            // keep what the source says about itself (name, tokenizer and its special ids, ...); config keys are rewritten below
+            for (Map.Entry<String, GgufValue> e : g.gguf().metadata().asMap().entrySet())
+                if (!e.getKey().equals("general.alignment") && !e.getKey().startsWith("llama.")) md.put(e.getKey(), e.getValue());
+            tokenizer = md.containsKey("tokenizer.ggml.model");
+        } else {
+            Tokenizer t = null;
+            try {
+                t = base.tokenizer();
+            } catch (IOException e) {
+                notes.add("no tokenizer written: " + e.getMessage());
+            }
+            tokenizer = t != null && GgufTokenizer.write(t, md);
+            if (t != null && !tokenizer)
+                notes.add("no tokenizer written: only SentencePiece vocabularies are translated into GGUF metadata (keep the source's tokenizer file and pass it with --tokenizer)");
+        }
+        String name = base.dir().getFileName() == null ? "model" : base.dir().getFileName().toString();
+        if (!md.containsKey("general.name")) md.put("general.name", GgufValue.string(name));
+        Map<String, GgufValue> cfg = new LinkedHashMap<>();
+        ModelFiles.putGguf(c, null, cfg);
+        md.putAll(cfg);
+        md.put("general.file_type", GgufValue.uint32(fileType(target)));
+        if (target.isQuantized()) md.put("general.quantization_version", GgufValue.uint32(2));
+
+        GgufWriter gw = new GgufWriter();
+        // architecture first, as llama.cpp writes it
+        gw.put("general.architecture", md.remove("general.architecture"));
+        md.forEach(gw::put);
+
+        Map<String, Integer> counts = new TreeMap<>();
+        DType edge = target.isQuantized() ? DType.Q8_0 : target;
+        addMatrix(gw, w.embed(), edge, null, counts, keptAs);
+        int hd = c.headDim();
+        int[] qOrder = WeightMatrix.interleavedToHalves(c.numAttentionHeads(), hd), kOrder = WeightMatrix.interleavedToHalves(c.numKeyValueHeads(), hd);
+        for (int i = 0; i < c.numHiddenLayers(); i++) {
+            LlamaWeights.Layer l = w.layers()[i];
+            String p = "model.layers." + i + ".";
+            addVector(gw, p + "input_layernorm.weight", l.attnNorm(), counts);
+            addMatrix(gw, l.wq(), target, qOrder, counts, keptAs);
+            addMatrix(gw, l.wk(), target, kOrder, counts, keptAs);
+            addMatrix(gw, l.wv(), target, null, counts, keptAs);
+            addMatrix(gw, l.wo(), target, null, counts, keptAs);
+            addVector(gw, p + "post_attention_layernorm.weight", l.mlpNorm(), counts);
+            addMatrix(gw, l.wGate(), target, null, counts, keptAs);
+            addMatrix(gw, l.wUp(), target, null, counts, keptAs);
+            addMatrix(gw, l.wDown(), target, null, counts, keptAs);
+        }
+        addVector(gw, "model.norm.weight", w.finalNorm(), counts);
+        if (!c.tieWordEmbeddings()) addMatrix(gw, w.head(), edge, null, counts, keptAs, "lm_head.weight");
+        for (Map.Entry<String, List<String>> e : keptAs.entrySet())
+            notes.add(e.getValue().size() + " tensor(s) kept as " + e.getKey() + " (rows not whole " + Quant.QK + "-element blocks): "
+                    + (e.getValue().size() <= 2 ? String.join(", ", e.getValue()) : e.getValue().getFirst() + " ... " + e.getValue().getLast()));
+        gw.write(out);
+        return new Summary(out, java.nio.file.Files.size(out), counts, tokenizer, notes);
+    }
+
+    private static void addVector(GgufWriter gw, String hfName, float[] v, Map<String, Integer> counts) {
+        MemorySegment s = MemorySegment.ofArray(new byte[v.length * 4]);
+        for (int i = 0; i < v.length; i++) s.set(java.lang.foreign.ValueLayout.JAVA_FLOAT_UNALIGNED.withOrder(ByteOrder.LITTLE_ENDIAN), 4L * i, v[i]);
+        gw.tensor(GgufNames.toGguf(hfName), GgmlType.F32, new long[] {v.length}, s);
+        counts.merge("F32", 1, Integer::sum);
+    }
+
+    private static void addMatrix(GgufWriter gw, WeightMatrix m, DType want, int[] interleaved, Map<String, Integer> counts, Map<String, List<String>> keptAs) {
+        addMatrix(gw, m, want, interleaved, counts, keptAs, m.name());
+    }
+
+    /**
+     * One matrix, stored row j of the file being logical row rowOf[j]: for q/k the inverse of the
+     * rotate_half order, so the file holds them interleaved as GGUF does.
+     */
+    private static void addMatrix(GgufWriter gw, WeightMatrix m, DType want, int[] interleaved, Map<String, Integer> counts,
+                                  Map<String, List<String>> keptAs, String hfName) {
+        DType t = want;
+        if (t.isQuantized() && m.cols() % Quant.QK != 0) {
+            t = m.dtype().isQuantized() ? DType.F32 : m.dtype();
+            keptAs.computeIfAbsent(t + ", " + m.cols() + " columns", k -> new ArrayList<>()).add(hfName);
+        }
+        final DType type = t;
+        int rows = m.rows(), cols = m.cols();
+        int[] rowOf = new int[rows];
+        for (int j = 0; j < rows; j++) rowOf[j] = j;
+        if (interleaved != null) for (int r = 0; r < rows; r++) rowOf[interleaved[r]] = r;
+        long rowBytes = type.bytes(cols);
+        gw.tensor(GgufNames.toGguf(hfName), GgmlType.of(type), new long[] {cols, rows}, rowBytes * rows, out -> writeRows(out, m, type, rowOf, rowBytes));
+        counts.merge(type.name(), 1, Integer::sum);
+    }
+
+    private static void writeRows(FileChannel out, WeightMatrix m, DType type, int[] rowOf, long rowBytes) throws IOException {
+        int cols = m.cols();
+        int perChunk = (int) Math.max(1, (1 << 20) / rowBytes);
+        ByteBuffer buf = ByteBuffer.allocate((int) (perChunk * rowBytes)).order(ByteOrder.LITTLE_ENDIAN);
+        MemorySegment seg = MemorySegment.ofBuffer(buf);
+        float[] row = new float[cols];
+        int inChunk = 0;
+        for (int j = 0; j < rowOf.length; j++) {
+            long at = inChunk * rowBytes;
+            int r = rowOf[j];
+            if (m.dtype() == type) {
+                MemorySegment.copy(m.storedRowBytes(m.storedRow(r)), 0, seg, at, rowBytes);
+            } else {
+                m.row(r, row, 0);
+                switch (type) {
+                    case F32 -> { for (int c = 0; c < cols; c++) buf.putFloat((int) (at + 4L * c), row[c]); }
+                    case F16 -> { for (int c = 0; c < cols; c++) buf.putShort((int) (at + 2L * c), Float.floatToFloat16(row[c])); }
+                    case BF16 -> { for (int c = 0; c < cols; c++) buf.putShort((int) (at + 2L * c), DType.floatToBf16(row[c])); }
+                    default -> Quant.quantize(type, row, 0, cols, seg, at);
+                }
+            }
+            if (++inChunk == perChunk || j == rowOf.length - 1) {
+                AtomicFile.writeFully(out, buf.duplicate().position(0).limit((int) (inChunk * rowBytes)));
+                inChunk = 0;
+            }
+        }
+    }
+}
