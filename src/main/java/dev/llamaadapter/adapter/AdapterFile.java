@@ -29,7 +29,7 @@ public final class AdapterFile {
     private AdapterFile() {}
 
     public static final String PROMPT = "adapter_query.weight";
-    private static final Pattern GATE = Pattern.compile("layers\\.(\\d+)\\.attention\\.gate");
+    private static final Pattern GATE = Pattern.compile("layers\\.(\\d{1,9})\\.attention\\.gate"); // longer indices are unexpected names, not a NumberFormatException
 
     /** Tensor name of the gate of layer i. */
     public static String gateName(int layer) {

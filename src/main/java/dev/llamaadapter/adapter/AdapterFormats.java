@@ -139,7 +139,7 @@ public final class AdapterFormats {
                     AdaptionPrompts p = OfficialCheckpoint.read(t, Dims.of(cfg), act);
                     int n = cfg != null ? cfg.numHiddenLayers() : OfficialCheckpoint.inferLayers(t);
                     String source = override != null ? "--gate-activation override"
-                            : "default for official checkpoints (released inference checkpoints apply no tanh; training checkpoints need --gate-activation tanh)";
+                            : "default for official checkpoints, as released inference checkpoints; give --gate-activation tanh for a training checkpoint";
                     yield loaded(p, f, n, new LinkedHashMap<>(t.metadata()), source, path);
                 }
             }
@@ -150,7 +150,7 @@ public final class AdapterFormats {
                     GateActivation act = override != null ? override : GateActivation.IDENTITY;
                     AdaptionPrompts p = PeftAdapter.read(c, t, Dims.of(cfg), act);
                     int n = cfg != null ? cfg.numHiddenLayers() : PeftAdapter.inferLayers(t);
-                    String source = override != null ? "--gate-activation override" : "PEFT (its gate has no activation)";
+                    String source = override != null ? "--gate-activation override" : "PEFT applies no activation to its gate";
                     yield loaded(p, f, n, new LinkedHashMap<>(c.fields()), source, dir);
                 }
             }

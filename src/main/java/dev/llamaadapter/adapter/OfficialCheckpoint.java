@@ -99,6 +99,7 @@ final class OfficialCheckpoint {
         int K = (int) (ps[0] / L);
         if (H <= 0) throw new AdapterFormatException(file, "cannot tell the number of heads");
 
+        Dims.checkSize(file, K, L, D, H);
         AdaptionPrompts p = new AdaptionPrompts(K, L, D, H, act);
         float[] q = t.floats(prompt);
         System.arraycopy(q, 0, p.prompt, 0, q.length);

@@ -176,6 +176,7 @@ final class PeftAdapter {
         if (H <= 0)
             throw new AdapterFormatException(file, "a PEFT adapter has one gate per layer and does not record the number of attention heads: "
                     + "give the base model (--model)");
+        Dims.checkSize(file, K, L, D, H);
         AdaptionPrompts p = new AdaptionPrompts(K, L, D, H, act);
         for (var e : layers.entrySet()) {
             int j = e.getKey() - (N - L);

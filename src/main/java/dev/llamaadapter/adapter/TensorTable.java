@@ -1,7 +1,6 @@
 package dev.llamaadapter.adapter;
 
 import dev.llamaadapter.io.SafeTensors;
-import dev.llamaadapter.io.TensorInfo;
 import dev.llamaadapter.io.torch.TorchUnpickler.TensorRef;
 import dev.llamaadapter.io.torch.TorchZip;
 import dev.llamaadapter.tensor.DType;
@@ -59,7 +58,6 @@ interface TensorTable extends AutoCloseable {
             public Map<String, String> metadata() { return st.metadata(); }
             public String container() { return "safetensors"; }
             public void close() { st.close(); }
-            TensorInfo info(String n) { return st.info(n); }
         };
     }
 

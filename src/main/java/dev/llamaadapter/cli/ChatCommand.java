@@ -30,7 +30,7 @@ import java.util.concurrent.Callable;
 @Command(name = "chat", mixinStandardHelpOptions = true, sortOptions = false,
         description = "Interactive instructions with an adapter (line editing, history). Commands: /adapter NAME|FILE|none, /adapters, /help, /quit.")
 public final class ChatCommand implements Callable<Integer> {
-    @Option(names = "--model", required = true, description = "base model directory") Path model;
+    @Option(names = "--model", required = true, description = "base model: a Hugging Face directory, a .gguf file or a llama2.c .bin checkpoint") Path model;
     @Option(names = "--adapter", description = "adapter file to start with") Path adapter;
     @Option(names = "--adapters", description = "a directory of adapter files to load, by file name") Path adapters;
     @Option(names = "--max-tokens", defaultValue = "256") int maxTokens;

@@ -3,8 +3,6 @@ package dev.llamaadapter.cli;
 import dev.llamaadapter.model.BaseModel;
 import dev.llamaadapter.tokenizer.Tokenizer;
 
-import java.nio.file.Path;
-
 /** Small helpers shared by commands. */
 final class Cli {
     private Cli() {}
@@ -18,13 +16,6 @@ final class Cli {
             return base.tokenizer();
         } catch (java.io.IOException e) {
             return null;
-        }
-    }
-
-    /** Kept for callers that only have the path: opens nothing, looks beside it. */
-    static Tokenizer tokenizerOrNull(Path model) throws java.io.IOException {
-        try (BaseModel base = BaseModel.open(model)) {
-            return tokenizerOrNull(base);
         }
     }
 }

@@ -22,7 +22,7 @@ import java.util.concurrent.Callable;
 @Command(name = "dump-step", mixinStandardHelpOptions = true,
         description = "One forward + backward on a token batch; writes logits, loss and adapter gradients (safetensors).")
 public final class DumpStepCommand implements Callable<Integer> {
-    @Option(names = "--model", required = true, description = "Hugging Face LLaMA directory (config.json, model.safetensors or a sharded index)")
+    @Option(names = "--model", required = true, description = "base model: a Hugging Face directory, a .gguf file or a llama2.c .bin checkpoint")
     Path model;
     @Option(names = "--adapter", required = true,
             description = "adapter: native .safetensors, official LLaMA-Adapter .pth, or a PEFT adaption_prompt directory")

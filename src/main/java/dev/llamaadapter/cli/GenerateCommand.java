@@ -26,7 +26,7 @@ import java.util.concurrent.Callable;
 @Command(name = "generate", mixinStandardHelpOptions = true, sortOptions = false,
         description = "Generate text with the base model or an adapter (KV cache, streamed).")
 public final class GenerateCommand implements Callable<Integer> {
-    @Option(names = "--model", required = true, description = "base model directory") Path model;
+    @Option(names = "--model", required = true, description = "base model: a Hugging Face directory, a .gguf file or a llama2.c .bin checkpoint") Path model;
     @Option(names = "--adapter", description = "adapter: native .safetensors, official .pth or a PEFT adaption_prompt directory") Path adapter;
     @Option(names = "--gate-activation", converter = TrainCommand.GateConverter.class,
             description = "tanh | identity: overrides the adapter's") dev.llamaadapter.model.GateActivation gateActivation;

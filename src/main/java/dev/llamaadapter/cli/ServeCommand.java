@@ -16,7 +16,7 @@ import java.util.concurrent.Callable;
                 "Chat: the last user message is the Alpaca instruction; system messages and earlier turns go into the input.",
                 "Admin: POST /admin/adapters {name, path}, DELETE /admin/adapters/NAME, GET /admin/stats."})
 public final class ServeCommand implements Callable<Integer> {
-    @Option(names = "--model", required = true, description = "base model directory") Path model;
+    @Option(names = "--model", required = true, description = "base model: a Hugging Face directory, a .gguf file or a llama2.c .bin checkpoint") Path model;
     @Option(names = "--adapters", description = "a directory of *.safetensors adapters to load, each named after its file") Path adapters;
     @Option(names = "--port", defaultValue = "8080", description = "default ${DEFAULT-VALUE} (0 = any free port)") int port;
     @Option(names = "--host", defaultValue = "127.0.0.1", description = "address to listen on (default ${DEFAULT-VALUE})") String host;
@@ -32,17 +32,20 @@ public final class ServeCommand implements Callable<Integer> {
         try (BaseModel base = BaseModel.open(model)) {
             Server.Options o = Server.Options.defaults().withHost(host).withSlots(slots).withContext(context).withQueue(queue)
                     .withApiKey(apiKey).withModelId(name).withDrainMillis(drainSeconds * 1000);
-            Server server = new Server(base, Cli.tokenizerOrNull(model), o);
+            Server server = new Server(base, Cli.tokenizerOrNull(base), o);
             if (adapters != null)
                 for (AdapterRegistry.Entry e : server.adapters().loadDirectory(adapters)) System.err.println("adapter " + e.name() + ": " + e.path());
             int bound = server.start(port);
-            Thread hook = new Thread(server::stop, "llama-adapter-shutdown");
+            Thread hook = new Thread(() -> {
+                System.err.println("stopping: no new requests; waiting for " + server.stats().inFlight() + " running");
+                server.stop();
+                System.err.println("stopped");
+            }, "llama-adapter-shutdown");
             Runtime.getRuntime().addShutdownHook(hook);
             System.err.printf("serving %s (%s) and %d adapter(s) on http://%s:%d/v1 (%d slots x %d positions, queue %d%s)%n",
                     server.baseModelId(), base.shape(), server.adapters().list().size(), host, bound, slots, context, queue,
                     apiKey == null ? "" : ", API key required");
             server.join();
-            System.err.println("stopped");
             return 0;
         }
     }

@@ -19,7 +19,7 @@ import java.util.concurrent.Callable;
 @Command(name = "train", mixinStandardHelpOptions = true, sortOptions = false,
         description = "Train a LLaMA-Adapter on instruction data (Alpaca JSON or JSON Lines) over a frozen base model.")
 public final class TrainCommand implements Callable<Integer> {
-    @Option(names = "--model", required = true, description = "Hugging Face LLaMA directory") Path model;
+    @Option(names = "--model", required = true, description = "base model: a Hugging Face directory, a .gguf file or a llama2.c .bin checkpoint") Path model;
     @Option(names = "--data", required = true, description = "instruction data: JSON array or JSON Lines of {instruction, input, output}") Path data;
     @Option(names = "--out", required = true, description = "the adapter file to write (.safetensors)") Path out;
     @Option(names = "--tokenizer", description = "tokenizer file (default: the one in --model)") Path tokenizer;

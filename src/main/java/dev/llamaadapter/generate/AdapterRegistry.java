@@ -33,7 +33,7 @@ public final class AdapterRegistry {
     public Entry load(String name, Path file) throws IOException {
         if (name == null || name.isBlank() || name.contains("/") && name.equals(base.dir().toString()))
             throw new IllegalArgumentException("adapter name '" + name + "' is not usable");
-        AdapterFile.Adapter a = AdapterFile.read(file, base);
+        AdapterFile.Adapter a = dev.llamaadapter.adapter.AdapterFormats.read(file, base, null); // native, PEFT or official .pth
         Entry e = new Entry(name, file, model.prepare(a.prompts()), a.metadata());
         entries.put(name, e);
         return e;

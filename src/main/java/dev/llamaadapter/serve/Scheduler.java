@@ -4,12 +4,13 @@ import dev.llamaadapter.generate.Generator;
 import dev.llamaadapter.generate.SamplingParams;
 import dev.llamaadapter.model.PreparedPrompts;
 
-import java.util.Map;
+import java.util.List;
 import java.util.Set;
 import java.util.concurrent.ConcurrentHashMap;
 import java.util.concurrent.atomic.AtomicLong;
 import java.util.concurrent.locks.Condition;
 import java.util.concurrent.locks.ReentrantLock;
+import java.util.function.Supplier;
 
 /**
  * The one thread that drives {@link Generator#step()}: it steps while any sequence waits or runs and
@@ -19,20 +20,22 @@ import java.util.concurrent.locks.ReentrantLock;
 final class Scheduler {
     private static final System.Logger LOG = System.getLogger(Scheduler.class.getName());
 
-    private final Generator gen;
+    private final Supplier<Generator> factory;
+    private Generator gen; // replaced by a fresh one (a clean KV cache) when a step fails
     private final int slots;
     private final ReentrantLock lock = new ReentrantLock();
     private final Condition wake = lock.newCondition();
     private final Thread thread;
     private boolean stopping, paused;
     private volatile long throttleMillis; // test hook: a pause after every step
-    /** Sequences submitted and not yet finished; those a failed step ended, with its error. */
+    private volatile boolean failNext;     // test hook: the next step fails
+    /** Sequences submitted and not yet finished. */
     private final Set<Generator.Sequence> live = ConcurrentHashMap.newKeySet();
-    private final Map<Generator.Sequence, Throwable> failed = new ConcurrentHashMap<>();
-    final AtomicLong steps = new AtomicLong(), maxBatch = new AtomicLong();
+    final AtomicLong steps = new AtomicLong(), maxBatch = new AtomicLong(), failures = new AtomicLong();
 
-    Scheduler(Generator gen, int slots) {
-        this.gen = gen;
+    Scheduler(Supplier<Generator> factory, int slots) {
+        this.factory = factory;
+        this.gen = factory.get();
         this.slots = slots;
         this.thread = Thread.ofPlatform().name("llama-adapter-scheduler").daemon(true).unstarted(this::loop);
     }
@@ -41,7 +44,10 @@ final class Scheduler {
         thread.start();
     }
 
-    /** Queues a sequence and wakes the loop; IllegalArgumentException when the generator refuses it. */
+    /**
+     * Queues a sequence and wakes the loop; IllegalArgumentException when the generator refuses it. Its
+     * result completes exceptionally when a step fails.
+     */
     Generator.Sequence submit(int[] prompt, PreparedPrompts adapter, SamplingParams params, Generator.Sink sink) {
         lock.lock();
         try {
@@ -56,11 +62,6 @@ final class Scheduler {
         } finally {
             lock.unlock();
         }
-    }
-
-    /** The error of a failed step that ended this sequence, or null. Clears it. */
-    Throwable failure(Generator.Sequence s) {
-        return failed.remove(s);
     }
 
     /** Holds the loop between steps (tests: lets requests pile up, then decodes them in one batch). */
@@ -79,29 +80,64 @@ final class Scheduler {
         throttleMillis = millis;
     }
 
+    /** Test hook: the next step fails after it ran, as if the forward had thrown. */
+    void failNextStep() {
+        failNext = true;
+    }
+
     private void loop() {
         while (true) {
+            Generator g;
             lock.lock();
             try {
                 while (!stopping && (paused || gen.load() == 0)) wake.awaitUninterruptibly();
                 if (stopping && gen.load() == 0) return;
+                g = gen;
             } finally {
                 lock.unlock();
             }
             try {
-                long batch = Math.min(gen.load(), slots);
+                long batch = Math.min(g.load(), slots);
                 maxBatch.accumulateAndGet(batch, Math::max);
-                gen.step();
+                if (failNext) {
+                    failNext = false;
+                    g.step(); // admits and starts the waiting sequences, then fails as a broken forward would
+                    throw new IllegalStateException("injected failure (test)");
+                }
+                g.step();
                 steps.incrementAndGet();
                 if (throttleMillis > 0) Thread.sleep(throttleMillis);
             } catch (Throwable t) {
-                // a failed forward leaves the batch unusable: end every running sequence with this error
-                LOG.log(System.Logger.Level.ERROR, "generation step failed; ending " + live.size() + " sequence(s)", t);
-                for (Generator.Sequence s : live) {
-                    failed.put(s, t);
-                    s.cancel();
-                }
+                recover(t);
             }
+        }
+    }
+
+    /**
+     * A failed step leaves the batch in an unknown state: every sequence submitted so far fails with the
+     * error, and decoding goes on with a fresh generator (a clean KV cache), so nothing carries over.
+     */
+    private void recover(Throwable t) {
+        failures.incrementAndGet();
+        List<Generator.Sequence> victims;
+        lock.lock();
+        try {
+            victims = List.copyOf(live);
+            live.clear();
+            try {
+                gen = factory.get();
+            } catch (Throwable t2) {
+                t.addSuppressed(t2);
+            }
+        } finally {
+            lock.unlock();
+        }
+        LOG.log(System.Logger.Level.ERROR, "generation step failed; failing " + victims.size() + " request(s) and starting over", t);
+        for (Generator.Sequence s : victims) s.result.completeExceptionally(t);
+        try {
+            Thread.sleep(50); // no hot loop if the failure repeats
+        } catch (InterruptedException e) {
+            Thread.currentThread().interrupt();
         }
     }
 

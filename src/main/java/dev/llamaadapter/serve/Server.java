@@ -113,23 +113,25 @@ public final class Server implements AutoCloseable {
         }
     }
 
-    /** Counters since start: requests admitted, refused with 429, finished, cancelled; tokens; the largest batch decoded. */
-    public record Stats(long admitted, long rejected, long completed, long cancelled, long promptTokens, long completionTokens,
+    /**
+     * Counters since start: requests admitted, refused with 429, finished, cancelled (client gone or
+     * stop), failed (a step failed); tokens; decoding steps; the largest batch decoded; requests now
+     * waiting or running.
+     */
+    public record Stats(long admitted, long rejected, long completed, long cancelled, long failed, long promptTokens, long completionTokens,
                         long steps, long maxBatch, int inFlight) {}
 
-    private final BaseModel base;
     private final Tokenizer tokenizer; // null: token-id prompts only
     private final Options opt;
     private final String baseId;
     private final AdapterRegistry registry;
-    private final Generator generator;
     private final Scheduler scheduler;
     private final ObjectMapper json = new ObjectMapper().enable(DeserializationFeature.FAIL_ON_TRAILING_TOKENS);
     private final long createdAt = System.currentTimeMillis() / 1000;
 
     private final AtomicInteger inFlight = new AtomicInteger();
     private final AtomicLong admitted = new AtomicLong(), rejected = new AtomicLong(), completed = new AtomicLong(), cancelled = new AtomicLong(),
-            promptTokens = new AtomicLong(), completionTokens = new AtomicLong();
+            failed = new AtomicLong(), promptTokens = new AtomicLong(), completionTokens = new AtomicLong();
 
     private org.eclipse.jetty.server.Server jetty;
     private volatile boolean draining;
@@ -137,14 +139,12 @@ public final class Server implements AutoCloseable {
 
     /** A server over this base model; tokenizer may be null (then prompts must be token ids, and chat is refused). */
     public Server(BaseModel base, Tokenizer tokenizer, Options options) {
-        this.base = base;
         this.tokenizer = tokenizer;
         this.opt = options;
         this.baseId = options.modelId() != null ? options.modelId() : defaultId(base.dir());
         Transformer model = base.transformer();
         this.registry = new AdapterRegistry(base, model);
-        this.generator = new Generator(model, tokenizer, options.slots(), options.context());
-        this.scheduler = new Scheduler(generator, options.slots());
+        this.scheduler = new Scheduler(() -> new Generator(model, tokenizer, options.slots(), options.context()), options.slots());
     }
 
     /** The model directory's name (a file's name without its extension), or "base". */
@@ -167,7 +167,7 @@ public final class Server implements AutoCloseable {
     }
 
     public Stats stats() {
-        return new Stats(admitted.get(), rejected.get(), completed.get(), cancelled.get(), promptTokens.get(), completionTokens.get(),
+        return new Stats(admitted.get(), rejected.get(), completed.get(), cancelled.get(), failed.get(), promptTokens.get(), completionTokens.get(),
                 scheduler.steps.get(), scheduler.maxBatch.get(), inFlight.get());
     }
 
@@ -181,6 +181,11 @@ public final class Server implements AutoCloseable {
         scheduler.throttle(millisPerStep);
     }
 
+    /** Test hook: the next decoding step fails, as a broken forward would. */
+    void failNextStep() {
+        scheduler.failNextStep();
+    }
+
     /** Binds host:port (0 = any free port), starts decoding and serving; returns the bound port. */
     public synchronized int start(int port) throws Exception {
         if (jetty != null) throw new IllegalStateException("already started");
@@ -192,7 +197,13 @@ public final class Server implements AutoCloseable {
         c.setHost(opt.host());
         c.setPort(port);
         s.addConnector(c);
-        s.setHandler(new GracefulHandler(new Api()));
+        s.setHandler(new GracefulHandler(new Api()) {
+            @Override
+            protected void handleShutdownRejection(Request req, Response res, Callback cb) {
+                res.getHeaders().put(HttpHeader.CONNECTION, "close");
+                sendError(res, cb, new ApiException(503, "server_error", "the server is shutting down", null, "server_shutting_down"));
+            }
+        });
         s.setStopTimeout(opt.drainMillis());
         s.setStopAtShutdown(false);
         scheduler.start();
@@ -412,13 +423,13 @@ public final class Server implements AutoCloseable {
         if (path == null || path.isBlank()) throw ApiException.badRequest("'path' (the adapter file) is required", "path");
         Path file = Path.of(path);
         if (name == null) {
-            String n = file.getFileName().toString();
+            String n = String.valueOf(file.toAbsolutePath().normalize().getFileName());
             name = n.endsWith(".safetensors") ? n.substring(0, n.length() - ".safetensors".length()) : n;
         }
         if (name.isBlank() || name.contains("/") || name.chars().anyMatch(Character::isWhitespace))
             throw ApiException.badRequest("adapter name '" + name + "' is not usable (no slashes or spaces)", "name");
         if (name.equals(baseId)) throw ApiException.badRequest("'" + name + "' is the base model's id; pick another name", "name");
-        if (!Files.isRegularFile(file)) throw ApiException.badRequest(path + ": no such adapter file", "path");
+        if (!Files.exists(file)) throw ApiException.badRequest(path + ": no such adapter file", "path"); // a file, or a PEFT directory
         try {
             AdapterRegistry.Entry e = registry.load(name, file);
             LOG.log(System.Logger.Level.INFO, "loaded adapter " + name + " from " + file);
@@ -621,6 +632,8 @@ public final class Server implements AutoCloseable {
 
     private record End(Generator.Result result) implements Event {}
 
+    private record Failed(Throwable error) implements Event {}
+
     private void run(Job job, Request req, Response res, Callback cb) {
         if (draining) throw new ApiException(503, "server_error", "the server is shutting down", null, "server_shutting_down");
         if (inFlight.incrementAndGet() > opt.queue()) {
@@ -653,15 +666,20 @@ public final class Server implements AutoCloseable {
         }
         admitted.incrementAndGet();
         seq.result.whenComplete((r, e) -> {
+            if (e != null && events != null) events.add(new Failed(e));
             inFlight.decrementAndGet();
-            if (r == null || r.finishReason().equals("cancelled")) cancelled.incrementAndGet();
+            if (e != null) failed.incrementAndGet();
+            else if (r.finishReason().equals("cancelled")) cancelled.incrementAndGet();
             else {
                 completed.incrementAndGet();
                 promptTokens.addAndGet(r.promptTokens());
                 completionTokens.addAndGet(r.tokenIds().length);
             }
         });
-        req.addFailureListener(t -> { new Exception("DEBUGFAIL " + t).printStackTrace(); seq.cancel(); }); // the connection failed while we wait
+        // a quiet connection is not a dead one: generating may take longer than the idle timeout (and a stop
+        // shortens that timeout), so a request that waits is not failed for it; a failed connection cancels
+        req.addIdleTimeoutListener(t -> false);
+        req.addFailureListener(t -> seq.cancel());
         String id = (job.kind() == Kind.CHAT ? "chatcmpl-" : "cmpl-") + HexFormat.of().toHexDigits(ThreadLocalRandom.current().nextLong());
         long created = System.currentTimeMillis() / 1000;
         if (job.stream()) stream(job, seq, events, id, created, res, cb);
@@ -676,7 +694,7 @@ public final class Server implements AutoCloseable {
             } catch (ExecutionException e) {
                 throw new ApiException(500, "server_error", "generation failed: " + e.getCause(), null, null);
             }
-            checkNotCancelled(seq, r);
+            if (r.finishReason().equals("cancelled")) throw cancelled();
             ObjectNode o = head(job, id, created, job.kind() == Kind.CHAT ? "chat.completion" : "text_completion");
             ObjectNode choice = o.putArray("choices").addObject();
             choice.put("index", 0);
@@ -688,11 +706,8 @@ public final class Server implements AutoCloseable {
         }
     }
 
-    private void checkNotCancelled(Generator.Sequence seq, Generator.Result r) {
-        if (!r.finishReason().equals("cancelled")) return;
-        Throwable t = scheduler.failure(seq);
-        if (t != null) throw new ApiException(500, "server_error", "generation failed: " + t, null, null);
-        throw new ApiException(503, "server_error", "the request was cancelled (the server is stopping)", null, "cancelled");
+    private static ApiException cancelled() {
+        return new ApiException(503, "server_error", "the request was cancelled (the server is stopping)", null, "cancelled");
     }
 
     private ObjectNode head(Job job, String id, long created, String object) {
@@ -729,7 +744,8 @@ public final class Server implements AutoCloseable {
             }
             List<Event> batch = new ArrayList<>();
             Generator.Result result = null;
-            while (result == null) {
+            Throwable failure = null;
+            while (result == null && failure == null) {
                 batch.clear();
                 Event first = events.poll(15, TimeUnit.SECONDS);
                 if (first == null) {
@@ -742,15 +758,13 @@ public final class Server implements AutoCloseable {
                 for (Event e : batch) {
                     if (e instanceof Text t) text.append(t.text());
                     else if (e instanceof End end) result = end.result();
+                    else if (e instanceof Failed f) failure = f.error();
                 }
                 if (!text.isEmpty()) send(res, chunk(job, id, created, object, text.toString(), null));
             }
-            if (result.finishReason().equals("cancelled")) {
-                Throwable t = scheduler.failure(seq);
-                ApiException err = t != null ? new ApiException(500, "server_error", "generation failed: " + t, null, null)
-                        : new ApiException(503, "server_error", "the request was cancelled (the server is stopping)", null, "cancelled");
-                send(res, errorBody(err));
-            } else {
+            if (failure != null) send(res, errorBody(new ApiException(500, "server_error", "generation failed: " + failure, null, null)));
+            else if (result.finishReason().equals("cancelled")) send(res, errorBody(cancelled()));
+            else {
                 send(res, chunk(job, id, created, object, null, finishReason(result)));
                 if (job.includeUsage()) {
                     ObjectNode u = head(job, id, created, object);

@@ -103,6 +103,23 @@ class AdapterFormatsTest {
     }
 
     @Test
+    void peftBinWeightsAreReadThroughTheRestrictedUnpickler() throws Exception {
+        AdaptionPrompts p = nativePrompts();
+        Path d = Files.createDirectories(tmp.resolve("peft-bin"));
+        Files.copy(PEFT.resolve("adapter_config.json"), d.resolve("adapter_config.json"));
+        Map<String, dev.llamaadapter.io.torch.TorchZipWriter.FloatTensor> t = new java.util.LinkedHashMap<>();
+        for (int j = 0; j < 2; j++) {
+            float[] rows = Arrays.copyOfRange(p.prompt, j * 3 * 64, (j + 1) * 3 * 64);
+            t.put(PeftAdapter.promptKey(1 + j), new dev.llamaadapter.io.torch.TorchZipWriter.FloatTensor(new long[]{1, 3, 64}, rows));
+            t.put(PeftAdapter.gateKey(1 + j), new dev.llamaadapter.io.torch.TorchZipWriter.FloatTensor(new long[]{1}, new float[]{p.gate[j * 4]}));
+        }
+        dev.llamaadapter.io.torch.TorchZipWriter.write(d.resolve("adapter_model.bin"), t);
+        assertThat(AdapterFormats.detect(d.resolve("adapter_model.bin"))).isEqualTo(Format.PEFT);
+        assertSame(AdapterFormats.read(d, base, null).prompts(), p);
+        assertThat(AdapterFormats.describe(d).container()).startsWith("torch.save zip");
+    }
+
+    @Test
     void gateActivationIsOverridable() throws Exception {
         assertThat(AdapterFormats.read(OFFICIAL, base, GateActivation.TANH).prompts().gateActivation).isEqualTo(GateActivation.TANH);
         assertThat(AdapterFormats.read(PEFT, base, GateActivation.TANH).prompts().gateActivation).isEqualTo(GateActivation.TANH);
@@ -348,6 +365,17 @@ class AdapterFormatsTest {
         Path zeros = tmp.resolve("zeros.pth");
         dev.llamaadapter.io.torch.TorchZipWriter.write(zeros, t);
         assertThatThrownBy(() -> AdapterFormats.read(zeros, base, null)).hasMessageContaining("every gate is zero");
+    }
+
+    @Test
+    void absurdLayerIndicesAreErrorsNotCrashes() throws Exception {
+        Path f = tmp.resolve("huge.safetensors");
+        new SafeTensorsWriter().put("adapter_query.weight", DType.F32, new float[6 * 64], 6, 64)
+                .put("layers.99999999999.attention.gate", DType.F32, new float[4], 1, 4, 1, 1)
+                .metadata(Map.of("adapter_len", "3", "adapter_layers", "2", "gate_activation", "identity")).write(f);
+        assertThatThrownBy(() -> AdapterFormats.read(f, base, null)).isInstanceOf(java.io.IOException.class)
+                .hasMessageContaining(f.toString()).hasMessageContaining("layers.99999999999.attention.gate");
+        assertThatThrownBy(() -> AdapterFormats.load(f, null, null)).isInstanceOf(java.io.IOException.class).hasMessageContaining(f.toString());
     }
 
     static int indexOf(byte[] hay, byte[] needle) {

@@ -46,14 +46,20 @@ final class ServeFixture {
     static final class Client {
         final HttpClient http = HttpClient.newBuilder().version(HttpClient.Version.HTTP_1_1).connectTimeout(Duration.ofSeconds(5)).build();
         final String base;
+        final Duration timeout;
         String apiKey;
 
         Client(int port) {
+            this(port, Duration.ofSeconds(60));
+        }
+
+        Client(int port, Duration timeout) {
             this.base = "http://127.0.0.1:" + port;
+            this.timeout = timeout;
         }
 
         HttpRequest.Builder request(String path) {
-            HttpRequest.Builder b = HttpRequest.newBuilder(URI.create(base + path)).timeout(Duration.ofSeconds(60));
+            HttpRequest.Builder b = HttpRequest.newBuilder(URI.create(base + path)).timeout(timeout);
             if (apiKey != null) b.header("Authorization", "Bearer " + apiKey);
             return b;
         }

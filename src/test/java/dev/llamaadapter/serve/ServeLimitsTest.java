@@ -10,6 +10,7 @@ import org.junit.jupiter.api.Test;
 
 import java.net.http.HttpRequest;
 import java.net.http.HttpResponse;
+import java.time.Duration;
 import java.util.ArrayList;
 import java.util.List;
 import java.util.Locale;
@@ -46,7 +47,7 @@ class ServeLimitsTest {
 
     @Test
     void aFloodBeyondTheQueueGets429AtOnce() throws Exception {
-        Server server = new Server(base, tok, Server.Options.defaults().withSlots(1).withContext(128).withQueue(2));
+        Server server = new Server(base, tok, Server.Options.defaults().withDrainMillis(10_000).withSlots(1).withContext(128).withQueue(2));
         try {
             ServeFixture.Client c = new ServeFixture.Client(server.start(0));
             server.pauseScheduling(true); // nothing finishes: the first two wait, the rest must be refused
@@ -79,7 +80,7 @@ class ServeLimitsTest {
 
     @Test
     void anApiKeyIsRequiredWhenSet() throws Exception {
-        Server server = new Server(base, tok, Server.Options.defaults().withSlots(2).withContext(64).withApiKey("sekret"));
+        Server server = new Server(base, tok, Server.Options.defaults().withDrainMillis(10_000).withSlots(2).withContext(64).withApiKey("sekret"));
         try {
             ServeFixture.Client c = new ServeFixture.Client(server.start(0));
             var none = c.post("/v1/completions", completion("hf", new int[]{1}, 5));
@@ -101,23 +102,35 @@ class ServeLimitsTest {
 
     @Test
     void stopLetsRunningRequestsFinishAndRefusesNewOnes() throws Exception {
-        Server server = new Server(base, tok, Server.Options.defaults().withSlots(2).withContext(128));
+        Server server = new Server(base, tok, Server.Options.defaults().withDrainMillis(10_000).withSlots(2).withContext(128));
         ServeFixture.Client c = new ServeFixture.Client(server.start(0));
         server.pauseScheduling(true);
         var a = postAsync(c, "/v1/completions", completion("hf", new int[]{1}, 40));
         ObjectNode streamed = completion("hf", new int[]{1, 403}, 40).put("stream", true);
         var b = postAsync(c, "/v1/completions", streamed);
         waitFor(() -> server.stats().inFlight() == 2);
+        int port = server.port();
+        ServeFixture.Client kept = new ServeFixture.Client(port, Duration.ofSeconds(2));
+        assertThat(kept.get("/health").status()).isEqualTo(200); // leaves an idle kept-alive connection
         Thread stopper = Thread.ofPlatform().start(server::stop);
         waitFor(() -> {
             try {
-                c.get("/health");
+                new ServeFixture.Client(port, Duration.ofSeconds(2)).get("/health"); // a new connection each time
                 return false;
-            } catch (Exception e) {
+            } catch (java.net.ConnectException refused) {
                 return true; // the listening socket is closed
+            } catch (Exception e) {
+                return false;
             }
         });
         assertThat(stopper.isAlive()).isTrue(); // still draining
+        try {
+            var r = kept.post("/v1/completions", completion("hf", new int[]{1}, 5)); // a connection that was open: refused in JSON
+            assertThat(r.status()).isEqualTo(503);
+            assertThat(r.error().get("code").asText()).isEqualTo("server_shutting_down");
+        } catch (java.io.IOException closed) {
+            // or the server closed it first: as good
+        }
         server.pauseScheduling(false);
         assertThat(a.get().statusCode()).isEqualTo(200);
         assertThat(JSON.readTree(a.get().body()).get("usage").get("completion_tokens").asInt()).isPositive();
@@ -133,7 +146,7 @@ class ServeLimitsTest {
     @Test
     void concurrentRequestsAreDecodedInOneBatch() throws Exception {
         int n = 8, tokens = 200;
-        Server server = new Server(base, tok, Server.Options.defaults().withSlots(n).withContext(256));
+        Server server = new Server(base, tok, Server.Options.defaults().withDrainMillis(10_000).withSlots(n).withContext(256));
         try {
             ServeFixture.Client c = new ServeFixture.Client(server.start(0));
             for (int i = 0; i < 3; i++) c.post("/v1/completions", completion("hf", new int[]{1}, tokens).put("ignore_eos", true)); // warm up

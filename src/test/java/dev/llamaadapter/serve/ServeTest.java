@@ -60,7 +60,7 @@ class ServeTest {
         Path b = ServeFixture.writeAdapter(dir, "story-b", 2, Map.of());
         storyA = model.prepare(AdapterFile.read(a, base).prompts());
         storyB = model.prepare(AdapterFile.read(b, base).prompts());
-        server = new Server(base, tok, Server.Options.defaults().withSlots(4).withContext(CONTEXT).withQueue(32));
+        server = new Server(base, tok, Server.Options.defaults().withDrainMillis(10_000).withSlots(4).withContext(CONTEXT).withQueue(32));
         server.adapters().loadDirectory(dir);
         client = new ServeFixture.Client(server.start(0));
         baseId = server.baseModelId();
@@ -345,6 +345,7 @@ class ServeTest {
         PreparedPrompts[] adapters = {null, storyA, storyB};
         int n = 9;
         List<Future<ServeFixture.Reply>> replies = new ArrayList<>();
+        server.pauseScheduling(true); // all arrive before decoding starts: they share the 4 slots' batches
         try (ExecutorService pool = Executors.newFixedThreadPool(n)) {
             for (int i = 0; i < n; i++) {
                 int[] prompt = {1, 403 + i};
@@ -362,13 +363,17 @@ class ServeTest {
                     return new ServeFixture.Reply(s.status(), JSON.writeValueAsString(fake), s.contentType());
                 }));
             }
-            for (int i = 0; i < n; i++) {
-                var r = replies.get(i).get();
-                assertThat(r.status()).as(r.body()).isEqualTo(200);
-                assertThat(text(r)).as("request %d through %s", i, models[i % 3]).isEqualTo(alone(new int[]{1, 403 + i}, adapters[i % 3], 40).text());
-            }
+            waitFor(() -> server.stats().inFlight() == n);
+            server.pauseScheduling(false); // before the pool's close() waits for the replies
+        } finally {
+            server.pauseScheduling(false);
         }
-        assertThat(server.stats().maxBatch()).isGreaterThan(1);
+        for (int i = 0; i < n; i++) {
+            var r = replies.get(i).get();
+            assertThat(r.status()).as(r.body()).isEqualTo(200);
+            assertThat(text(r)).as("request %d through %s", i, models[i % 3]).isEqualTo(alone(new int[]{1, 403 + i}, adapters[i % 3], 40).text());
+        }
+        assertThat(server.stats().maxBatch()).isEqualTo(4);
     }
 
     @Test
@@ -391,6 +396,33 @@ class ServeTest {
         assertThat(new String(first, StandardCharsets.UTF_8)).startsWith("data: ");
         // the slot is free again
         assertThat(client.post("/v1/completions", completion(baseId, new int[]{1, 403}, 10)).status()).isEqualTo(200);
+    }
+
+    @Test
+    void aFailedStepFailsItsRequestsAndDecodingStartsOverClean() throws Exception {
+        int[] prompt = {1, 403, 407};
+        server.pauseScheduling(true);
+        server.failNextStep();
+        ServeFixture.Reply r;
+        try (ExecutorService pool = Executors.newFixedThreadPool(2)) {
+            Future<ServeFixture.Reply> plain = pool.submit(() -> client.post("/v1/completions", completion("story-a", prompt, 30)));
+            Future<ServeFixture.Stream> streamed = pool.submit(() -> client.stream("/v1/completions", completion(baseId, prompt, 30).put("stream", true)));
+            waitFor(() -> server.stats().inFlight() == 2);
+            server.pauseScheduling(false);
+            r = plain.get();
+            ServeFixture.Stream s = streamed.get();
+            assertThat(s.events().get(s.events().size() - 2).get("error").get("message").asText()).contains("injected failure");
+            assertThat(s.events().getLast().asText()).isEqualTo("[DONE]");
+        } finally {
+            server.pauseScheduling(false);
+        }
+        assertThat(r.status()).isEqualTo(500);
+        assertThat(r.error().get("type").asText()).isEqualTo("server_error");
+        assertThat(r.error().get("message").asText()).contains("injected failure");
+        waitFor(() -> server.stats().inFlight() == 0);
+        assertThat(server.stats().failed()).isEqualTo(2);
+        assertThat(text(client.post("/v1/completions", completion("story-a", prompt, 30)))).isEqualTo(alone(prompt, storyA, 30).text());
+        assertThat(text(client.post("/v1/completions", completion(baseId, prompt, 30)))).isEqualTo(alone(prompt, null, 30).text());
     }
 
     static void waitFor(java.util.function.BooleanSupplier cond) throws InterruptedException {

@@ -299,7 +299,11 @@ public final class TorchZip implements AutoCloseable {
             throw new TorchFormatException(path, "storage data/" + s.key() + " is " + bytes + " bytes, too large to read into memory");
         ZipEntry e = zip.getEntry(archive + "/data/" + s.key());
         if (e == null) throw new TorchFormatException(path, "storage " + archive + "/data/" + s.key() + " is missing from the archive");
-        b = readEntry(path, zip, e, bytes);
+        try {
+            b = readEntry(path, zip, e, bytes);
+        } catch (OutOfMemoryError oom) { // one large allocation: the heap is fine once it fails
+            throw new TorchFormatException(path, "storage " + e.getName() + " of " + bytes + " bytes does not fit in memory (raise -Xmx)");
+        }
         if (b.length != bytes)
             throw new TorchFormatException(path, "storage " + e.getName() + " holds " + b.length + " bytes, expected " + bytes);
         cache.put(s.key(), b);

@@ -162,6 +162,7 @@ public final class TorchZipWriter {
     private record Central(byte[] name, long crc, long size, long offset) {}
 
     static byte[] zip(Map<String, byte[]> records) {
+        if (records.size() > 65535) throw new IllegalArgumentException(records.size() + " records: more than a zip without zip64 holds");
         ByteArrayOutputStream out = new ByteArrayOutputStream();
         List<Central> central = new ArrayList<>();
         for (Map.Entry<String, byte[]> r : records.entrySet()) {
