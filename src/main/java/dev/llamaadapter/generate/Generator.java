@@ -109,6 +109,9 @@ public final class Generator {
             this.sampler = new Sampler(params);
             this.sink = sink;
             this.decoder = tokenizer == null ? null : tokenizer.newStreamDecoder();
+            // the generated text continues the prompt: a word-initial piece right after it keeps its
+            // space (only the very first piece of a sequence loses SentencePiece's dummy prefix)
+            if (decoder != null) for (int id : prompt) decoder.next(id);
         }
     }
 

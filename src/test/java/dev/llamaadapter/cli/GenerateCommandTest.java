@@ -38,4 +38,12 @@ class GenerateCommandTest {
         assertThat(n.get("text").asText()).isEqualTo("Once upon a time, there was a little girl named ");
         assertThat(n.get("finish_reason").asText()).isEqualTo("stop");
     }
+
+    @Test
+    void generatedTextContinuesThePromptWithItsSpaces() throws Exception {
+        assumeTrue(Files.isDirectory(DIR.resolve("hf")), "../shared is absent");
+        JsonNode n = new ObjectMapper().readTree(GenerateCommand.runForTest("--model", DIR.resolve("hf").toString(), "--prompt", "Once upon",
+                "--max-tokens", "3", "--greedy", "--json"));
+        assertThat(n.get("text").asText()).isEqualTo(" a time,");
+    }
 }
