@@ -33,8 +33,8 @@ public final class Attention {
                         float[] ak, float[] av, float[] gamma, float[] promptProbs, float[] promptOut) {
         int qw = H * hd, kw = Hkv * hd, group = H / Hkv;
         Parallel.forRange(B * H, (lo, hi) -> {
-            float[] p = new float[Math.max(T, K)]; // [T] scratch row of probabilities
-            float[] po = new float[hd];             // [hd] ungated prompt output of one token
+            float[] p = Scratch.floats(Scratch.PROBS, Math.max(T, K)); // [T] scratch row of probabilities
+            float[] po = Scratch.floats(Scratch.HEAD, hd);             // [hd] ungated prompt output of one token
             for (int bh = lo; bh < hi; bh++) {
                 int b = bh / H, h = bh % H, g = h / group;
                 for (int t = 0; t < T; t++) {
@@ -86,8 +86,8 @@ public final class Attention {
         int qw = H * hd, kw = Hkv * hd, group = H / Hkv;
         boolean tokens = dq != null;
         Parallel.forRange(B * Hkv, (lo, hi) -> {
-            float[] dp = new float[Math.max(T, K)]; // [T] gradient of one probability row
-            float[] dpo = new float[hd];             // [hd] gradient of the ungated prompt output
+            float[] dp = Scratch.floats(Scratch.PROBS, Math.max(T, K)); // [T] gradient of one probability row
+            float[] dpo = Scratch.floats(Scratch.HEAD, hd);             // [hd] gradient of the ungated prompt output
             for (int bg = lo; bg < hi; bg++) {
                 int b = bg / Hkv, g = bg % Hkv;
                 if (tokens) {
@@ -169,8 +169,8 @@ public final class Attention {
         for (int m = 0; m < M; m++) need = Math.max(need, Math.max(pos[m] + 1, ak[m] == null ? 0 : ak[m].length / kw));
         int scratch = need;
         Parallel.forRange(M * H, (lo, hi) -> {
-            float[] p = new float[scratch]; // [positions] one row of probabilities
-            float[] po = new float[hd];     // [hd] ungated prompt output
+            float[] p = Scratch.floats(Scratch.PROBS, scratch); // [positions] one row of probabilities
+            float[] po = Scratch.floats(Scratch.HEAD, hd);      // [hd] ungated prompt output
             for (int mh = lo; mh < hi; mh++) {
                 int m = mh / H, h = mh % H, g = h / group, n = pos[m] + 1, qo = m * qw + h * hd, base = kvBase[m] + g * hd;
                 float max = Float.NEGATIVE_INFINITY;

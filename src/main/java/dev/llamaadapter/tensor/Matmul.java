@@ -175,9 +175,9 @@ public final class Matmul {
             groups = Math.max(1, Math.min(tiles / 8, (4 * Parallel.THREADS + nPanels - 1) / nPanels));
         final int mGroups = groups;
         Parallel.forRange(nPanels * mGroups, 4 * Parallel.THREADS, (lo, hi) -> {
-            float[] panel = new float[KC * NR];              // [KC][NR]: B[k0 + k][n0 + j] at k·NR + j, zero for j >= nw
-            float[] stage = transposed ? new float[NR * KC] : null; // [NR][KC]: w rows n0.. before the transpose
-            float[] edge = new float[MR * NR];               // [MR][NR]: output tile of the last, narrow panel
+            float[] panel = Scratch.floats(Scratch.PANEL, KC * NR);                   // [KC][NR]: B[k0 + k][n0 + j] at k·NR + j, zero for j >= nw
+            float[] stage = transposed ? Scratch.floats(Scratch.STAGE, NR * KC) : null; // [NR][KC]: w rows n0.. before the transpose
+            float[] edge = Scratch.floats(Scratch.EDGE, MR * NR);                     // [MR][NR]: output tile of the last, narrow panel
             for (int u = lo; u < hi; u++) {
                 int p = u / mGroups, g = u % mGroups;
                 int n0 = p * NR, nw = Math.min(NR, nOut - n0);
@@ -330,7 +330,7 @@ public final class Matmul {
         MemorySegment d = w.data();
         DType t = w.dtype();
         Parallel.forRange((N + 3) / 4, 4 * Parallel.THREADS, (lo, hi) -> {
-            float[] rows = new float[4 * K]; // [4][K]: weight rows n0 .. n0+3 as fp32
+            float[] rows = Scratch.floats(Scratch.ROWS, 4 * K); // [4][K]: weight rows n0 .. n0+3 as fp32 (stale past nr)
             for (int b = lo; b < hi; b++) {
                 int n0 = 4 * b, nr = Math.min(4, N - n0);
                 for (int j = 0; j < nr; j++) toFloats(d, t, (long) (n0 + j) * K, rows, j * K, K);
