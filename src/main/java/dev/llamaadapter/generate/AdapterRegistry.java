@@ -39,14 +39,23 @@ public final class AdapterRegistry {
         return e;
     }
 
-    /** Every *.safetensors adapter in dir, each named after its file (without the extension). */
+    /**
+     * Every adapter in dir: native *.safetensors files (training checkpoints excluded) and official
+     * *.pth files, named after the file without its extension, and PEFT directories (holding an
+     * adapter_config.json), named after the directory.
+     */
     public List<Entry> loadDirectory(Path dir) throws IOException {
         List<Entry> out = new ArrayList<>();
         try (var files = java.nio.file.Files.list(dir)) {
             for (Path f : files.sorted().toList()) {
                 String n = f.getFileName().toString();
-                if (n.endsWith(".safetensors") && !n.endsWith(".ckpt.safetensors"))
+                if (java.nio.file.Files.isDirectory(f)) {
+                    if (java.nio.file.Files.isRegularFile(f.resolve("adapter_config.json"))) out.add(load(n, f));
+                } else if (n.endsWith(".safetensors") && !n.endsWith(".ckpt.safetensors")) {
                     out.add(load(n.substring(0, n.length() - ".safetensors".length()), f));
+                } else if (n.endsWith(".pth")) {
+                    out.add(load(n.substring(0, n.length() - ".pth".length()), f));
+                }
             }
         }
         return out;
