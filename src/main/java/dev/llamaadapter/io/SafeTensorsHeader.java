@@ -97,7 +97,7 @@ final class SafeTensorsHeader {
         if (dt == null || !dt.isTextual()) throw err(name, "has no dtype string");
         DType dtype = DType.parse(dt.textValue());
         if (dtype == null)
-            throw err(name, "has unknown dtype \"" + dt.textValue() + "\" (known: " + Arrays.toString(DType.values()) + ")");
+            throw err(name, "has unknown dtype \"" + dt.textValue() + "\" (known: " + Arrays.stream(DType.values()).filter(d -> !d.isQuantized()).toList() + ")");
 
         long[] shape = longArray(name, t.get("shape"), "shape", -1);
         long[] offsets = longArray(name, t.get("data_offsets"), "data_offsets", 2);
