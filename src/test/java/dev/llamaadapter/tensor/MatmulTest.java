@@ -302,11 +302,11 @@ class MatmulTest {
                     float[] x = rand(r, M * cols), y = rand(r, M * rows), y2 = y.clone();
                     Matmul.xwT(x, M, view, y, true);
                     Matmul.xwT(x, M, copy, y2, true);
-                    assertThat(relErr(y, toDouble(y2))).as("xwT %s M=%d", t, M).isLessThan(1e-6);
+                    assertThat(relErr(y, widened(y2))).as("xwT %s M=%d", t, M).isLessThan(1e-6);
                     float[] dy = rand(r, M * rows), dx = rand(r, M * cols), dx2 = dx.clone();
                     Matmul.xw(dy, M, view, dx, true);
                     Matmul.xw(dy, M, copy, dx2, true);
-                    assertThat(relErr(dx, toDouble(dx2))).as("xw %s M=%d", t, M).isLessThan(1e-6);
+                    assertThat(relErr(dx, widened(dx2))).as("xw %s M=%d", t, M).isLessThan(1e-6);
                 }
             }
             // HF row t of a head comes from stored row 2·(t mod hd/2) + t div (hd/2): pairs (0,1) become rows (0, hd/2)
@@ -316,7 +316,7 @@ class MatmulTest {
         }
     }
 
-    private static double[] toDouble(float[] a) {
+    private static double[] widened(float[] a) {
         double[] d = new double[a.length];
         for (int i = 0; i < a.length; i++) d[i] = a[i];
         return d;
