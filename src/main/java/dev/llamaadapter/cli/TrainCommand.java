@@ -21,7 +21,7 @@ import java.util.concurrent.Callable;
 public final class TrainCommand implements Callable<Integer> {
     @Option(names = "--model", required = true, description = "base model: a Hugging Face directory, a .gguf file or a llama2.c .bin checkpoint") Path model;
     @Option(names = "--data", required = true, description = "instruction data: JSON array or JSON Lines of {instruction, input, output}") Path data;
-    @Option(names = "--out", required = true, description = "the adapter file to write (.safetensors)") Path out;
+    @Option(names = "--out", required = true, description = "the adapter file to write (.safetensors); with --full, the model directory") Path out;
     @Option(names = "--tokenizer", description = "tokenizer file (default: the one in --model)") Path tokenizer;
     @Option(names = "--val-data", description = "validation data file (default: a split of --data)") Path valData;
     @Option(names = "--val-split", description = "validation records held out of --data: a count (200) or a fraction (0.05); 0 = none (default: 5%%, at most 200)") String valSplit;
@@ -47,6 +47,8 @@ public final class TrainCommand implements Callable<Integer> {
     @Option(names = "--metrics", description = "metrics file, JSON Lines (default: <out>.metrics.jsonl)") Path metrics;
     @Option(names = "--plot", description = "loss chart PNG (default: <out>.loss.png)") Path plot;
     @Option(names = "--resume", description = "continue from the checkpoint when there is one") boolean resume;
+    @Option(names = "--full", description = "full fine-tuning: train every weight of the model (the paper's Alpaca-style baseline) and write a whole model directory to --out") boolean full;
+    @Option(names = "--gate-init-std", defaultValue = "0", description = "start the gates random with this std instead of zero (the paper's ablation; default 0 = zero-init)") double gateInit;
     @Option(names = "--quiet", description = "no progress bar; one line per validation") boolean quiet;
 
     static final class GateConverter implements ITypeConverter<GateActivation> {
@@ -60,8 +62,8 @@ public final class TrainCommand implements Callable<Integer> {
     public Integer call() throws Exception {
         var o = new TrainingJob.Options(model, data, out, tokenizer, valData, valSplit, epochs, warmupEpochs, batchSize, microBatchSize,
                 lr, blr, minLr, weightDecay, clipGrad, adapterLen, adapterLayers, gate, maxSeqLen, seed, scorePrompt, !noBucket,
-                evalEvery, saveEvery, checkpoint, metrics, plot, resume);
-        TrainingJob.run(o, System.err, resumeStep -> quiet ? new Lines() : new Bar());
+                evalEvery, saveEvery, checkpoint, metrics, plot, resume, gateInit, full);
+        TrainingJob.run(o, System.err, resumeStep -> quiet ? new Lines() : new Bar(full ? "full" : "train"));
         return 0;
     }
 
@@ -82,10 +84,19 @@ public final class TrainCommand implements Callable<Integer> {
     /** A progress bar: epoch, step, loss, lr, tokens/s and ETA. */
     static final class Bar extends Lines {
         private ProgressBar bar;
+        private final String task;
+
+        Bar() {
+            this("train");
+        }
+
+        Bar(String task) {
+            this.task = task;
+        }
 
         @Override
         public void start(long total, long firstStep) {
-            bar = new ProgressBarBuilder().setTaskName("train").setInitialMax(total).startsFrom(firstStep, java.time.Duration.ZERO)
+            bar = new ProgressBarBuilder().setTaskName(task).setInitialMax(total).startsFrom(firstStep, java.time.Duration.ZERO)
                     .setStyle(ProgressBarStyle.ASCII).setMaxRenderedLength(120).setConsumer(new ConsoleProgressBarConsumer(System.err)).setUpdateIntervalMillis(500)
                     .continuousUpdate().build();
         }
