@@ -3,7 +3,6 @@ package dev.llamaadapter.train;
 import dev.llamaadapter.data.Batches;
 import dev.llamaadapter.data.Example;
 import dev.llamaadapter.data.MicroBatch;
-import dev.llamaadapter.model.Activations;
 import dev.llamaadapter.model.AdaptionPrompts;
 import dev.llamaadapter.model.Transformer;
 
@@ -55,12 +54,14 @@ public final class Trainer {
     private final Listener listener;
     private final Path checkpointFile;
     private final String baseFingerprint;
+    private StepGradient stepGradient;
 
     public Trainer(Transformer model, TrainConfig cfg, List<Example> train, List<Example> val,
                    Path checkpointFile, String baseFingerprint, Listener listener) {
         if (train.isEmpty()) throw new IllegalArgumentException("no training examples");
         this.model = model; this.cfg = cfg; this.train = train; this.val = val;
         this.checkpointFile = checkpointFile; this.baseFingerprint = baseFingerprint; this.listener = listener;
+        this.stepGradient = StepGradient.local(train);
     }
 
     /** Optimizer steps per epoch: every micro-batch once, accumulation() of them per step (the last may have fewer). */
@@ -96,29 +97,42 @@ public final class Trainer {
                 + " data=" + dataFingerprint(train, val) + " base=" + baseFingerprint;
     }
 
+    /** Replaces how each step's gradient is computed (a distributed trainer); the default is {@link StepGradient#local}. */
+    public Trainer withStepGradient(StepGradient g) {
+        this.stepGradient = g;
+        return this;
+    }
+
+    /** The longest training or validation example, in tokens: the buffers' sequence capacity. */
+    public int longestExample() {
+        int maxT = 1;
+        for (Example e : train) maxT = Math.max(maxT, e.length());
+        for (Example e : val) maxT = Math.max(maxT, e.length());
+        return maxT;
+    }
+
     /**
      * Trains p in place. With resume and an existing checkpoint file, continues from it.
      * Returns the last validation row (null without validation data).
      */
     public ValRow run(AdaptionPrompts p, boolean resume) throws IOException {
-        AdaptionPrompts g = p.zerosLike();
-        List<Param> params = params(p, g);
+        return run(Objective.adapter(model, p, cfg.microBatchSize(), longestExample()), resume);
+    }
+
+    /** Trains the objective's params in place (see {@link #run(AdaptionPrompts, boolean)}). */
+    public ValRow run(Objective objective, boolean resume) throws IOException {
+        List<Param> params = objective.params();
         AdamW adam = new AdamW(params, cfg.beta1(), cfg.beta2(), cfg.eps(), cfg.weightDecay());
-        String identity = identity();
+        String identity = identity() + objective.describe();
         long done = 0;
         if (resume && checkpointFile != null && Files.exists(checkpointFile)) done = Checkpoint.load(checkpointFile, params, adam, identity);
-
-        int maxT = 1, maxB = cfg.microBatchSize();
-        for (Example e : train) maxT = Math.max(maxT, e.length());
-        for (Example e : val) maxT = Math.max(maxT, e.length());
-        Activations a = model.activations(maxB, maxT, p, true, false);
-        Activations evalA = val.isEmpty() ? null : model.activations(maxB, maxT, p, false, false);
 
         int spe = stepsPerEpoch(), accum = cfg.accumulation();
         long total = totalSteps();
         LrSchedule schedule = new LrSchedule(cfg.lr(), cfg.minLr(), cfg.warmupEpochs(), cfg.epochs());
         ValRow last = null;
-        if (done == 0 && evalA != null) last = validate(evalA, p, 0, 0); // the base model's loss: gates start at 0
+        boolean validating = !val.isEmpty();
+        if (done == 0 && validating) last = validate(objective, 0, 0); // before any update: the base model's loss for a zero-init adapter
         listener.start(total, done);
         long t0 = System.nanoTime(), tokens = 0;
         for (int epoch = (int) (done / spe); epoch < cfg.epochs(); epoch++) {
@@ -127,30 +141,21 @@ public final class Trainer {
                 long step = (long) epoch * spe + s;
                 double ep = epoch + (double) s / spe;
                 double lr = schedule.at(ep);
-                g.zero();
                 int from = s * accum, to = Math.min(micro.size(), from + accum);
-                double lossSum = 0;
-                for (int mb = from; mb < to; mb++) {
-                    MicroBatch b = batch(micro.get(mb));
-                    a.reshape(b.B(), b.T());
-                    model.forward(a, b.ids(), p);
-                    lossSum += model.backward(a, b.labels(), p, g);
-                    tokens += b.tokens();
-                }
-                int n = to - from;
-                double loss = lossSum / n;
-                scale(params, 1.0 / n);
+                StepGradient.Result r = stepGradient.compute(objective, micro.subList(from, to));
+                double loss = r.loss();
+                tokens += r.tokens();
                 double norm = gradNorm(params);
                 if (!Double.isFinite(loss)) throw new DivergedException(step + 1, "loss is " + loss);
                 if (!Double.isFinite(norm)) throw new DivergedException(step + 1, "gradient norm is " + norm);
-                if (cfg.clipGrad() > 0 && norm > cfg.clipGrad()) scale(params, cfg.clipGrad() / (norm + 1e-6));
+                if (cfg.clipGrad() > 0 && norm > cfg.clipGrad()) StepGradient.scale(params, cfg.clipGrad() / (norm + 1e-6));
                 adam.update(lr);
-                if (!finite(params)) throw new DivergedException(step + 1, "an adapter weight became non-finite after the update (lr " + lr + ")");
+                if (!finite(params)) throw new DivergedException(step + 1, "a trained weight became non-finite after the update (lr " + lr + ")");
                 double el = (System.nanoTime() - t0) / 1e9;
                 listener.step(new StepRow(step + 1, total, ep, loss, lr, norm, tokens, tokens / Math.max(el, 1e-9), el));
                 boolean end = step + 1 == total;
-                if (evalA != null && (end || (cfg.evalEvery() > 0 && (step + 1) % cfg.evalEvery() == 0)))
-                    last = validate(evalA, p, step + 1, (double) (step + 1) / spe);
+                if (validating && (end || (cfg.evalEvery() > 0 && (step + 1) % cfg.evalEvery() == 0)))
+                    last = validate(objective, step + 1, (double) (step + 1) / spe);
                 if (checkpointFile != null && (end || (cfg.saveEvery() > 0 && (step + 1) % cfg.saveEvery() == 0))) {
                     Checkpoint.save(checkpointFile, params, adam, step + 1, identity, java.util.Map.of());
                     listener.checkpoint(step + 1, checkpointFile);
@@ -160,46 +165,29 @@ public final class Trainer {
         return last;
     }
 
-    private MicroBatch batch(int[] idx) {
-        List<Example> ex = new java.util.ArrayList<>(idx.length);
-        for (int i : idx) ex.add(train.get(i));
-        return MicroBatch.of(ex, 0);
-    }
-
     /** Token-weighted mean validation loss of prompts (null: the base model alone). */
     public double validationLoss(AdaptionPrompts p) {
-        int maxT = 1;
-        for (Example e : val) maxT = Math.max(maxT, e.length());
-        return validationLoss(model.activations(cfg.microBatchSize(), maxT, p, false, false), p)[0];
+        return validationStats(Objective.adapter(model, p, cfg.microBatchSize(), longestExample()))[0];
     }
 
-    private ValRow validate(Activations a, AdaptionPrompts p, long step, double epoch) {
-        double[] r = validationLoss(a, p);
+    private ValRow validate(Objective o, long step, double epoch) {
+        double[] r = validationStats(o);
         ValRow row = new ValRow(step, epoch, r[0], Math.exp(r[0]), (long) r[1]);
         listener.validation(row);
         return row;
     }
 
     /** {mean loss, scored tokens} over the validation set, in fixed micro-batches of the file's order. */
-    private double[] validationLoss(Activations a, AdaptionPrompts p) {
+    public double[] validationStats(Objective o) {
         double sum = 0;
         long scored = 0;
         for (int i = 0; i < val.size(); i += cfg.microBatchSize()) {
             MicroBatch b = MicroBatch.of(val.subList(i, Math.min(val.size(), i + cfg.microBatchSize())), 0);
             if (b.scored() == 0) continue;
-            a.reshape(b.B(), b.T());
-            sum += (double) model.evalLoss(a, b.ids(), b.labels(), p) * b.scored();
+            sum += o.loss(b) * b.scored();
             scored += b.scored();
         }
         return new double[]{scored == 0 ? Double.NaN : sum / scored, scored};
-    }
-
-    private static void scale(List<Param> params, double f) {
-        if (f == 1.0) return;
-        for (Param p : params) {
-            float[] g = p.grad();
-            for (int i = 0; i < g.length; i++) g[i] = (float) (g[i] * f);
-        }
     }
 
     private static boolean finite(List<Param> params) {
