@@ -17,8 +17,8 @@ import java.util.List;
 
 /**
  * Reads instruction data: a JSON array of records (Alpaca's own format) or JSON Lines, one record per
- * line. Every error names the file and the line of the record at fault. A record may name an "image"
- * (for multimodal adapters); a relative path resolves against the data file's directory.
+ * line. Every error names the file and the line of the record at fault. A record may carry an
+ * "image" path (multimodal data); a relative one is resolved against the data file's directory.
  */
 public final class InstructionFile {
     private InstructionFile() {}
@@ -36,14 +36,13 @@ public final class InstructionFile {
         if (i == text.length()) throw new IOException(file + ": the data file is empty");
         List<Instruction> out = new ArrayList<>();
         List<String> empty = new ArrayList<>();
-        Path dir = file.toAbsolutePath().getParent();
-        if (text.charAt(i) == '[') readArray(file, dir, text, out, empty);
-        else readLines(file, dir, text, out, empty);
+        if (text.charAt(i) == '[') readArray(file, text, out, empty);
+        else readLines(file, text, out, empty);
         if (out.isEmpty()) throw new IOException(file + ": no records with a non-empty output");
         return new Contents(out, empty);
     }
 
-    private static void readArray(Path file, Path dir, String text, List<Instruction> out, List<String> empty) throws IOException {
+    private static void readArray(Path file, String text, List<Instruction> out, List<String> empty) throws IOException {
         JsonFactory f = JSON.getFactory();
         try (Reader r = new java.io.StringReader(text); JsonParser p = f.createParser(r)) {
             p.nextToken(); // START_ARRAY
@@ -64,7 +63,7 @@ public final class InstructionFile {
                 } catch (JsonParseException e) {
                     throw malformed(file, e);
                 }
-                add(file + ":" + line, dir, node, out, empty);
+                add(file, file + ":" + line, node, out, empty);
             }
             if (p.nextToken() != null) throw new IOException(file + ":" + p.currentLocation().getLineNr() + ": text after the closing ]");
         } catch (JsonParseException e) {
@@ -72,7 +71,7 @@ public final class InstructionFile {
         }
     }
 
-    private static void readLines(Path file, Path dir, String text, List<Instruction> out, List<String> empty) throws IOException {
+    private static void readLines(Path file, String text, List<Instruction> out, List<String> empty) throws IOException {
         String[] lines = text.split("\n", -1);
         for (int n = 0; n < lines.length; n++) {
             String line = lines[n].strip();
@@ -83,7 +82,7 @@ public final class InstructionFile {
             } catch (JsonParseException e) {
                 throw new IOException(file + ":" + (n + 1) + ": malformed JSON: " + e.getOriginalMessage(), e);
             }
-            add(file + ":" + (n + 1), dir, node, out, empty);
+            add(file, file + ":" + (n + 1), node, out, empty);
         }
     }
 
@@ -92,7 +91,7 @@ public final class InstructionFile {
                 + ": malformed JSON: " + e.getOriginalMessage(), e);
     }
 
-    private static void add(String where, Path dir, JsonNode node, List<Instruction> out, List<String> empty) throws IOException {
+    private static void add(Path file, String where, JsonNode node, List<Instruction> out, List<String> empty) throws IOException {
         if (node == null || !node.isObject()) throw new IOException(where + ": expected a record {instruction, input, output}");
         String instruction = field(where, node, "instruction", true);
         String input = field(where, node, "input", false);
@@ -101,17 +100,20 @@ public final class InstructionFile {
             empty.add(where);
             return;
         }
-        // an optional picture for multimodal adapters; a relative path is relative to the data file
         String image = field(where, node, "image", false);
-        Path imagePath = null;
-        if (!image.isEmpty()) {
-            try {
-                imagePath = dir.resolve(image);
-            } catch (java.nio.file.InvalidPathException e) {
-                throw new IOException(where + ": 'image' is not a usable path: " + image);
-            }
+        out.add(new Instruction(instruction, input, output, where, image.isEmpty() ? null : resolve(file, where, image)));
+    }
+
+    /** An image path: relative ones are taken from the data file's directory. */
+    private static Path resolve(Path file, String where, String image) throws IOException {
+        try {
+            Path p = Path.of(image);
+            if (p.isAbsolute()) return p;
+            Path dir = file.toAbsolutePath().getParent();
+            return dir == null ? p : dir.resolve(p).normalize();
+        } catch (java.nio.file.InvalidPathException e) {
+            throw new IOException(where + ": 'image' is not a usable path: " + e.getMessage(), e);
         }
-        out.add(new Instruction(instruction, input, output, where, imagePath));
     }
 
     private static String field(String where, JsonNode node, String name, boolean required) throws IOException {
