@@ -82,7 +82,7 @@ public final class EvalScienceQaCommand implements Callable<Integer> {
                     .setUpdateIntervalMillis(500).continuousUpdate().build();
             ScienceQaEval.Report r;
             try {
-                r = ScienceQaEval.run(prompts, completer, n -> {
+                r = ScienceQaEval.run(prompts, completer, 2 * batch, n -> {
                     if (bar != null) bar.stepTo(n);
                 });
             } finally {

@@ -102,26 +102,37 @@ public final class ScienceQaEval {
         return image;
     }
 
-    /** Runs every prompt through the completer; progress receives the number of problems answered so far. */
-    public static Report run(List<Prompted> prompts, Completer completer, IntConsumer progress) throws IOException {
+    /**
+     * Runs every prompt through the completer, keeping at most window of them queued or running (a
+     * multimodal completer prepares per-image prompts at submit time, so they must not all exist at once);
+     * progress receives the number of problems answered so far.
+     */
+    public static Report run(List<Prompted> prompts, Completer completer, int window, IntConsumer progress) throws IOException {
+        if (window < 1) throw new IllegalArgumentException("window must be at least 1, got " + window);
         String[] outputs = new String[prompts.size()];
         int[] answered = {0};
         long t0 = System.nanoTime();
-        for (int i = 0; i < prompts.size(); i++) {
-            Prompted q = prompts.get(i);
-            int at = i;
-            try {
-                completer.submit(q.problem(), q.ids(), q.image(), text -> {
-                    outputs[at] = text;
-                    progress.accept(++answered[0]);
-                });
-            } catch (IOException | RuntimeException e) {
-                if (q.image() == null) throw e;
-                throw new IOException("problem " + q.problem().pid() + ": image " + q.image() + ": " + e.getMessage(), e);
+        int next = 0;
+        while (true) {
+            for (; next < prompts.size() && next - answered[0] < window; next++) {
+                Prompted q = prompts.get(next);
+                int at = next;
+                try {
+                    completer.submit(q.problem(), q.ids(), q.image(), text -> {
+                        outputs[at] = text;
+                        progress.accept(++answered[0]);
+                    });
+                } catch (IOException | RuntimeException e) {
+                    if (q.image() == null) throw e;
+                    throw new IOException("problem " + q.problem().pid() + ": image " + q.image() + ": " + e.getMessage(), e);
+                }
             }
-        }
-        while (completer.step()) {
             // each step decodes one token for every running problem and admits waiting ones
+            if (!completer.step()) {
+                if (next == prompts.size()) break;
+                if (next - answered[0] >= window)
+                    throw new IllegalStateException("the completer went idle with " + (next - answered[0]) + " problems unanswered");
+            }
         }
         double seconds = (System.nanoTime() - t0) / 1e9;
         ScienceQaScores scores = new ScienceQaScores();

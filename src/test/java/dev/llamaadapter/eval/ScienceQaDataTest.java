@@ -77,6 +77,31 @@ class ScienceQaDataTest {
         Files.write(root.resolve("test/1/image.png"), new byte[] {1});
         assertThatThrownBy(() -> ScienceQaEval.prompts(d, test, tok, 2048, 8, true))
                 .hasMessageContaining("problem 4").hasMessageContaining(root.resolve("test/4/image.png").toString()).hasMessageContaining("does not exist");
+        // a multimodal completer is handed each image; one it cannot decode names the problem and the file
+        Files.createDirectories(root.resolve("test/4"));
+        Files.write(root.resolve("test/4/image.png"), new byte[] {1});
+        var prompts = ScienceQaEval.prompts(d, test, tok, 2048, 8, true);
+        assertThat(prompts).extracting(ScienceQaEval.Prompted::image).containsExactly(root.resolve("test/1/image.png"), null, null,
+                root.resolve("test/4/image.png"), null, null);
+        Completer undecodable = new Completer() {
+            @Override
+            public boolean usesImages() {
+                return true;
+            }
+
+            @Override
+            public void submit(Problem problem, int[] prompt, Path image, java.util.function.Consumer<String> done) throws java.io.IOException {
+                if (image != null) throw new java.io.IOException("not a PNG, JPEG or BMP image");
+                done.accept("The answer is (A).");
+            }
+
+            @Override
+            public boolean step() {
+                return false;
+            }
+        };
+        assertThatThrownBy(() -> ScienceQaEval.run(prompts, undecodable, 4, n -> {}))
+                .hasMessage("problem 1: image " + root.resolve("test/1/image.png") + ": not a PNG, JPEG or BMP image");
         var noRoot = ScienceQaData.read(PROBLEMS, SPLITS, null, null);
         assertThatThrownBy(() -> ScienceQaEval.prompts(noRoot, test, tok, 2048, 8, true)).hasMessageContaining("problem 1").hasMessageContaining("--image-root");
     }

@@ -54,7 +54,7 @@ class ScienceQaScoresTest {
         List<ScienceQaEval.Prompted> prompts = new ArrayList<>();
         for (Problem p : d.split("test")) prompts.add(new ScienceQaEval.Prompted(p, new int[] {1}, null, false));
         List<Integer> progress = new ArrayList<>();
-        var r = ScienceQaEval.run(prompts, new Canned(), progress::add);
+        var r = ScienceQaEval.run(prompts, new Canned(), 4, progress::add);
         assertThat(progress).containsExactly(1, 2, 3, 4, 5, 6);
         return r;
     }
