@@ -94,7 +94,7 @@ public final class Demo {
             Path adapterFile = o.out().resolve("adapter.safetensors");
             TrainingJob.Options t = new TrainingJob.Options(built.dir(), trainFile, adapterFile, null, valFile, null, o.epochs(), 1,
                     o.batch(), o.batch(), o.lr(), 9e-3, 0, 0.02, 0, o.adapterLen(), o.adapterLayers(), o.gate(), 512, o.seed(), false, true,
-                    null, null, null, null, o.out().resolve("adapter-loss.png"), false, o.randomGateInit() ? 0.1 : 0, false);
+                    null, null, null, null, o.out().resolve("adapter-loss.png"), false, o.randomGateInit() ? 0.1 : 0, false, null, null);
             TrainingJob.Result tr = TrainingJob.run(t, log, trainProgress);
 
             AdapterFile.Adapter a = AdapterFile.read(adapterFile, base);

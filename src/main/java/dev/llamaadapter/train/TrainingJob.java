@@ -5,6 +5,7 @@ import dev.llamaadapter.data.Example;
 import dev.llamaadapter.data.ExampleEncoder;
 import dev.llamaadapter.data.Instruction;
 import dev.llamaadapter.data.InstructionFile;
+import dev.llamaadapter.data.InstructionReader;
 import dev.llamaadapter.model.AdaptionPrompts;
 import dev.llamaadapter.model.BaseModel;
 import dev.llamaadapter.model.GateActivation;
@@ -31,13 +32,27 @@ import java.util.Random;
  */
 public final class TrainingJob {
 
-    /** Everything the command line sets. Nullable fields take the recipe's defaults. */
+    /**
+     * Everything the command line sets. Nullable fields take the recipe's defaults. reader and valReader
+     * turn --data and --val-data into records (null: Alpaca JSON / JSON Lines).
+     */
     public record Options(Path model, Path data, Path out, Path tokenizer, Path valData, String valSplit,
                           int epochs, double warmupEpochs, int batchSize, int microBatchSize, Double lr, double blr,
                           double minLr, double weightDecay, double clipGrad, int adapterLen, Integer adapterLayers,
                           GateActivation gateActivation, int maxSeqLen, long seed, boolean scorePrompt, boolean bucket,
                           Integer evalEvery, Integer saveEvery, Path checkpoint, Path metrics, Path plot, boolean resume,
-                          double gateInitStd, boolean full) {
+                          double gateInitStd, boolean full, InstructionReader reader, InstructionReader valReader) {
+
+        /** Alpaca data for both --data and --val-data; a zero-init adapter. */
+        public Options(Path model, Path data, Path out, Path tokenizer, Path valData, String valSplit,
+                       int epochs, double warmupEpochs, int batchSize, int microBatchSize, Double lr, double blr,
+                       double minLr, double weightDecay, double clipGrad, int adapterLen, Integer adapterLayers,
+                       GateActivation gateActivation, int maxSeqLen, long seed, boolean scorePrompt, boolean bucket,
+                       Integer evalEvery, Integer saveEvery, Path checkpoint, Path metrics, Path plot, boolean resume) {
+            this(model, data, out, tokenizer, valData, valSplit, epochs, warmupEpochs, batchSize, microBatchSize, lr, blr, minLr,
+                    weightDecay, clipGrad, adapterLen, adapterLayers, gateActivation, maxSeqLen, seed, scorePrompt, bucket,
+                    evalEvery, saveEvery, checkpoint, metrics, plot, resume, 0, false, null, null);
+        }
 
         public Path checkpointFile() {
             return checkpoint != null ? checkpoint : sibling(".ckpt.safetensors");
@@ -73,11 +88,11 @@ public final class TrainingJob {
             throw new IOException("the tokenizer (" + (o.tokenizer() != null ? o.tokenizer() : o.model()) + ") has " + tok.vocabSize()
                     + " tokens but the model's vocab_size is " + c.vocabSize() + ": they do not belong together");
 
-        InstructionFile.Contents all = InstructionFile.read(o.data());
+        InstructionFile.Contents all = (o.reader() != null ? o.reader() : InstructionReader.ALPACA).read(o.data());
         List<Instruction> trainRecs = new ArrayList<>(all.records()), valRecs = new ArrayList<>();
         List<String> empty = new ArrayList<>(all.emptyOutputs());
         if (o.valData() != null) {
-            InstructionFile.Contents v = InstructionFile.read(o.valData());
+            InstructionFile.Contents v = (o.valReader() != null ? o.valReader() : InstructionReader.ALPACA).read(o.valData());
             valRecs.addAll(v.records());
             empty.addAll(v.emptyOutputs());
         } else {

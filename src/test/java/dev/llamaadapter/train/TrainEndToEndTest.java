@@ -48,7 +48,7 @@ class TrainEndToEndTest {
 
     static TrainingJob.Options options(Path out, int epochs, Integer saveEvery, boolean resume) {
         return new TrainingJob.Options(MODEL, data, out, null, null, "16", epochs, 1, 8, 4, 2e-2, 9e-3, 0, 0.02, 0,
-                10, null, GateActivation.TANH, 512, 3, false, true, null, saveEvery, null, null, null, resume, 0, false);
+                10, null, GateActivation.TANH, 512, 3, false, true, null, saveEvery, null, null, null, resume);
     }
 
     static final PrintStream QUIET = new PrintStream(java.io.OutputStream.nullOutputStream());
