@@ -75,7 +75,12 @@ public final class TrainingJob {
 
     /** What the run produced. */
     public record Result(Path adapter, long steps, Trainer.ValRow baseValidation, Trainer.ValRow lastValidation,
-                         double lastTrainLoss, long adapterBytes, double trainSeconds) {}
+                         double lastTrainLoss, long adapterBytes, double trainSeconds, List<Trainer.StepRow> stepRows) {
+        /** Mean wall time of an optimizer step, validation excluded where it ran only at the start and end. */
+        public double msPerStep() {
+            return stepRows.isEmpty() ? Double.NaN : 1000 * stepRows.getLast().elapsedS() / stepRows.size();
+        }
+    }
 
     /** Data, split, tokenization and the resolved configuration of a run over an open base model. */
     public record Prepared(TrainConfig cfg, List<Example> train, List<Example> val, List<String> empty, List<String> truncated,
@@ -251,7 +256,7 @@ public final class TrainingJob {
                 log.printf(Locale.ROOT, "done        %d steps in %.1f s; train loss %.4f%s; adapter %s (%,d bytes)%n", trainer.totalSteps(), secs, lastLoss,
                         last != null && baseVal != null ? String.format(Locale.ROOT, ", validation loss %.4f (base model %.4f)", last.loss(), baseVal.loss()) : "",
                         o.out(), bytes);
-                return new Result(o.out(), trainer.totalSteps(), baseVal, last, lastLoss, bytes, secs);
+                return new Result(o.out(), trainer.totalSteps(), baseVal, last, lastLoss, bytes, secs, List.copyOf(metrics.steps));
             }
         }
     }
