@@ -47,6 +47,8 @@ public final class TrainCommand implements Callable<Integer> {
     @Option(names = "--metrics", description = "metrics file, JSON Lines (default: <out>.metrics.jsonl)") Path metrics;
     @Option(names = "--plot", description = "loss chart PNG (default: <out>.loss.png)") Path plot;
     @Option(names = "--resume", description = "continue from the checkpoint when there is one") boolean resume;
+    @Option(names = "--vision", description = "CLIP vision tower (Hugging Face CLIPVisionModel or CLIP directory): trains a multimodal adapter on records with an \"image\"") Path vision;
+    @Option(names = "--visual-layers", description = "CLIP layers whose CLS features are used, 1-based, e.g. 1,2,3 (default: a third, two thirds and the top of the tower)") String visualLayers;
     @Option(names = "--quiet", description = "no progress bar; one line per validation") boolean quiet;
 
     static final class GateConverter implements ITypeConverter<GateActivation> {
@@ -60,7 +62,7 @@ public final class TrainCommand implements Callable<Integer> {
     public Integer call() throws Exception {
         var o = new TrainingJob.Options(model, data, out, tokenizer, valData, valSplit, epochs, warmupEpochs, batchSize, microBatchSize,
                 lr, blr, minLr, weightDecay, clipGrad, adapterLen, adapterLayers, gate, maxSeqLen, seed, scorePrompt, !noBucket,
-                evalEvery, saveEvery, checkpoint, metrics, plot, resume);
+                evalEvery, saveEvery, checkpoint, metrics, plot, resume, vision, visualLayers);
         TrainingJob.run(o, System.err, resumeStep -> quiet ? new Lines() : new Bar());
         return 0;
     }

@@ -6,6 +6,7 @@ import dev.llamaadapter.data.MicroBatch;
 import dev.llamaadapter.model.Activations;
 import dev.llamaadapter.model.AdaptionPrompts;
 import dev.llamaadapter.model.Transformer;
+import dev.llamaadapter.model.VisualProjection;
 
 import java.io.IOException;
 import java.nio.file.Files;
@@ -55,12 +56,29 @@ public final class Trainer {
     private final Listener listener;
     private final Path checkpointFile;
     private final String baseFingerprint;
+    // multimodal runs (spec §5): each example's CLIP features [M·Cv], computed once per image for the whole
+    // run (null entry: a record without an image); null lists: a text-only run
+    private List<float[]> trainFeatures, valFeatures;
 
     public Trainer(Transformer model, TrainConfig cfg, List<Example> train, List<Example> val,
                    Path checkpointFile, String baseFingerprint, Listener listener) {
         if (train.isEmpty()) throw new IllegalArgumentException("no training examples");
         this.model = model; this.cfg = cfg; this.train = train; this.val = val;
         this.checkpointFile = checkpointFile; this.baseFingerprint = baseFingerprint; this.listener = listener;
+    }
+
+    /**
+     * Makes this a multimodal run: the features of each training and validation example (null where the
+     * record has no image), in the order of the example lists. The adapter trained must then carry a
+     * visual projection of that width.
+     */
+    public Trainer images(List<float[]> train, List<float[]> val) {
+        if (train.size() != this.train.size() || val.size() != this.val.size())
+            throw new IllegalArgumentException("image features for " + train.size() + "/" + val.size() + " examples, expected "
+                    + this.train.size() + "/" + this.val.size());
+        this.trainFeatures = train;
+        this.valFeatures = val;
+        return this;
     }
 
     /** Optimizer steps per epoch: every micro-batch once, accumulation() of them per step (the last may have fewer). */
@@ -81,8 +99,17 @@ public final class Trainer {
     public static List<Param> params(AdaptionPrompts p, AdaptionPrompts g) {
         long[] ps = {(long) p.adapterLayers * p.adapterLen, p.dim};
         long[] gs = {p.adapterLayers, 1, p.heads, 1, 1};
-        return List.of(new Param("adapter_query.weight", p.prompt, g.prompt, ps, Param.decays("adapter_query.weight", ps)),
-                new Param("gates", p.gate, g.gate, gs, Param.decays("gates", gs)));
+        List<Param> out = new java.util.ArrayList<>(List.of(new Param("adapter_query.weight", p.prompt, g.prompt, ps, Param.decays("adapter_query.weight", ps)),
+                new Param("gates", p.gate, g.gate, gs, Param.decays("gates", gs))));
+        if (p.visual != null) {
+            VisualProjection v = p.visual, gv = g.visual;
+            long[] ws = {v.dim, v.in}, vs = {v.dim};
+            out.add(new Param("visual_proj.weight", v.weight, gv.weight, ws, Param.decays("visual_proj.weight", ws)));
+            out.add(new Param("visual_proj.bias", v.bias, gv.bias, vs, Param.decays("visual_proj.bias", vs)));
+            out.add(new Param("visual_norm.weight", v.normWeight, gv.normWeight, vs, Param.decays("visual_norm.weight", vs)));
+            out.add(new Param("visual_norm.bias", v.normBias, gv.normBias, vs, Param.decays("visual_norm.bias", vs)));
+        }
+        return out;
     }
 
     /** What a checkpoint must match to be resumed: hyper-parameters, data and base model. */
@@ -93,7 +120,8 @@ public final class Trainer {
                 + " eps=" + c.eps() + " clip=" + c.clipGrad() + " K=" + c.adapterLen() + " L=" + c.adapterLayers()
                 + " gate=" + c.gateActivation().id() + " max_seq_len=" + c.maxSeqLen() + " seed=" + c.seed()
                 + " score_prompt=" + c.scorePrompt() + " bucket=" + c.bucket()
-                + " data=" + dataFingerprint(train, val) + " base=" + baseFingerprint;
+                + " data=" + dataFingerprint(train, val) + " base=" + baseFingerprint
+                + (trainFeatures == null ? "" : " images=" + featureFingerprint(trainFeatures, valFeatures));
     }
 
     /**
@@ -101,6 +129,9 @@ public final class Trainer {
      * Returns the last validation row (null without validation data).
      */
     public ValRow run(AdaptionPrompts p, boolean resume) throws IOException {
+        if ((p.visual != null) != (trainFeatures != null))
+            throw new IllegalArgumentException(p.visual != null ? "a multimodal adapter needs the examples' image features (images(...))"
+                    : "image features were given but the adapter has no visual projection");
         AdaptionPrompts g = p.zerosLike();
         List<Param> params = params(p, g);
         AdamW adam = new AdamW(params, cfg.beta1(), cfg.beta2(), cfg.eps(), cfg.weightDecay());
@@ -113,12 +144,13 @@ public final class Trainer {
         for (Example e : val) maxT = Math.max(maxT, e.length());
         Activations a = model.activations(maxB, maxT, p, true, false);
         Activations evalA = val.isEmpty() ? null : model.activations(maxB, maxT, p, false, false);
+        Visual vis = p.visual == null ? null : new Visual(p.visual, maxB);
 
         int spe = stepsPerEpoch(), accum = cfg.accumulation();
         long total = totalSteps();
         LrSchedule schedule = new LrSchedule(cfg.lr(), cfg.minLr(), cfg.warmupEpochs(), cfg.epochs());
         ValRow last = null;
-        if (done == 0 && evalA != null) last = validate(evalA, p, 0, 0); // the base model's loss: gates start at 0
+        if (done == 0 && evalA != null) last = validate(evalA, p, vis, 0, 0); // the base model's loss: gates start at 0
         listener.start(total, done);
         long t0 = System.nanoTime(), tokens = 0;
         for (int epoch = (int) (done / spe); epoch < cfg.epochs(); epoch++) {
@@ -131,10 +163,13 @@ public final class Trainer {
                 int from = s * accum, to = Math.min(micro.size(), from + accum);
                 double lossSum = 0;
                 for (int mb = from; mb < to; mb++) {
-                    MicroBatch b = batch(micro.get(mb));
+                    int[] idx = micro.get(mb);
+                    MicroBatch b = batch(idx);
                     a.reshape(b.B(), b.T());
-                    model.forward(a, b.ids(), p);
+                    float[] visual = vis == null ? null : vis.tokens(trainFeatures, idx, 0, idx.length);
+                    model.forward(a, b.ids(), p, visual);
                     lossSum += model.backward(a, b.labels(), p, g);
+                    if (vis != null) vis.backward(b.B(), a.dVisual, g.visual);
                     tokens += b.tokens();
                 }
                 int n = to - from;
@@ -150,7 +185,7 @@ public final class Trainer {
                 listener.step(new StepRow(step + 1, total, ep, loss, lr, norm, tokens, tokens / Math.max(el, 1e-9), el));
                 boolean end = step + 1 == total;
                 if (evalA != null && (end || (cfg.evalEvery() > 0 && (step + 1) % cfg.evalEvery() == 0)))
-                    last = validate(evalA, p, step + 1, (double) (step + 1) / spe);
+                    last = validate(evalA, p, vis, step + 1, (double) (step + 1) / spe);
                 if (checkpointFile != null && (end || (cfg.saveEvery() > 0 && (step + 1) % cfg.saveEvery() == 0))) {
                     Checkpoint.save(checkpointFile, params, adam, step + 1, identity, java.util.Map.of());
                     listener.checkpoint(step + 1, checkpointFile);
@@ -170,28 +205,79 @@ public final class Trainer {
     public double validationLoss(AdaptionPrompts p) {
         int maxT = 1;
         for (Example e : val) maxT = Math.max(maxT, e.length());
-        return validationLoss(model.activations(cfg.microBatchSize(), maxT, p, false, false), p)[0];
+        Visual vis = p != null && p.visual != null && valFeatures != null ? new Visual(p.visual, cfg.microBatchSize()) : null;
+        return validationLoss(model.activations(cfg.microBatchSize(), maxT, p, false, false), p, vis)[0];
     }
 
-    private ValRow validate(Activations a, AdaptionPrompts p, long step, double epoch) {
-        double[] r = validationLoss(a, p);
+    private ValRow validate(Activations a, AdaptionPrompts p, Visual vis, long step, double epoch) {
+        double[] r = validationLoss(a, p, vis);
         ValRow row = new ValRow(step, epoch, r[0], Math.exp(r[0]), (long) r[1]);
         listener.validation(row);
         return row;
     }
 
     /** {mean loss, scored tokens} over the validation set, in fixed micro-batches of the file's order. */
-    private double[] validationLoss(Activations a, AdaptionPrompts p) {
+    private double[] validationLoss(Activations a, AdaptionPrompts p, Visual vis) {
         double sum = 0;
         long scored = 0;
         for (int i = 0; i < val.size(); i += cfg.microBatchSize()) {
             MicroBatch b = MicroBatch.of(val.subList(i, Math.min(val.size(), i + cfg.microBatchSize())), 0);
             if (b.scored() == 0) continue;
             a.reshape(b.B(), b.T());
-            sum += (double) model.evalLoss(a, b.ids(), b.labels(), p) * b.scored();
+            float[] tokens = vis == null ? null : vis.tokens(valFeatures, null, i, b.B());
+            sum += (double) model.evalLoss(a, b.ids(), b.labels(), p, tokens) * b.scored();
             scored += b.scored();
         }
         return new double[]{scored == 0 ? Double.NaN : sum / scored, scored};
+    }
+
+    /** The visual projection's buffers for micro-batches of up to maxB examples, reused across steps. */
+    private static final class Visual {
+        final VisualProjection proj;
+        final VisualProjection.Saved saved;
+        final float[] feats;  // [maxB, M·Cv] the micro-batch's features
+        final float[] tokens; // [maxB, D] its visual tokens I_p
+        final boolean[] has;  // [maxB] which examples have an image
+
+        Visual(VisualProjection proj, int maxB) {
+            this.proj = proj;
+            saved = new VisualProjection.Saved(maxB, proj.dim);
+            feats = new float[maxB * proj.in];
+            tokens = new float[maxB * proj.dim];
+            has = new boolean[maxB];
+        }
+
+        /** Visual tokens of examples idx[0..n) (idx null: from, from+1, ...) of a feature list. */
+        float[] tokens(List<float[]> features, int[] idx, int from, int n) {
+            for (int b = 0; b < n; b++) {
+                float[] f = features.get(idx != null ? idx[b] : from + b);
+                has[b] = f != null;
+                if (f != null) System.arraycopy(f, 0, feats, b * proj.in, proj.in);
+                else java.util.Arrays.fill(feats, b * proj.in, (b + 1) * proj.in, 0f);
+            }
+            proj.forward(feats, has, n, tokens, saved);
+            return tokens;
+        }
+
+        void backward(int n, float[] dTokens, VisualProjection grads) {
+            proj.backward(feats, has, n, dTokens, saved, grads);
+        }
+    }
+
+    /** SHA-256 over the image features: a resume refuses images that changed. */
+    static String featureFingerprint(List<float[]> train, List<float[]> val) {
+        try {
+            MessageDigest md = MessageDigest.getInstance("SHA-256");
+            java.nio.ByteBuffer buf = java.nio.ByteBuffer.allocate(4);
+            for (List<float[]> set : List.of(train, val))
+                for (float[] f : set) {
+                    if (f != null) for (float v : f) md.update(buf.clear().putFloat(v).array());
+                    md.update((byte) 0x7f);
+                }
+            return HexFormat.of().formatHex(md.digest(), 0, 8);
+        } catch (NoSuchAlgorithmException e) {
+            throw new IllegalStateException(e);
+        }
     }
 
     private static void scale(List<Param> params, double f) {

@@ -9,6 +9,9 @@ import dev.llamaadapter.model.AdaptionPrompts;
 import dev.llamaadapter.model.BaseModel;
 import dev.llamaadapter.model.GateActivation;
 import dev.llamaadapter.model.LlamaConfig;
+import dev.llamaadapter.model.VisualProjection;
+import dev.llamaadapter.vision.ClipVision;
+import dev.llamaadapter.vision.ImageFeatures;
 import dev.llamaadapter.tokenizer.Tokenizer;
 
 import java.io.IOException;
@@ -34,7 +37,19 @@ public final class TrainingJob {
                           int epochs, double warmupEpochs, int batchSize, int microBatchSize, Double lr, double blr,
                           double minLr, double weightDecay, double clipGrad, int adapterLen, Integer adapterLayers,
                           GateActivation gateActivation, int maxSeqLen, long seed, boolean scorePrompt, boolean bucket,
-                          Integer evalEvery, Integer saveEvery, Path checkpoint, Path metrics, Path plot, boolean resume) {
+                          Integer evalEvery, Integer saveEvery, Path checkpoint, Path metrics, Path plot, boolean resume,
+                          Path vision, String visualLayers) {
+
+        /** A text-only run (no vision tower). */
+        public Options(Path model, Path data, Path out, Path tokenizer, Path valData, String valSplit,
+                       int epochs, double warmupEpochs, int batchSize, int microBatchSize, Double lr, double blr,
+                       double minLr, double weightDecay, double clipGrad, int adapterLen, Integer adapterLayers,
+                       GateActivation gateActivation, int maxSeqLen, long seed, boolean scorePrompt, boolean bucket,
+                       Integer evalEvery, Integer saveEvery, Path checkpoint, Path metrics, Path plot, boolean resume) {
+            this(model, data, out, tokenizer, valData, valSplit, epochs, warmupEpochs, batchSize, microBatchSize, lr, blr, minLr,
+                    weightDecay, clipGrad, adapterLen, adapterLayers, gateActivation, maxSeqLen, seed, scorePrompt, bucket,
+                    evalEvery, saveEvery, checkpoint, metrics, plot, resume, null, null);
+        }
 
         public Path checkpointFile() {
             return checkpoint != null ? checkpoint : sibling(".ckpt.safetensors");
@@ -61,7 +76,7 @@ public final class TrainingJob {
 
     /** Data, split, tokenization and the resolved configuration of a run over an open base model. */
     public record Prepared(TrainConfig cfg, List<Example> train, List<Example> val, List<String> empty, List<String> truncated,
-                           List<String> unscored, int stepsPerEpoch) {}
+                           List<String> unscored, int stepsPerEpoch, List<Instruction> trainRecords, List<Instruction> valRecords) {}
 
     public static Prepared prepare(Options o, BaseModel base) throws IOException {
         LlamaConfig c = base.config();
@@ -91,7 +106,8 @@ public final class TrainingJob {
         }
         ExampleEncoder enc = new ExampleEncoder(tok, o.maxSeqLen(), o.scorePrompt());
         List<String> truncated = new ArrayList<>(), unscored = new ArrayList<>();
-        List<Example> train = encode(enc, trainRecs, truncated, unscored), val = encode(enc, valRecs, truncated, unscored);
+        List<Instruction> trainKept = new ArrayList<>(), valKept = new ArrayList<>();
+        List<Example> train = encode(enc, trainRecs, truncated, unscored, trainKept), val = encode(enc, valRecs, truncated, unscored, valKept);
         if (train.isEmpty()) throw new IOException(o.data() + ": no training example keeps a response token within --max-seq-len " + o.maxSeqLen());
 
         int N = c.numHiddenLayers();
@@ -104,7 +120,7 @@ public final class TrainingJob {
         int spe = Trainer.stepsPerEpoch(train, cfg);
         cfg = cfg.withIntervals(o.evalEvery() != null ? o.evalEvery() : spe, o.saveEvery() != null ? o.saveEvery() : spe);
 
-        return new Prepared(cfg, train, val, empty, truncated, unscored, spe);
+        return new Prepared(cfg, train, val, empty, truncated, unscored, spe, trainKept, valKept);
     }
 
     /** The base model's validation loss over the run's validation set, batched as the trainer does. */
@@ -115,7 +131,7 @@ public final class TrainingJob {
 
     public static Result run(Options o, PrintStream log, java.util.function.Function<Long, Trainer.Listener> progress) throws IOException {
         for (Path p : List.of(o.out(), o.checkpointFile(), o.metricsFile(), o.plotFile())) checkWritable(p);
-        try (BaseModel base = BaseModel.open(o.model())) {
+        try (BaseModel base = BaseModel.open(o.model()); ClipVision tower = o.vision() == null ? null : ClipVision.open(o.vision())) {
             Prepared pr = prepare(o, base);
             LlamaConfig c = base.config();
             TrainConfig cfg = pr.cfg();
@@ -124,6 +140,26 @@ public final class TrainingJob {
             int N = c.numHiddenLayers(), L = cfg.adapterLayers(), spe = pr.stepsPerEpoch();
             double lr = cfg.lr();
             AdaptionPrompts p = AdaptionPrompts.init(o.adapterLen(), L, c.hiddenSize(), c.numAttentionHeads(), o.gateActivation(), o.seed());
+            List<float[]> trainFeats = null, valFeats = null;
+            long withImage = 0;
+            for (Instruction r : pr.trainRecords()) if (r.image() != null) withImage++;
+            for (Instruction r : pr.valRecords()) if (r.image() != null) withImage++;
+            if (tower == null && o.visualLayers() != null) throw new IllegalArgumentException("--visual-layers goes with --vision");
+            if (tower != null) {
+                if (withImage == 0) throw new IOException(o.data() + ": --vision is given but no record has an \"image\"");
+                int[] vl = o.visualLayers() != null ? VisualProjection.parseLayers(o.visualLayers()) : defaultVisualLayers(tower.numLayers());
+                ImageFeatures cache = new ImageFeatures(tower, vl);
+                long f0 = System.nanoTime();
+                trainFeats = features(cache, pr.trainRecords());
+                valFeats = features(cache, pr.valRecords());
+                double fs = (System.nanoTime() - f0) / 1e9;
+                p = p.withVisual(VisualProjection.init(vl, cache.width(), c.hiddenSize(), o.seed()));
+                log.printf(Locale.ROOT, "vision      %s: CLIP %d layers × %d wide, %d px; visual_layers %s -> visual_proj %d -> %d; %d images in %.1f s "
+                                + "(tower %.1f images/s), cached for the run%n", o.vision(), tower.numLayers(), tower.hiddenSize(), tower.imageSize(),
+                        p.visual.layersString(), cache.width(), c.hiddenSize(), cache.size(), fs, cache.size() / Math.max(cache.towerSeconds(), 1e-9));
+            } else if (withImage > 0) {
+                log.printf("images      %d records carry an image: ignored without --vision (a text-only adapter is trained)%n", withImage);
+            }
             long baseParams = base.parameterCount();
             long tokens = 0;
             for (Example e : train) tokens += e.length();
@@ -188,6 +224,7 @@ public final class TrainingJob {
                     }
                 };
                 Trainer trainer = new Trainer(base.transformer(), cfg, train, val, o.checkpointFile(), base.fingerprint(), listener);
+                if (trainFeats != null) trainer.images(trainFeats, valFeats);
                 last = trainer.run(p, o.resume());
                 double secs = (System.nanoTime() - start) / 1e9;
 
@@ -196,6 +233,7 @@ public final class TrainingJob {
                 meta.put(AdapterFile.BASE_SHAPE, base.shape());
                 meta.put("base_model.path", o.model().toString());
                 meta.put("summary.data", o.data().toString());
+                if (tower != null) meta.put("vision_tower.path", o.vision().toString());
                 meta.put("summary.examples", Integer.toString(train.size()));
                 meta.put("summary.steps", Long.toString(trainer.totalSteps()));
                 if (!metrics.steps.isEmpty()) meta.put("summary.final_train_loss", String.format(Locale.ROOT, "%.6f", metrics.steps.getLast().loss()));
@@ -216,14 +254,41 @@ public final class TrainingJob {
         }
     }
 
-    private static List<Example> encode(ExampleEncoder enc, List<Instruction> recs, List<String> truncated, List<String> unscored) {
+    private static List<Example> encode(ExampleEncoder enc, List<Instruction> recs, List<String> truncated, List<String> unscored,
+                                        List<Instruction> kept) {
         List<Example> out = new ArrayList<>(recs.size());
         for (Instruction r : recs) {
             Example e = enc.encode(r);
             if (e.truncated()) truncated.add(r.where());
             if (e.scored() == 0) unscored.add(r.where());
-            else out.add(e);
+            else {
+                out.add(e);
+                kept.add(r);
+            }
         }
+        return out;
+    }
+
+    /** Default visual_layers of an N-layer tower: three scales, a third, two thirds and all the way up. */
+    public static int[] defaultVisualLayers(int n) {
+        return java.util.stream.IntStream.of(Math.max(1, Math.round(n / 3f)), Math.max(1, Math.round(2 * n / 3f)), n)
+                .distinct().toArray();
+    }
+
+    /** Each record's image features (null: no image), computed once per distinct image; errors name the record. */
+    public static List<float[]> features(ImageFeatures cache, List<Instruction> recs) throws IOException {
+        List<Path> images = new ArrayList<>();
+        for (Instruction r : recs) if (r.image() != null) images.add(r.image());
+        try {
+            cache.computeAll(images);
+        } catch (IOException e) {
+            for (Instruction r : recs) // the first record whose image fails, named
+                if (r.image() != null && e.getMessage() != null && e.getMessage().startsWith(r.image().toAbsolutePath().normalize().toString()))
+                    throw new IOException(r.where() + ": " + e.getMessage(), e);
+            throw e;
+        }
+        List<float[]> out = new ArrayList<>(recs.size());
+        for (Instruction r : recs) out.add(r.image() == null ? null : cache.of(r.image()));
         return out;
     }
 
