@@ -165,8 +165,9 @@ public final class TrainingJob {
             for (Example e : train) tokens += e.length();
             log.printf(Locale.ROOT, "base model  %s: %s, %s, %.1f MB on disk, %s parameters%n", o.model(), base.shape(), base.dtypes(),
                     base.bytesOnDisk() / 1e6, human(baseParams));
-            log.printf(Locale.ROOT, "adapter     K %d prompts × L %d layers (%d..%d), gate %s: %,d trainable, %.4f%% of %s%n",
-                    o.adapterLen(), L, N - L, N - 1, o.gateActivation().id(), p.parameterCount(), 100.0 * p.parameterCount() / baseParams, human(baseParams));
+            log.printf(Locale.ROOT, "adapter     K %d prompts × L %d layers (%d..%d), gate %s%s: %,d trainable, %.4f%% of %s%n",
+                    o.adapterLen(), L, N - L, N - 1, o.gateActivation().id(), p.visual == null ? "" : ", visual_proj " + p.visual.in + " -> " + p.visual.dim,
+                    p.parameterCount(), 100.0 * p.parameterCount() / baseParams, human(baseParams));
             log.printf(Locale.ROOT, "data        %s: %,d train examples (%,d tokens), %,d validation%s%n", o.data(), train.size(), tokens, val.size(),
                     o.valData() != null ? " from " + o.valData() : "");
             if (!empty.isEmpty()) log.printf("            %d records with an empty output skipped (first: %s)%n", empty.size(), empty.getFirst());

@@ -28,13 +28,14 @@ public final class MultimodalCompleter {
 
     /**
      * @param adapter a text-only or multimodal adapter, or null (the base model)
-     * @param tower   the CLIP tower a multimodal adapter was trained with (null: none; images are then refused)
+     * @param tower   the CLIP tower a multimodal adapter was trained with (null: none; then only requests
+     *                without an image, which use the adapter's text-only prompts)
      * @param context KV cache positions: prompt plus generated tokens
      */
     public MultimodalCompleter(Transformer model, Tokenizer tokenizer, AdaptionPrompts adapter, ClipVision tower, int context) {
         if (tower != null && (adapter == null || adapter.visual == null))
             throw new IllegalArgumentException("a vision tower was given but the adapter has no visual projection: images would have no effect");
-        if (adapter != null) VisualAdapter.check(adapter, Path.of("adapter"), tower);
+        if (tower != null) VisualAdapter.check(adapter, Path.of("adapter"), tower); // without a tower: text-only requests only
         this.model = model;
         this.tokenizer = tokenizer;
         this.adapter = adapter;
