@@ -123,6 +123,7 @@ public final class ClipVision implements AutoCloseable {
     // workspace, sized for CHUNK images on first use
     private float[] x, h, q, k, v, att, mlp, patches; // [rows, C | I | 3p²]
     private float[] cls;                               // [CHUNK, C]
+    private BidirectionalAttention attention;
 
     /**
      * pixels [B, 3, S, S] (pre-processed, {@link ImagePreprocessor}) → [B, visualLayers.length·C]: for each
@@ -152,6 +153,7 @@ public final class ClipVision implements AutoCloseable {
         v = new float[rows * C]; att = new float[rows * C]; mlp = new float[rows * I];
         patches = new float[CHUNK * (T - 1) * 3 * p * p];
         cls = new float[CHUNK * C];
+        attention = new BidirectionalAttention(T, config.numHeads(), config.headDim());
     }
 
     private void run(float[] pixels, int b0, int B, int maxLayer, int[] visualLayers, float[] out) {
@@ -185,7 +187,7 @@ public final class ClipVision implements AutoCloseable {
             Bias.add(k, w.kB(), M, C);
             Matmul.xwT(h, M, w.v(), v, false);
             Bias.add(v, w.vB(), M, C);
-            BidirectionalAttention.forward(q, k, v, att, B, T, c.numHeads(), c.headDim());
+            attention.forward(q, k, v, att, B);
             Bias.add(x, w.oB(), M, C);
             Matmul.xwT(att, M, w.o(), x, true); // residual: x += att·Woᵀ + b
             LayerNorm.forward(x, w.ln2W(), w.ln2B(), eps, M, C, h, null, null);

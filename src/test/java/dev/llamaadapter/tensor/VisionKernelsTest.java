@@ -96,7 +96,9 @@ class VisionKernelsTest {
         Random r = new Random(4);
         int B = 2, T = 5, H = 3, hd = 20, w = H * hd;
         float[] q = rand(r, B * T * w), k = rand(r, B * T * w), v = rand(r, B * T * w), out = new float[B * T * w];
-        BidirectionalAttention.forward(q, k, v, out, B, T, H, hd);
+        BidirectionalAttention.forwardSimple(q, k, v, out, B, T, H, hd);
+        float[] tiled = new float[out.length];
+        new BidirectionalAttention(T, H, hd).forward(q, k, v, tiled, B);
         double[] want = new double[out.length];
         for (int b = 0; b < B; b++)
             for (int h = 0; h < H; h++)
@@ -113,6 +115,7 @@ class VisionKernelsTest {
                         for (int i = 0; i < hd; i++) want[(b * T + t) * w + h * hd + i] += s[j] / sum * v[(b * T + j) * w + h * hd + i];
                 }
         close(out, want, 1e-5);
+        close(tiled, want, 1e-5);
     }
 
     @Test
