@@ -10,6 +10,8 @@ public final class Activations {
     public final int maxB, maxT;
     int B, T, M; // the current batch's shape, ≤ capacity
     final boolean train;
+    final boolean full; // full fine-tuning: every layer keeps what the weight gradients need
+    final int[] ids;    // [M] the batch's token ids (full: the embedding gradient scatters by them)
 
     // residual stream and scratch shared by all layers
     final float[] x;        // [M, D] residual stream
@@ -59,8 +61,9 @@ public final class Activations {
         final float[] promptOut;    // [M, qw] ungated S_p av
         final float[] xMid, rstd2;  // [M, D], [M]
         final float[] gPre, up;     // [M, F]
+        final float[] attnOut;      // [M, qw] input of o_proj (full fine-tuning only, else null)
 
-        Saved(int B, int T, int D, int F, int H, int qw, int kw, int K, boolean visual) {
+        Saved(int B, int T, int D, int F, int H, int qw, int kw, int K, boolean full, boolean visual) {
             int M = B * T;
             xIn = new float[M * D]; rstd1 = new float[M];
             q = new float[M * qw]; k = new float[M * kw]; v = new float[M * kw];
@@ -70,6 +73,7 @@ public final class Activations {
             promptProbs = new float[B * H * T * K]; promptOut = new float[M * qw];
             xMid = new float[M * D]; rstd2 = new float[M];
             gPre = new float[M * F]; up = new float[M * F];
+            attnOut = full ? new float[M * qw] : null;
         }
     }
 
@@ -77,10 +81,11 @@ public final class Activations {
      * @param train      keep what the backward needs for the adapted layers
      * @param keepLogits when training, keep logits apart from their gradient (dump-step needs both)
      * @param K          adapter_len (0 without adapter); L adapted layers
+     * @param full       full fine-tuning (train, K = 0, L = every layer): also keep each layer's attention output
      * @param visual     the adapter has a visual projection: prompts become per sample
      */
-    Activations(LlamaConfig c, int B, int T, int K, int L, boolean train, boolean keepLogits, boolean visual) {
-        this.maxB = B; this.maxT = T; this.train = train; this.visual = visual;
+    Activations(LlamaConfig c, int B, int T, int K, int L, boolean train, boolean keepLogits, boolean full, boolean visual) {
+        this.maxB = B; this.maxT = T; this.train = train; this.full = full; this.visual = visual;
         this.B = B; this.T = T; this.M = B * T;
         int D = c.hiddenSize(), F = c.intermediateSize(), V = c.vocabSize(), H = c.numAttentionHeads();
         int hd = c.headDim(), qw = H * hd, kw = c.numKeyValueHeads() * hd;
@@ -104,8 +109,9 @@ public final class Activations {
         up = keepAll ? null : new float[M * F];
         probs = keepAll ? null : new float[B * H * T * T];
         saved = new Saved[L];
+        ids = full ? new int[M] : null;
         if (train) {
-            for (int j = 0; j < L; j++) saved[j] = new Saved(B, T, D, F, H, qw, kw, K, visual);
+            for (int j = 0; j < L; j++) saved[j] = new Saved(B, T, D, F, H, qw, kw, K, full, visual);
             xFinal = new float[M * D]; rstdFinal = new float[M];
             dlogits = keepLogits ? new float[M * V] : logits;
             dx = new float[M * D]; dh = new float[M * D];

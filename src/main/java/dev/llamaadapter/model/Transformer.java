@@ -34,7 +34,12 @@ public final class Transformer {
     public Activations activations(int B, int T, AdaptionPrompts prompts, boolean train, boolean keepLogits) {
         if (train && prompts == null) throw new IllegalArgumentException("training needs an adapter");
         return new Activations(config, B, T, prompts == null ? 0 : prompts.adapterLen,
-                prompts == null ? 0 : prompts.adapterLayers, train, keepLogits, prompts != null && prompts.visual != null);
+                prompts == null ? 0 : prompts.adapterLayers, train, keepLogits, false, prompts != null && prompts.visual != null);
+    }
+
+    /** Buffers for full fine-tuning of batches up to [B, T]: every layer keeps what its weight gradients need. */
+    public Activations activationsFull(int B, int T) {
+        return new Activations(config, B, T, 0, N, true, false, true, false);
     }
 
     /** Checks that an adapter fits this base model: D, H and layer count. */
@@ -73,12 +78,17 @@ public final class Transformer {
                         + " is outside the vocabulary [0, " + V + ")");
             weights.embed().row(id, a.x, m * D);
         }
+        if (a.full) {
+            if (prompts != null) throw new IllegalArgumentException("full fine-tuning trains the base weights, not an adapter");
+            System.arraycopy(ids, 0, a.ids, 0, M);
+        }
         int first = prompts == null ? N : prompts.firstLayer(N);
+        int saveFrom = a.full ? 0 : first; // the lowest layer whose activations the backward reads
         int K = prompts == null ? 0 : prompts.adapterLen;
         int qw = H * hd, kw = Hkv * hd;
         for (int i = 0; i < N; i++) {
             LlamaWeights.Layer w = weights.layers()[i];
-            Activations.Saved s = a.savedFor(i, first);
+            Activations.Saved s = a.savedFor(i, saveFrom);
             boolean adapted = i >= first;
             float[] q = s != null ? s.q : a.q, k = s != null ? s.k : a.k, v = s != null ? s.v : a.v;
             float[] rstd1 = s != null ? s.rstd1 : a.rstdScratch;
@@ -105,8 +115,9 @@ public final class Transformer {
                 att.forward(q, k, v, a.attn, probs, ak, av, gamma,
                         s != null ? s.promptProbs : null, s != null ? s.promptOut : null);
             } else {
-                att.forward(q, k, v, a.attn, null, null, null, null, null, null);
+                att.forward(q, k, v, a.attn, s != null ? s.probs : null, null, null, null, null, null);
             }
+            if (s != null && s.attnOut != null) System.arraycopy(a.attn, 0, s.attnOut, 0, M * qw);
             Matmul.xwT(a.attn, M, w.wo(), a.x, true); // residual: x += attn·Woᵀ
             if (s != null) System.arraycopy(a.x, 0, s.xMid, 0, M * D);
             RmsNorm.forward(a.x, w.mlpNorm(), (float) config.rmsNormEps(), M, D, a.h, s != null ? s.rstd2 : a.rstdScratch);
@@ -288,8 +299,29 @@ public final class Transformer {
      * a.dVisual [B, D] receives ∂L/∂I_p (overwritten): the visual projection's backward starts there.
      */
     public float backward(Activations a, int[] labels, AdaptionPrompts prompts, AdaptionPrompts grads) {
+        if (prompts == null || grads == null) throw new IllegalArgumentException("adapter training needs the adapter and its gradient buffers");
+        return backward(a, labels, prompts, grads, null);
+    }
+
+    /**
+     * Full fine-tuning: loss and backward after forward(a, ids, null) with {@link #activationsFull}
+     * buffers, ADDING the gradient of every base weight into wg.
+     */
+    public float backwardFull(Activations a, int[] labels, WeightGrads wg) {
+        if (!a.full) throw new IllegalStateException("full fine-tuning needs activationsFull buffers");
+        return backward(a, labels, null, null, wg);
+    }
+
+    /**
+     * The one backward. With an adapter (prompts, grads) it runs down to the lowest adapted layer and
+     * touches no frozen weight; with wg (full fine-tuning, no adapter) it runs through every layer to the
+     * embedding and also forms each weight's gradient, dW += dyᵀ·x, from inputs it recomputes where that
+     * is cheap (normed rows, SwiGLU output) and keeps otherwise (attention output).
+     */
+    private float backward(Activations a, int[] labels, AdaptionPrompts prompts, AdaptionPrompts grads, WeightGrads wg) {
         if (!a.train) throw new IllegalStateException("activations were not kept for training");
-        int B = a.B, T = a.T, M = a.M, K = prompts.adapterLen, first = prompts.firstLayer(N);
+        boolean full = wg != null;
+        int B = a.B, T = a.T, M = a.M, K = full ? 0 : prompts.adapterLen, first = full ? 0 : prompts.firstLayer(N);
         int qw = H * hd, kw = Hkv * hd;
         float eps = (float) config.rmsNormEps();
         float loss = CrossEntropy.forwardBackward(a.logits, labels, M, V, a.dlogits);
@@ -297,68 +329,101 @@ public final class Transformer {
         if (visual) Arrays.fill(a.dVisual, 0, B * D, 0f);
 
         // head and final norm: dx = RMSNorm'(x_final)ᵀ · (dlogits · head)
+        if (full) // a.h still holds the final normed rows from the forward
+            Matmul.weightGrad(a.dlogits, a.h, M, V, D, wg.head() != null ? wg.head() : wg.embed());
         Matmul.xw(a.dlogits, M, weights.head(), a.dh, false);
         Arrays.fill(a.dx, 0f);
+        if (full) RmsNorm.weightGradAccumulate(a.xFinal, a.rstdFinal, a.dh, M, D, wg.finalNorm());
         RmsNorm.backwardAccumulate(a.xFinal, weights.finalNorm(), a.rstdFinal, a.dh, M, D, a.dx);
 
         for (int i = N - 1; i >= first; i--) {
             LlamaWeights.Layer w = weights.layers()[i];
+            WeightGrads.Layer gw = full ? wg.layers()[i] : null;
             Activations.Saved s = a.saved[i - first];
             int j = i - first;
             // MLP block: x_out = x_mid + down(silu(gate(h2))·up(h2)), h2 = RMSNorm(x_mid)
+            if (full) {
+                SwiGlu.forward(s.gPre, s.up, a.dact, M * F); // act again, before dact takes its buffer
+                Matmul.weightGrad(a.dx, a.dact, M, D, F, gw.wDown());
+            }
             Matmul.xw(a.dx, M, w.wDown(), a.dact, false);
             SwiGlu.backward(s.gPre, s.up, a.dact, a.dg, a.du, M * F);
+            if (full) {
+                RmsNorm.forward(s.xMid, w.mlpNorm(), eps, M, D, a.h, null); // h2 again
+                Matmul.weightGrad(a.dg, a.h, M, F, D, gw.wGate());
+                Matmul.weightGrad(a.du, a.h, M, F, D, gw.wUp());
+            }
             Matmul.xw(a.dg, M, w.wGate(), a.dh, false);
             Matmul.xw(a.du, M, w.wUp(), a.dh, true);
+            if (full) RmsNorm.weightGradAccumulate(s.xMid, s.rstd2, a.dh, M, D, gw.mlpNorm());
             RmsNorm.backwardAccumulate(s.xMid, w.mlpNorm(), s.rstd2, a.dh, M, D, a.dx); // dx is now ∂L/∂x_mid
 
             // attention block: x_mid = x_in + o_proj(attn)
+            if (full) Matmul.weightGrad(a.dx, s.attnOut, M, D, qw, gw.wo());
             Matmul.xw(a.dx, M, w.wo(), a.dattn, false);
-            boolean below = i > first; // only layers above the lowest adapted one pass a gradient down
+            boolean below = full || i > first; // only layers above the lowest trained one pass a gradient down
             Arrays.fill(a.dakPart, 0f);
             Arrays.fill(a.davPart, 0f);
             new Attention(B, T, H, Hkv, hd, K, visual).backward(s.q, s.k, s.v, s.probs, a.dattn,
                     below ? a.dq : null, a.dk, a.dv, s.ak, s.av, s.gamma, s.promptProbs, s.promptOut,
                     a.dgammaPart, a.dakPart, a.davPart);
-            // gates: dg_h = act'(g_h) · Σ_b dγ_h
-            for (int h = 0; h < H; h++) {
-                double sum = 0;
-                for (int b = 0; b < B; b++) sum += a.dgammaPart[b * H + h];
-                float g = prompts.gate[j * H + h];
-                grads.gate[j * H + h] += (float) (sum * prompts.gateActivation.derivative(g));
-            }
-            // prompt: dP_j = dak·Wk + dav·Wv, with dak, dav summed over the batch
-            Arrays.fill(a.dak, 0f);
-            Arrays.fill(a.dav, 0f);
-            for (int b = 0; b < B; b++) {
-                Vec.add(a.dakPart, b * K * kw, a.dak, 0, K * kw);
-                Vec.add(a.davPart, b * K * kw, a.dav, 0, K * kw);
-            }
-            float[] dP = a.dPrompt; // [K, D]
-            Matmul.xw(a.dak, K, w.wk(), dP, false);
-            Matmul.xw(a.dav, K, w.wv(), dP, true);
-            Vec.add(dP, 0, grads.prompt, j * K * D, K * D);
-            if (visual) {
-                // dI_p[b] += Σ_k (dak_b[k]·Wk + dav_b[k]·Wv): every prompt row of sample b carried its token
-                Arrays.fill(a.dakSum, 0, B * kw, 0f);
-                Arrays.fill(a.davSum, 0, B * kw, 0f);
-                for (int b = 0; b < B; b++)
-                    for (int k = 0; k < K; k++) {
-                        Vec.add(a.dakPart, (b * K + k) * kw, a.dakSum, b * kw, kw);
-                        Vec.add(a.davPart, (b * K + k) * kw, a.davSum, b * kw, kw);
-                    }
-                Matmul.xw(a.dakSum, B, w.wk(), a.dVisual, true);
-                Matmul.xw(a.davSum, B, w.wv(), a.dVisual, true);
-            }
+            if (!full) promptGradients(a, prompts, grads, w, j);
+            if (visual) visualGradient(a, w, K);
 
             if (!below) break;
             rope.apply(a.dq, B, T, H, 0, true);
             rope.apply(a.dk, B, T, Hkv, 0, true);
+            if (full) {
+                RmsNorm.forward(s.xIn, w.attnNorm(), eps, M, D, a.h, null); // h1 again
+                Matmul.weightGrad(a.dq, a.h, M, qw, D, gw.wq());
+                Matmul.weightGrad(a.dk, a.h, M, kw, D, gw.wk());
+                Matmul.weightGrad(a.dv, a.h, M, kw, D, gw.wv());
+            }
             Matmul.xw(a.dq, M, w.wq(), a.dh, false);
             Matmul.xw(a.dk, M, w.wk(), a.dh, true);
             Matmul.xw(a.dv, M, w.wv(), a.dh, true);
+            if (full) RmsNorm.weightGradAccumulate(s.xIn, s.rstd1, a.dh, M, D, gw.attnNorm());
             RmsNorm.backwardAccumulate(s.xIn, w.attnNorm(), s.rstd1, a.dh, M, D, a.dx); // dx is now ∂L/∂x_in
         }
+        if (full) // the embedding rows the batch looked up: dE[id] += dx (ids repeat, so in row order)
+            for (int m = 0; m < M; m++) Vec.add(a.dx, m * D, wg.embed(), a.ids[m] * D, D);
         return loss;
+    }
+
+    /** Gates and prompt of adapted layer j from the attention backward's per-sequence parts. */
+    /** dI_p[b] += Σ_k (dak_b[k]·Wk + dav_b[k]·Wv): every prompt row of sample b carried its visual token. */
+    private void visualGradient(Activations a, LlamaWeights.Layer w, int K) {
+        int B = a.B, kw = Hkv * hd;
+        Arrays.fill(a.dakSum, 0, B * kw, 0f);
+        Arrays.fill(a.davSum, 0, B * kw, 0f);
+        for (int b = 0; b < B; b++)
+            for (int k = 0; k < K; k++) {
+                Vec.add(a.dakPart, (b * K + k) * kw, a.dakSum, b * kw, kw);
+                Vec.add(a.davPart, (b * K + k) * kw, a.davSum, b * kw, kw);
+            }
+        Matmul.xw(a.dakSum, B, w.wk(), a.dVisual, true);
+        Matmul.xw(a.davSum, B, w.wv(), a.dVisual, true);
+    }
+
+    private void promptGradients(Activations a, AdaptionPrompts prompts, AdaptionPrompts grads, LlamaWeights.Layer w, int j) {
+        int B = a.B, K = prompts.adapterLen, kw = Hkv * hd;
+        // gates: dg_h = act'(g_h) · Σ_b dγ_h
+        for (int h = 0; h < H; h++) {
+            double sum = 0;
+            for (int b = 0; b < B; b++) sum += a.dgammaPart[b * H + h];
+            float g = prompts.gate[j * H + h];
+            grads.gate[j * H + h] += (float) (sum * prompts.gateActivation.derivative(g));
+        }
+        // prompt: dP_j = dak·Wk + dav·Wv, with dak, dav summed over the batch
+        Arrays.fill(a.dak, 0f);
+        Arrays.fill(a.dav, 0f);
+        for (int b = 0; b < B; b++) {
+            Vec.add(a.dakPart, b * K * kw, a.dak, 0, K * kw);
+            Vec.add(a.davPart, b * K * kw, a.dav, 0, K * kw);
+        }
+        float[] dP = a.dPrompt; // [K, D]
+        Matmul.xw(a.dak, K, w.wk(), dP, false);
+        Matmul.xw(a.dav, K, w.wv(), dP, true);
+        Vec.add(dP, 0, grads.prompt, j * K * D, K * D);
     }
 }

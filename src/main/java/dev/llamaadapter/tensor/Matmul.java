@@ -121,6 +121,67 @@ public final class Matmul {
     }
 
     /**
+     * dW[n, k] += Σ_m dy[m, n] · x[m, k] for m < M: the weight gradient of {@link #xwT} (y = x·Wᵀ), in the
+     * weight's own [N, K] layout. dy is [M, N], x is [M, K], dW is [N, K] and is always added to, so
+     * micro-batches accumulate. Each element is summed by one task in a fixed order: results do not depend
+     * on the thread count or timing (resumed training stays bit-identical).
+     */
+    public static void weightGrad(float[] dy, float[] x, int M, int N, int K, float[] dW) {
+        if (dy.length < (long) M * N || x.length < (long) M * K || dW.length < (long) N * K)
+            throw new IllegalArgumentException("weight gradient [" + N + ", " + K + "] over " + M + " rows: buffers too small (dy "
+                    + dy.length + ", x " + x.length + ", dW " + dW.length + ")");
+        if (M == 0 || N == 0 || K == 0) return;
+        int tiles = (N + MR - 1) / MR;
+        Parallel.forRange(tiles, (lo, hi) -> {
+            // columns outer, so the x block [M, NR] read by every row tile of this task stays in L2
+            for (int k0 = 0; k0 < K; k0 += NR) {
+                boolean full = k0 + NR <= K;
+                for (int t = lo; t < hi; t++) {
+                    int n0 = t * MR, rows = Math.min(MR, N - n0);
+                    if (full) gradTile(dy, N, n0, rows, x, K, k0, M, dW);
+                    else for (int n = n0; n < n0 + rows; n++)
+                        for (int k = k0; k < K; k++) {
+                            float s = 0f;
+                            for (int m = 0; m < M; m++) s += dy[m * N + n] * x[m * K + k];
+                            dW[n * K + k] += s;
+                        }
+                }
+            }
+        });
+    }
+
+    /**
+     * dW[n0 + i, k0 .. k0 + NR) += Σ_m dy[m, n0 + i] · x[m, k0 .. k0 + NR) for i < rows: the outer-product
+     * form of {@link #tile} with dy's columns broadcast and x's rows loaded. Rows past `rows` repeat the
+     * last real row and are not stored.
+     */
+    private static void gradTile(float[] dy, int N, int n0, int rows, float[] x, int K, int k0, int M, float[] dW) {
+        int d0 = n0;
+        int d1 = rows > 1 ? d0 + 1 : d0, d2 = rows > 2 ? d1 + 1 : d1, d3 = rows > 3 ? d2 + 1 : d2;
+        int d4 = rows > 4 ? d3 + 1 : d3, d5 = rows > 5 ? d4 + 1 : d4;
+        FloatVector z = FloatVector.zero(S);
+        FloatVector c00 = z, c01 = z, c10 = z, c11 = z, c20 = z, c21 = z, c30 = z, c31 = z, c40 = z, c41 = z, c50 = z, c51 = z;
+        for (int m = 0, xo = k0, dyo = 0; m < M; m++, xo += K, dyo += N) {
+            FloatVector b0 = FloatVector.fromArray(S, x, xo);
+            FloatVector b1 = FloatVector.fromArray(S, x, xo + L);
+            FloatVector v;
+            v = FloatVector.broadcast(S, dy[dyo + d0]); c00 = v.fma(b0, c00); c01 = v.fma(b1, c01);
+            v = FloatVector.broadcast(S, dy[dyo + d1]); c10 = v.fma(b0, c10); c11 = v.fma(b1, c11);
+            v = FloatVector.broadcast(S, dy[dyo + d2]); c20 = v.fma(b0, c20); c21 = v.fma(b1, c21);
+            v = FloatVector.broadcast(S, dy[dyo + d3]); c30 = v.fma(b0, c30); c31 = v.fma(b1, c31);
+            v = FloatVector.broadcast(S, dy[dyo + d4]); c40 = v.fma(b0, c40); c41 = v.fma(b1, c41);
+            v = FloatVector.broadcast(S, dy[dyo + d5]); c50 = v.fma(b0, c50); c51 = v.fma(b1, c51);
+        }
+        int r = n0 * K + k0;
+        FloatVector.fromArray(S, dW, r).add(c00).intoArray(dW, r); FloatVector.fromArray(S, dW, r + L).add(c01).intoArray(dW, r + L);
+        if (rows > 1) { r += K; FloatVector.fromArray(S, dW, r).add(c10).intoArray(dW, r); FloatVector.fromArray(S, dW, r + L).add(c11).intoArray(dW, r + L); }
+        if (rows > 2) { r += K; FloatVector.fromArray(S, dW, r).add(c20).intoArray(dW, r); FloatVector.fromArray(S, dW, r + L).add(c21).intoArray(dW, r + L); }
+        if (rows > 3) { r += K; FloatVector.fromArray(S, dW, r).add(c30).intoArray(dW, r); FloatVector.fromArray(S, dW, r + L).add(c31).intoArray(dW, r + L); }
+        if (rows > 4) { r += K; FloatVector.fromArray(S, dW, r).add(c40).intoArray(dW, r); FloatVector.fromArray(S, dW, r + L).add(c41).intoArray(dW, r + L); }
+        if (rows > 5) { r += K; FloatVector.fromArray(S, dW, r).add(c50).intoArray(dW, r); FloatVector.fromArray(S, dW, r + L).add(c51).intoArray(dW, r + L); }
+    }
+
+    /**
      * xwT of a weight whose logical row n is stored row order[n]: the product with the stored matrix, then
      * its columns gathered into logical order (O(M·N) next to the O(M·N·K) product; the weight is not copied).
      */

@@ -35,4 +35,18 @@ public final class RmsNorm {
             }
         });
     }
+
+    /**
+     * dw[i] += Σ_m dy[m, i] · x[m, i] · r_m: the gradient of the norm's weight (full fine-tuning). Split
+     * over columns, each summed over rows in order, so the result does not depend on the thread count.
+     */
+    public static void weightGradAccumulate(float[] x, float[] rstd, float[] dy, int M, int D, float[] dw) {
+        Parallel.forRange(D, Parallel.THREADS, (lo, hi) -> {
+            for (int m = 0; m < M; m++) {
+                int o = m * D;
+                float r = rstd[m];
+                for (int i = lo; i < hi; i++) dw[i] += dy[o + i] * x[o + i] * r;
+            }
+        });
+    }
 }

@@ -3,7 +3,6 @@ package dev.llamaadapter.train;
 import dev.llamaadapter.data.Batches;
 import dev.llamaadapter.data.Example;
 import dev.llamaadapter.data.MicroBatch;
-import dev.llamaadapter.model.Activations;
 import dev.llamaadapter.model.AdaptionPrompts;
 import dev.llamaadapter.model.Transformer;
 import dev.llamaadapter.model.VisualProjection;
@@ -56,6 +55,7 @@ public final class Trainer {
     private final Listener listener;
     private final Path checkpointFile;
     private final String baseFingerprint;
+    private StepGradient stepGradient;
     // multimodal runs (spec §5): each example's CLIP features [M·Cv], computed once per image for the whole
     // run (null entry: a record without an image); null lists: a text-only run
     private List<float[]> trainFeatures, valFeatures;
@@ -65,6 +65,7 @@ public final class Trainer {
         if (train.isEmpty()) throw new IllegalArgumentException("no training examples");
         this.model = model; this.cfg = cfg; this.train = train; this.val = val;
         this.checkpointFile = checkpointFile; this.baseFingerprint = baseFingerprint; this.listener = listener;
+        this.stepGradient = StepGradient.local(train);
     }
 
     /**
@@ -101,7 +102,7 @@ public final class Trainer {
         long[] gs = {p.adapterLayers, 1, p.heads, 1, 1};
         List<Param> out = new java.util.ArrayList<>(List.of(new Param("adapter_query.weight", p.prompt, g.prompt, ps, Param.decays("adapter_query.weight", ps)),
                 new Param("gates", p.gate, g.gate, gs, Param.decays("gates", gs))));
-        if (p.visual != null) {
+        if (p.visual != null) { // the multimodal adapter's projection, named as in the adapter file
             VisualProjection v = p.visual, gv = g.visual;
             long[] ws = {v.dim, v.in}, vs = {v.dim};
             out.add(new Param("visual_proj.weight", v.weight, gv.weight, ws, Param.decays("visual_proj.weight", ws)));
@@ -121,7 +122,21 @@ public final class Trainer {
                 + " gate=" + c.gateActivation().id() + " max_seq_len=" + c.maxSeqLen() + " seed=" + c.seed()
                 + " score_prompt=" + c.scorePrompt() + " bucket=" + c.bucket()
                 + " data=" + dataFingerprint(train, val) + " base=" + baseFingerprint
-                + (trainFeatures == null ? "" : " images=" + featureFingerprint(trainFeatures, valFeatures));
+                + (trainFeatures == null ? "" : " images=" + MultimodalObjective.fingerprint(trainFeatures, valFeatures));
+    }
+
+    /** Replaces how each step's gradient is computed (a distributed trainer); the default is {@link StepGradient#local}. */
+    public Trainer withStepGradient(StepGradient g) {
+        this.stepGradient = g;
+        return this;
+    }
+
+    /** The longest training or validation example, in tokens: the buffers' sequence capacity. */
+    public int longestExample() {
+        int maxT = 1;
+        for (Example e : train) maxT = Math.max(maxT, e.length());
+        for (Example e : val) maxT = Math.max(maxT, e.length());
+        return maxT;
     }
 
     /**
@@ -132,25 +147,25 @@ public final class Trainer {
         if ((p.visual != null) != (trainFeatures != null))
             throw new IllegalArgumentException(p.visual != null ? "a multimodal adapter needs the examples' image features (images(...))"
                     : "image features were given but the adapter has no visual projection");
-        AdaptionPrompts g = p.zerosLike();
-        List<Param> params = params(p, g);
+        if (p.visual != null)
+            return run(new MultimodalObjective(model, p, cfg.microBatchSize(), longestExample(), trainFeatures, valFeatures), resume);
+        return run(Objective.adapter(model, p, cfg.microBatchSize(), longestExample()), resume);
+    }
+
+    /** Trains the objective's params in place (see {@link #run(AdaptionPrompts, boolean)}). */
+    public ValRow run(Objective objective, boolean resume) throws IOException {
+        List<Param> params = objective.params();
         AdamW adam = new AdamW(params, cfg.beta1(), cfg.beta2(), cfg.eps(), cfg.weightDecay());
-        String identity = identity();
+        String identity = identity() + objective.describe();
         long done = 0;
         if (resume && checkpointFile != null && Files.exists(checkpointFile)) done = Checkpoint.load(checkpointFile, params, adam, identity);
-
-        int maxT = 1, maxB = cfg.microBatchSize();
-        for (Example e : train) maxT = Math.max(maxT, e.length());
-        for (Example e : val) maxT = Math.max(maxT, e.length());
-        Activations a = model.activations(maxB, maxT, p, true, false);
-        Activations evalA = val.isEmpty() ? null : model.activations(maxB, maxT, p, false, false);
-        Visual vis = p.visual == null ? null : new Visual(p.visual, maxB);
 
         int spe = stepsPerEpoch(), accum = cfg.accumulation();
         long total = totalSteps();
         LrSchedule schedule = new LrSchedule(cfg.lr(), cfg.minLr(), cfg.warmupEpochs(), cfg.epochs());
         ValRow last = null;
-        if (done == 0 && evalA != null) last = validate(evalA, p, vis, 0, 0); // the base model's loss: gates start at 0
+        boolean validating = !val.isEmpty();
+        if (done == 0 && validating) last = validate(objective, 0, 0); // before any update: the base model's loss for a zero-init adapter
         listener.start(total, done);
         long t0 = System.nanoTime(), tokens = 0;
         for (int epoch = (int) (done / spe); epoch < cfg.epochs(); epoch++) {
@@ -159,33 +174,21 @@ public final class Trainer {
                 long step = (long) epoch * spe + s;
                 double ep = epoch + (double) s / spe;
                 double lr = schedule.at(ep);
-                g.zero();
                 int from = s * accum, to = Math.min(micro.size(), from + accum);
-                double lossSum = 0;
-                for (int mb = from; mb < to; mb++) {
-                    int[] idx = micro.get(mb);
-                    MicroBatch b = batch(idx);
-                    a.reshape(b.B(), b.T());
-                    float[] visual = vis == null ? null : vis.tokens(trainFeatures, idx, 0, idx.length);
-                    model.forward(a, b.ids(), p, visual);
-                    lossSum += model.backward(a, b.labels(), p, g);
-                    if (vis != null) vis.backward(b.B(), a.dVisual, g.visual);
-                    tokens += b.tokens();
-                }
-                int n = to - from;
-                double loss = lossSum / n;
-                scale(params, 1.0 / n);
+                StepGradient.Result r = stepGradient.compute(objective, micro.subList(from, to));
+                double loss = r.loss();
+                tokens += r.tokens();
                 double norm = gradNorm(params);
                 if (!Double.isFinite(loss)) throw new DivergedException(step + 1, "loss is " + loss);
                 if (!Double.isFinite(norm)) throw new DivergedException(step + 1, "gradient norm is " + norm);
-                if (cfg.clipGrad() > 0 && norm > cfg.clipGrad()) scale(params, cfg.clipGrad() / (norm + 1e-6));
+                if (cfg.clipGrad() > 0 && norm > cfg.clipGrad()) StepGradient.scale(params, cfg.clipGrad() / (norm + 1e-6));
                 adam.update(lr);
-                if (!finite(params)) throw new DivergedException(step + 1, "an adapter weight became non-finite after the update (lr " + lr + ")");
+                if (!finite(params)) throw new DivergedException(step + 1, "a trained weight became non-finite after the update (lr " + lr + ")");
                 double el = (System.nanoTime() - t0) / 1e9;
                 listener.step(new StepRow(step + 1, total, ep, loss, lr, norm, tokens, tokens / Math.max(el, 1e-9), el));
                 boolean end = step + 1 == total;
-                if (evalA != null && (end || (cfg.evalEvery() > 0 && (step + 1) % cfg.evalEvery() == 0)))
-                    last = validate(evalA, p, vis, step + 1, (double) (step + 1) / spe);
+                if (validating && (end || (cfg.evalEvery() > 0 && (step + 1) % cfg.evalEvery() == 0)))
+                    last = validate(objective, step + 1, (double) (step + 1) / spe);
                 if (checkpointFile != null && (end || (cfg.saveEvery() > 0 && (step + 1) % cfg.saveEvery() == 0))) {
                     Checkpoint.save(checkpointFile, params, adam, step + 1, identity, java.util.Map.of());
                     listener.checkpoint(step + 1, checkpointFile);
@@ -195,97 +198,29 @@ public final class Trainer {
         return last;
     }
 
-    private MicroBatch batch(int[] idx) {
-        List<Example> ex = new java.util.ArrayList<>(idx.length);
-        for (int i : idx) ex.add(train.get(i));
-        return MicroBatch.of(ex, 0);
-    }
-
     /** Token-weighted mean validation loss of prompts (null: the base model alone). */
     public double validationLoss(AdaptionPrompts p) {
-        int maxT = 1;
-        for (Example e : val) maxT = Math.max(maxT, e.length());
-        Visual vis = p != null && p.visual != null && valFeatures != null ? new Visual(p.visual, cfg.microBatchSize()) : null;
-        return validationLoss(model.activations(cfg.microBatchSize(), maxT, p, false, false), p, vis)[0];
+        return validationStats(Objective.adapter(model, p, cfg.microBatchSize(), longestExample()))[0];
     }
 
-    private ValRow validate(Activations a, AdaptionPrompts p, Visual vis, long step, double epoch) {
-        double[] r = validationLoss(a, p, vis);
+    private ValRow validate(Objective o, long step, double epoch) {
+        double[] r = validationStats(o);
         ValRow row = new ValRow(step, epoch, r[0], Math.exp(r[0]), (long) r[1]);
         listener.validation(row);
         return row;
     }
 
     /** {mean loss, scored tokens} over the validation set, in fixed micro-batches of the file's order. */
-    private double[] validationLoss(Activations a, AdaptionPrompts p, Visual vis) {
+    public double[] validationStats(Objective o) {
         double sum = 0;
         long scored = 0;
         for (int i = 0; i < val.size(); i += cfg.microBatchSize()) {
             MicroBatch b = MicroBatch.of(val.subList(i, Math.min(val.size(), i + cfg.microBatchSize())), 0);
             if (b.scored() == 0) continue;
-            a.reshape(b.B(), b.T());
-            float[] tokens = vis == null ? null : vis.tokens(valFeatures, null, i, b.B());
-            sum += (double) model.evalLoss(a, b.ids(), b.labels(), p, tokens) * b.scored();
+            sum += o.validationLoss(b, i) * b.scored();
             scored += b.scored();
         }
         return new double[]{scored == 0 ? Double.NaN : sum / scored, scored};
-    }
-
-    /** The visual projection's buffers for micro-batches of up to maxB examples, reused across steps. */
-    private static final class Visual {
-        final VisualProjection proj;
-        final VisualProjection.Saved saved;
-        final float[] feats;  // [maxB, M·Cv] the micro-batch's features
-        final float[] tokens; // [maxB, D] its visual tokens I_p
-        final boolean[] has;  // [maxB] which examples have an image
-
-        Visual(VisualProjection proj, int maxB) {
-            this.proj = proj;
-            saved = new VisualProjection.Saved(maxB, proj.dim);
-            feats = new float[maxB * proj.in];
-            tokens = new float[maxB * proj.dim];
-            has = new boolean[maxB];
-        }
-
-        /** Visual tokens of examples idx[0..n) (idx null: from, from+1, ...) of a feature list. */
-        float[] tokens(List<float[]> features, int[] idx, int from, int n) {
-            for (int b = 0; b < n; b++) {
-                float[] f = features.get(idx != null ? idx[b] : from + b);
-                has[b] = f != null;
-                if (f != null) System.arraycopy(f, 0, feats, b * proj.in, proj.in);
-                else java.util.Arrays.fill(feats, b * proj.in, (b + 1) * proj.in, 0f);
-            }
-            proj.forward(feats, has, n, tokens, saved);
-            return tokens;
-        }
-
-        void backward(int n, float[] dTokens, VisualProjection grads) {
-            proj.backward(feats, has, n, dTokens, saved, grads);
-        }
-    }
-
-    /** SHA-256 over the image features: a resume refuses images that changed. */
-    static String featureFingerprint(List<float[]> train, List<float[]> val) {
-        try {
-            MessageDigest md = MessageDigest.getInstance("SHA-256");
-            java.nio.ByteBuffer buf = java.nio.ByteBuffer.allocate(4);
-            for (List<float[]> set : List.of(train, val))
-                for (float[] f : set) {
-                    if (f != null) for (float v : f) md.update(buf.clear().putFloat(v).array());
-                    md.update((byte) 0x7f);
-                }
-            return HexFormat.of().formatHex(md.digest(), 0, 8);
-        } catch (NoSuchAlgorithmException e) {
-            throw new IllegalStateException(e);
-        }
-    }
-
-    private static void scale(List<Param> params, double f) {
-        if (f == 1.0) return;
-        for (Param p : params) {
-            float[] g = p.grad();
-            for (int i = 0; i < g.length; i++) g[i] = (float) (g[i] * f);
-        }
     }
 
     private static boolean finite(List<Param> params) {

@@ -65,6 +65,13 @@ class KernelsTest {
         RmsNorm.backwardAccumulate(x, w, rstd, dy, M, D, dx);
         double[] num = numericGrad(x, xx -> weightedD((ScalarKernels.rmsNorm(xx, w, 1e-5, M, D)), dy), 1e-3f);
         assertThat(relErr(dx, num)).isLessThan(2e-3);
+
+        // the weight's gradient, added to what is there
+        float[] dw0 = rand(r, D, 1), dw = dw0.clone();
+        RmsNorm.weightGradAccumulate(x, rstd, dy, M, D, dw);
+        double[] numW = numericGrad(w, ww -> weightedD(ScalarKernels.rmsNorm(x, ww, 1e-5, M, D), dy), 1e-3f);
+        for (int i = 0; i < D; i++) numW[i] += dw0[i];
+        assertThat(relErr(dw, numW)).isLessThan(2e-3);
     }
 
     @Test

@@ -53,6 +53,22 @@ class MatmulTest {
     }
 
     @Test
+    void weightGradMatchesScalarAndAccumulates() {
+        Random r = new Random(9);
+        for (int[] s : SHAPES)
+            for (int M : MS) {
+                int N = s[0], K = s[1];
+                float[] dy = rand(r, M * N), x = rand(r, M * K);
+                float[] dW0 = rand(r, N * K + 5), dW = dW0.clone(); // longer: the tail must stay untouched
+                Matmul.weightGrad(dy, x, M, N, K, dW);
+                assertThat(relErr(dW, ScalarMatmul.weightGrad(dy, x, M, N, K, dW0))).as("N=%d K=%d M=%d", N, K, M).isLessThan(1e-5);
+                assertThat(Arrays.copyOfRange(dW, N * K, dW.length)).isEqualTo(Arrays.copyOfRange(dW0, N * K, dW0.length));
+            }
+        assertThatThrownBy(() -> Matmul.weightGrad(new float[4], new float[4], 2, 2, 3, new float[6]))
+                .hasMessageContaining("weight gradient [2, 3]");
+    }
+
+    @Test
     void xwMatchesScalar() {
         Random r = new Random(2);
         try (Arena arena = Arena.ofShared()) {

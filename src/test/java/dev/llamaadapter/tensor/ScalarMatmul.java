@@ -29,4 +29,16 @@ final class ScalarMatmul {
             }
         return dx;
     }
+
+    /** dW[n, k] = dW0[n, k] + Σ_m dy[m, n] · x[m, k]. */
+    static double[] weightGrad(float[] dy, float[] x, int M, int N, int K, float[] dW0) {
+        double[] dW = new double[N * K];
+        for (int n = 0; n < N; n++)
+            for (int k = 0; k < K; k++) {
+                double s = dW0[n * K + k];
+                for (int m = 0; m < M; m++) s += (double) dy[m * N + n] * x[m * K + k];
+                dW[n * K + k] = s;
+            }
+        return dW;
+    }
 }

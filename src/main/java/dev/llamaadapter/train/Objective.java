@@ -1,0 +1,107 @@
+package dev.llamaadapter.train;
+
+import dev.llamaadapter.data.MicroBatch;
+import dev.llamaadapter.model.Activations;
+import dev.llamaadapter.model.AdaptionPrompts;
+import dev.llamaadapter.model.TrainableWeights;
+import dev.llamaadapter.model.Transformer;
+
+import java.util.ArrayList;
+import java.util.List;
+
+/**
+ * What a training run optimises: its params (values and gradient buffers), the forward and backward of
+ * one micro-batch, and the loss alone for validation. The {@link Trainer} owns the loop, the schedule,
+ * AdamW and checkpoints; an objective owns the engine's buffers. Two kinds: an adapter over a frozen
+ * base (LLaMA-Adapter) and every base weight (full fine-tuning, the paper's baseline).
+ */
+public interface Objective {
+
+    /** The trained tensors, named as checkpoints store them. */
+    List<Param> params();
+
+    /** Forward and backward of b: ADDS the gradient of b's mean loss into the params' grads; returns that mean loss. */
+    double accumulate(MicroBatch b);
+
+    /** The mean loss of b, no gradient (validation). */
+    double loss(MicroBatch b);
+
+    /**
+     * {@link #accumulate(MicroBatch)} told which training examples b holds (indices into the training list),
+     * for objectives with per-example inputs besides the tokens (the multimodal adapter's images).
+     */
+    default double accumulate(MicroBatch b, int[] examples) {
+        return accumulate(b);
+    }
+
+    /** {@link #loss(MicroBatch)} of validation examples first, first+1, ... (see {@link #accumulate(MicroBatch, int[])}). */
+    default double validationLoss(MicroBatch b, int first) {
+        return loss(b);
+    }
+
+    /** What is trained, as it enters a run's identity ("" for an adapter, so its checkpoints keep their identity). */
+    String describe();
+
+    /** An adapter p over model's frozen weights (p null: the base model alone, for validation only). */
+    static Objective adapter(Transformer model, AdaptionPrompts p, int maxB, int maxT) {
+        return new Objective() {
+            final AdaptionPrompts g = p == null ? null : p.zerosLike();
+            final List<Param> params = p == null ? List.of() : Trainer.params(p, g);
+            Activations train, eval; // [maxB, maxT], made on first use
+
+            public List<Param> params() {
+                return params;
+            }
+
+            public double accumulate(MicroBatch b) {
+                if (p == null) throw new IllegalStateException("the base model alone has nothing to train");
+                if (train == null) train = model.activations(maxB, maxT, p, true, false);
+                train.reshape(b.B(), b.T());
+                model.forward(train, b.ids(), p);
+                return model.backward(train, b.labels(), p, g);
+            }
+
+            public double loss(MicroBatch b) {
+                if (eval == null) eval = model.activations(maxB, maxT, p, false, false);
+                eval.reshape(b.B(), b.T());
+                return model.evalLoss(eval, b.ids(), b.labels(), p);
+            }
+
+            public String describe() {
+                return "";
+            }
+        };
+    }
+
+    /** Full fine-tuning: every weight of w, which model must run on (w.weights). */
+    static Objective full(Transformer model, TrainableWeights w, int maxB, int maxT) {
+        if (model.weights != w.weights) throw new IllegalArgumentException("the model must run on the trainable weights");
+        List<Param> params = new ArrayList<>();
+        for (TrainableWeights.Tensor t : w.tensors())
+            params.add(new Param(t.name(), t.value(), t.grad(), t.shape(), Param.decays(t.name(), t.shape())));
+        return new Objective() {
+            Activations train, eval; // [maxB, maxT], made on first use
+
+            public List<Param> params() {
+                return params;
+            }
+
+            public double accumulate(MicroBatch b) {
+                if (train == null) train = model.activationsFull(maxB, maxT);
+                train.reshape(b.B(), b.T());
+                model.forward(train, b.ids(), null);
+                return model.backwardFull(train, b.labels(), w.grads);
+            }
+
+            public double loss(MicroBatch b) {
+                if (eval == null) eval = model.activations(maxB, maxT, null, false, false);
+                eval.reshape(b.B(), b.T());
+                return model.evalLoss(eval, b.ids(), b.labels(), null);
+            }
+
+            public String describe() {
+                return " full=" + params.size() + "tensors";
+            }
+        };
+    }
+}

@@ -1,0 +1,88 @@
+package dev.llamaadapter.model;
+
+import dev.llamaadapter.tensor.DType;
+import org.assertj.core.data.Offset;
+import org.junit.jupiter.params.ParameterizedTest;
+import org.junit.jupiter.params.provider.CsvSource;
+
+import java.lang.foreign.Arena;
+import java.util.Random;
+import java.util.function.DoubleSupplier;
+
+import static org.assertj.core.api.Assertions.assertThat;
+
+/**
+ * Finite-difference check of full fine-tuning's weight gradients: for every tensor of a random tiny model
+ * (embedding, each norm, each projection, head; tied and untied; GQA and not), sampled elements by central
+ * differences and the whole tensor along a random direction.
+ */
+class FullGradientTest {
+
+    @ParameterizedTest(name = "D={0} N={2} H={3} Hkv={4} tied={5}")
+    @CsvSource({
+            // D, F, N, H, Hkv, tied
+            "16, 24, 2, 4, 2, false",
+            "32, 40, 3, 4, 4, true",
+            "24, 36, 2, 6, 3, false",
+    })
+    void everyWeightGradientMatchesFiniteDifferences(int D, int F, int N, int H, int Hkv, boolean tied) {
+        int V = 29;
+        LlamaConfig cfg = LlamaConfig.of(D, F, N, H, Hkv, V, tied);
+        TrainableWeights tw = new TrainableWeights(cfg, LlamaWeights.random(cfg, DType.F32, 5, Arena.ofAuto()));
+        Transformer model = new Transformer(cfg, tw.weights);
+        Random r = new Random(D * 31 + N);
+        int B = 2, T = 7;
+        int[] ids = new int[B * T], labels = new int[B * T];
+        for (int i = 0; i < ids.length; i++) {
+            ids[i] = r.nextInt(V);
+            labels[i] = i % 5 == 2 ? -100 : r.nextInt(V);
+        }
+        Activations a = model.activationsFull(B, T);
+        model.forward(a, ids, null);
+        model.backwardFull(a, labels, tw.grads);
+
+        Activations eval = model.activations(B, T, null, false, false);
+        DoubleSupplier loss = () -> model.evalLoss(eval, ids, labels, null);
+        assertThat(tw.tensors()).hasSize(2 + 9 * N + (tied ? 0 : 1));
+        for (TrainableWeights.Tensor t : tw.tensors()) {
+            float[] x = t.value(), g = t.grad();
+            double gMax = 0;
+            for (float v : g) gMax = Math.max(gMax, Math.abs(v));
+            assertThat(gMax).as("%s has a gradient", t.name()).isGreaterThan(1e-5);
+            Offset<Double> tol = Offset.offset(3e-3 * gMax + 3e-4);
+            // the largest entry and a few random ones
+            int big = 0;
+            for (int i = 0; i < g.length; i++) if (Math.abs(g[i]) > Math.abs(g[big])) big = i;
+            assertThat(central(x, big, 2e-3f, loss)).as("%s[%d]", t.name(), big).isCloseTo(g[big], tol);
+            for (int n = 0; n < 6; n++) {
+                int i = r.nextInt(x.length);
+                assertThat(central(x, i, 2e-3f, loss)).as("%s[%d]", t.name(), i).isCloseTo(g[i], tol);
+            }
+            // directional derivative over the whole tensor
+            float[] dir = new float[x.length], saved = x.clone();
+            double gDotDir = 0;
+            for (int i = 0; i < x.length; i++) {
+                dir[i] = (float) r.nextGaussian();
+                gDotDir += dir[i] * g[i];
+            }
+            float step = 1e-3f;
+            for (int i = 0; i < x.length; i++) x[i] = saved[i] + step * dir[i];
+            double up = loss.getAsDouble();
+            for (int i = 0; i < x.length; i++) x[i] = saved[i] - step * dir[i];
+            double down = loss.getAsDouble();
+            System.arraycopy(saved, 0, x, 0, x.length);
+            assertThat((up - down) / (2 * step)).as("%s along a random direction", t.name())
+                    .isCloseTo(gDotDir, Offset.offset(2e-2 * Math.abs(gDotDir) + 2e-3));
+        }
+    }
+
+    private static double central(float[] x, int i, float eps, DoubleSupplier f) {
+        float old = x[i];
+        x[i] = old + eps;
+        double up = f.getAsDouble();
+        x[i] = old - eps;
+        double down = f.getAsDouble();
+        x[i] = old;
+        return (up - down) / (2.0 * eps);
+    }
+}
