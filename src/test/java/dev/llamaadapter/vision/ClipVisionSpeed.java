@@ -18,7 +18,7 @@ import java.util.Random;
  *   <li>CLIP feature extraction on a random ViT-B/16-shaped tower (12 layers, 768 wide, 224 px), images/s;</li>
  *   <li>a training step (forward + backward) on stories260K with and without visual tokens, same batch.</li>
  * </ol>
- * java --add-modules jdk.incubator.vector -cp target/classes:target/test-classes:$(cat target/cp.txt) dev.llamaadapter.vision.ClipVisionSpeed [images]
+ * java --add-modules jdk.incubator.vector -cp target/classes:target/test-classes:$(cat target/cp.txt) dev.llamaadapter.vision.ClipVisionSpeed [images [vision]]
  */
 public final class ClipVisionSpeed {
     public static void main(String[] args) throws Exception {
@@ -48,7 +48,7 @@ public final class ClipVisionSpeed {
         }
 
         Path stories = Path.of("../shared/assets/stories260K/hf");
-        if (!Files.isDirectory(stories)) return;
+        if (!Files.isDirectory(stories) || args.length > 1 && args[1].equals("vision")) return;
         try (BaseModel base = BaseModel.open(stories)) {
             Transformer t = base.transformer();
             int B = 4, T = 128, D = base.config().hiddenSize(), V = base.config().vocabSize(), W = 3 * 768;

@@ -109,6 +109,57 @@ class SyntheticImageTaskTest {
         }
     }
 
+    @Test
+    void aResumedMultimodalRunEqualsAnUninterruptedOne() throws Exception {
+        Random r = new Random(9);
+        try (ClipVision tower = ClipVision.open(TestClip.write(tmp.resolve("clip"), TestClip.config(32, 8, 48, 2, 4, 96), 4))) {
+            int[] layers = {2, 1};
+            ImageFeatures cache = new ImageFeatures(tower, layers);
+            List<Example> train = new ArrayList<>(), val = new ArrayList<>();
+            List<float[]> trainF = new ArrayList<>(), valF = new ArrayList<>();
+            for (int i = 0; i < 24; i++) {
+                train.add(example(i % 3));
+                trainF.add(i % 5 == 4 ? null : cache.of(draw(r, i % 3, i))); // some records without an image
+            }
+            val.add(example(1));
+            valF.add(cache.of(draw(r, 1, 99)));
+            LlamaConfig cfg = LlamaConfig.of(32, 64, 2, 4, 4, V, false);
+            Transformer model = new Transformer(cfg, LlamaWeights.random(cfg, DType.F32, 5, Arena.ofAuto()));
+            TrainConfig tc = new TrainConfig(3, 1, 8, 4, 3e-2, 0, 0.02, 0.9, 0.95, 1e-8, 0, 4, 2, GateActivation.TANH,
+                    64, 1, false, false, 1, 1);
+            java.util.function.Supplier<AdaptionPrompts> fresh = () -> AdaptionPrompts.init(4, 2, 32, 4, GateActivation.TANH, 1)
+                    .withVisual(VisualProjection.init(layers, cache.width(), 32, 1));
+            AdaptionPrompts whole = fresh.get();
+            new Trainer(model, tc, train, val, tmp.resolve("a.ckpt"), "test", row -> {}).images(trainF, valF).run(whole, false);
+
+            Path ck = tmp.resolve("b.ckpt");
+            AdaptionPrompts crashed = fresh.get();
+            Trainer.Listener crashAt4 = new Trainer.Listener() {
+                public void step(Trainer.StepRow row) {}
+
+                public void checkpoint(long step, Path file) {
+                    if (step == 4) throw new IllegalStateException("killed");
+                }
+            };
+            try {
+                new Trainer(model, tc, train, val, ck, "test", crashAt4).images(trainF, valF).run(crashed, false);
+            } catch (IllegalStateException expected) {
+                // the run stops right after its step-4 checkpoint
+            }
+            AdaptionPrompts resumed = fresh.get();
+            new Trainer(model, tc, train, val, ck, "test", row -> {}).images(trainF, valF).run(resumed, true);
+            assertThat(resumed.prompt).containsExactly(whole.prompt);
+            assertThat(resumed.gate).containsExactly(whole.gate);
+            assertThat(resumed.visual.weight).containsExactly(whole.visual.weight);
+            assertThat(resumed.visual.normBias).containsExactly(whole.visual.normBias);
+            // other images: the checkpoint belongs to another run
+            List<float[]> otherF = new ArrayList<>(trainF);
+            otherF.set(0, otherF.get(1));
+            org.assertj.core.api.Assertions.assertThatThrownBy(() -> new Trainer(model, tc, train, val, ck, "test", row -> {})
+                    .images(otherF, valF).run(fresh.get(), true)).hasMessageContaining("different run");
+        }
+    }
+
     /** Share of examples whose most likely answer token is right, with or without their images. */
     static double accuracy(Transformer model, AdaptionPrompts p, List<Example> val, List<float[]> feats, int[] colour, boolean images) {
         int B = val.size(), T = QUESTION.length + 1, D = p.dim, W = p.visual.in;
