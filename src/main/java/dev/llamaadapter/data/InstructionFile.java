@@ -28,6 +28,19 @@ public final class InstructionFile {
     /** What was read: the usable records, and those skipped because their output is empty. */
     public record Contents(List<Instruction> records, List<String> emptyOutputs) {}
 
+    /** Writes records as JSON Lines {instruction, input, output}, atomically. */
+    public static void writeJsonl(Path file, List<Instruction> records) throws IOException {
+        StringBuilder sb = new StringBuilder();
+        for (Instruction r : records) {
+            com.fasterxml.jackson.databind.node.ObjectNode o = JSON.createObjectNode();
+            o.put("instruction", r.instruction());
+            o.put("input", r.input());
+            o.put("output", r.output());
+            sb.append(JSON.writeValueAsString(o)).append('\n');
+        }
+        dev.llamaadapter.io.AtomicFile.write(file, sb.toString().getBytes(StandardCharsets.UTF_8));
+    }
+
     public static Contents read(Path file) throws IOException {
         if (!Files.isRegularFile(file)) throw new IOException(file + ": no such data file");
         String text = Files.readString(file, StandardCharsets.UTF_8);
