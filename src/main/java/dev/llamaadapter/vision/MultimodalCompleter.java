@@ -5,7 +5,6 @@ import dev.llamaadapter.generate.SamplingParams;
 import dev.llamaadapter.model.AdaptionPrompts;
 import dev.llamaadapter.model.PreparedPrompts;
 import dev.llamaadapter.model.Transformer;
-import dev.llamaadapter.model.VisualProjection;
 import dev.llamaadapter.tokenizer.Tokenizer;
 
 import java.io.IOException;
@@ -21,9 +20,8 @@ import java.nio.file.Path;
 public final class MultimodalCompleter {
     private final Transformer model;
     private final Tokenizer tokenizer;
-    private final AdaptionPrompts adapter;   // may be null: the base model
-    private final ImageFeatures features;    // null without a vision tower
-    private final PreparedPrompts textOnly;  // the adapter's prompts for requests without an image
+    private final VisualPrompts visual;      // null without a vision tower
+    private final PreparedPrompts textOnly;  // the adapter's prompts for requests without an image (null: the base model)
     private final Generator generator;
 
     /**
@@ -35,28 +33,24 @@ public final class MultimodalCompleter {
     public MultimodalCompleter(Transformer model, Tokenizer tokenizer, AdaptionPrompts adapter, ClipVision tower, int context) {
         if (tower != null && (adapter == null || adapter.visual == null))
             throw new IllegalArgumentException("a vision tower was given but the adapter has no visual projection: images would have no effect");
-        if (tower != null) VisualAdapter.check(adapter, Path.of("adapter"), tower); // without a tower: text-only requests only
         this.model = model;
         this.tokenizer = tokenizer;
-        this.adapter = adapter;
-        this.features = tower == null ? null : new ImageFeatures(tower, adapter.visual.visualLayers);
+        this.visual = tower == null ? null : new VisualPrompts(model, adapter, tower, Path.of("adapter")); // without a tower: text-only requests only
         this.textOnly = adapter == null ? null : model.prepare(adapter);
         this.generator = new Generator(model, tokenizer, 1, context);
     }
 
     /** The visual token I_p [D] of an image (errors name the file). */
     public float[] visualToken(Path image) throws IOException {
-        if (features == null) throw new IllegalStateException("no vision tower: cannot read " + image);
-        VisualProjection v = adapter.visual;
-        float[] token = new float[v.dim]; // [1, D]
-        v.forward(features.of(image), null, 1, token, new VisualProjection.Saved(1, v.dim));
-        return token;
+        if (visual == null) throw new IllegalStateException("no vision tower: cannot read " + image);
+        return visual.visualToken(image);
     }
 
     /** The adapter prepared for a request with this image (null: the text-only prompts). */
     public PreparedPrompts prompts(Path image) throws IOException {
-        if (image == null || adapter == null) return textOnly;
-        return model.prepare(adapter, visualToken(image));
+        if (image == null) return textOnly;
+        if (visual == null) throw new IllegalStateException("no vision tower: cannot read " + image);
+        return visual.prepare(image);
     }
 
     /** Greedy completion of prompt text (BOS added) with an optional image, up to maxTokens or end-of-sequence. */

@@ -145,6 +145,40 @@ class MultimodalCliTest {
         assertThat(fails(train)).contains("boxes.jsonl:6").contains("lost.png").contains("not an image");
     }
 
+    @Test
+    void scienceQaIsAnsweredWithThePictures() throws Exception {
+        Path problems = Path.of("../shared/assets/scienceqa/problems_150.json");
+        assumeTrue(Files.isDirectory(STORIES) && Files.isRegularFile(problems), "../shared is absent");
+        Path tower = dev.llamaadapter.vision.TestClip.write(tmp.resolve("sqa-tower"), dev.llamaadapter.vision.TestClip.config(32, 8, 48, 3, 4, 96), 5);
+        // a multimodal adapter for stories260K with live gates, so the pictures change the prompts
+        Path adapter = tmp.resolve("sqa-mm.safetensors");
+        try (BaseModel base = BaseModel.open(STORIES)) {
+            var c = base.config();
+            var p = dev.llamaadapter.model.AdaptionPrompts.init(4, 2, c.hiddenSize(), c.numAttentionHeads(), dev.llamaadapter.model.GateActivation.TANH, 1)
+                    .withVisual(dev.llamaadapter.model.VisualProjection.init(new int[]{1, 3}, 96, c.hiddenSize(), 1));
+            java.util.Arrays.fill(p.gate, 0.5f);
+            AdapterFile.write(adapter, p, c.numHiddenLayers(), java.util.Map.of());
+        }
+        // pictures for the test split's problems that have one: <root>/test/<pid>/<image>
+        Path root = tmp.resolve("sqa-images");
+        int pictures = 0;
+        for (var pr : dev.llamaadapter.eval.ScienceQaData.read(problems, null, null, null).split("test"))
+            if (pr.image() != null) {
+                Files.createDirectories(root.resolve("test").resolve(pr.pid()));
+                ImageIO.write(new BufferedImage(20 + pictures, 16, BufferedImage.TYPE_INT_RGB), "png", root.resolve("test").resolve(pr.pid()).resolve(pr.image()).toFile());
+                pictures++;
+            }
+        assertThat(pictures).isPositive();
+        Path out = tmp.resolve("sqa.json");
+        String[] eval = {"eval", "scienceqa", "--model", STORIES.toString(), "--adapter", adapter.toString(), "--data", problems.toString(),
+                "--split", "test", "--limit", "12", "--max-tokens", "4", "--quiet"};
+        assertThat(fails(eval)).contains("multimodal adapter").contains("--vision");
+        assertThat(fails(concat(eval, "--vision", tower.toString()))).contains("--image-root");
+        Run r = run(concat(eval, "--vision", tower.toString(), "--image-root", root.toString(), "--out", out.toString()));
+        assertThat(r.rc()).as(r.err()).isZero();
+        assertThat(Files.readString(out)).contains("\"images\"").contains("true");
+    }
+
     /** generate's JSON output (stdout), failing with its error output when it does not succeed. */
     static String generate(String... args) {
         java.io.ByteArrayOutputStream buf = new java.io.ByteArrayOutputStream();
