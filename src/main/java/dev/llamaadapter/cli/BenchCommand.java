@@ -8,6 +8,7 @@ import dev.llamaadapter.model.LlamaWeights;
 import dev.llamaadapter.model.StepFlops;
 import dev.llamaadapter.model.Transformer;
 import dev.llamaadapter.tensor.DType;
+import dev.llamaadapter.tensor.GemmBackend;
 import dev.llamaadapter.tensor.Parallel;
 import picocli.CommandLine.Command;
 import picocli.CommandLine.Option;
@@ -50,12 +51,16 @@ public final class BenchCommand implements Callable<Integer> {
     int warmup;
     @Option(names = "--generate", description = "inference instead of training: prompt processing, and decoding with 1, 4 and 16 adapters batched")
     boolean generate;
+    @Option(names = "--backend", description = "matrix products: java | onednn | onednn-bf16 (bf16 weights with bf16 activations; "
+            + "default: -Dllamaadapter.gemm or LLAMA_ADAPTER_GEMM, else java)")
+    String backend;
     @Option(names = "--json", description = "print one JSON line: shape, dtype, ms_per_step, tokens_per_s, gflops, peak_rss_mb")
     boolean json;
 
     @Override
     public Integer call() {
         Shape s = shape;
+        GemmBackend gemm = backend != null ? GemmBackend.use(backend) : GemmBackend.current();
         int n = steps != null ? steps : (s == Shape.small ? 5 : 3);
         DType dt = DType.valueOf(dtype.name().toUpperCase(Locale.ROOT));
         LlamaConfig c = s.config;
@@ -93,16 +98,16 @@ public final class BenchCommand implements Callable<Integer> {
             long rss = peakRssMb();
             if (json) {
                 System.out.printf(Locale.ROOT,
-                        "{\"shape\":\"%s\",\"dtype\":\"%s\",\"ms_per_step\":%.2f,\"tokens_per_s\":%.2f,\"gflops\":%.2f,\"peak_rss_mb\":%d,"
+                        "{\"shape\":\"%s\",\"dtype\":\"%s\",\"ms_per_step\":%.2f,\"tokens_per_s\":%.2f,\"gflops\":%.2f,\"peak_rss_mb\":%d,\"backend\":\"%s\","
                                 + "\"steps\":%d,\"threads\":%d,\"batch\":%d,\"seq\":%d,\"adapter_len\":%d,\"adapter_layers\":%d,\"loss\":%.6f,"
                                 + "\"ms_per_step_all\":%s}%n",
-                        s, dtype, med, tokS, gflops, rss, n, Parallel.THREADS, s.B, s.T, s.K, s.L, loss, Arrays.toString(round(ms)));
+                        s, dtype, med, tokS, gflops, rss, gemm.name(), n, Parallel.THREADS, s.B, s.T, s.K, s.L, loss, Arrays.toString(round(ms)));
             } else {
                 System.out.printf(Locale.ROOT, "model %s: D %d, F %d, %d layers, %d heads (%d kv), vocab %d, %s weights (%.1f MB), built in %.1f s%n",
                         s, c.hiddenSize(), c.intermediateSize(), c.numHiddenLayers(), c.numAttentionHeads(), c.numKeyValueHeads(),
                         c.vocabSize(), dtype, weightBytes(c, dt) / 1e6, buildS);
-                System.out.printf(Locale.ROOT, "step: B %d, T %d, adapter K %d, L %d (%,d trainable), %d threads%n",
-                        s.B, s.T, s.K, s.L, p.parameterCount(), Parallel.THREADS);
+                System.out.printf(Locale.ROOT, "step: B %d, T %d, adapter K %d, L %d (%,d trainable), %d threads, matmul backend %s%n",
+                        s.B, s.T, s.K, s.L, p.parameterCount(), Parallel.THREADS, gemm.name());
                 System.out.printf(Locale.ROOT, "%.1f ms/step (median of %d; all %s), %.1f tokens/s, %.1f GFLOP/s, peak RSS %d MB, loss %.4f%n",
                         med, n, Arrays.toString(round(ms)), tokS, gflops, rss, loss);
             }

@@ -39,6 +39,9 @@ import jdk.incubator.vector.VectorSpecies;
  * mapped file from one; not a confined arena). Outputs must not alias inputs. Summation order differs
  * from a naive loop (blocks, vector lanes), so results match an exact product to about 1e-6 relative,
  * not bit for bit.
+ *
+ * <p>The three public products first offer themselves to the current {@link GemmBackend} (a native GEMM
+ * library when one is chosen and present); what it declines runs here.
  */
 public final class Matmul {
     private Matmul() {}
@@ -95,6 +98,7 @@ public final class Matmul {
             xwTReordered(x, M, w, y, accumulate);
             return;
         }
+        if (GemmBackend.current().xwT(x, M, w, y, accumulate)) return;
         if (M <= XWT_DOT_MAX_M) xwTDot(x, M, w, y, accumulate);
         else if (M < XWT_TILES_MAX_M) xwTTiles(x, M, w, y, accumulate);
         else gemm(x, M, w, true, y, accumulate);
@@ -116,6 +120,7 @@ public final class Matmul {
             xwReordered(dy, M, w, dx, accumulate);
             return;
         }
+        if (GemmBackend.current().xw(dy, M, w, dx, accumulate)) return;
         if (M < XW_AXPY_MAX_M) xwAxpy(dy, M, w, dx, accumulate);
         else gemm(dy, M, w, false, dx, accumulate);
     }
@@ -131,6 +136,7 @@ public final class Matmul {
             throw new IllegalArgumentException("weight gradient [" + N + ", " + K + "] over " + M + " rows: buffers too small (dy "
                     + dy.length + ", x " + x.length + ", dW " + dW.length + ")");
         if (M == 0 || N == 0 || K == 0) return;
+        if (GemmBackend.current().weightGrad(dy, x, M, N, K, dW)) return;
         int tiles = (N + MR - 1) / MR;
         Parallel.forRange(tiles, (lo, hi) -> {
             // columns outer, so the x block [M, NR] read by every row tile of this task stays in L2
