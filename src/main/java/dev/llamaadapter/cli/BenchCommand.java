@@ -54,6 +54,8 @@ public final class BenchCommand implements Callable<Integer> {
     @Option(names = "--backend", description = "matrix products: java | onednn | onednn-bf16 (bf16 weights with bf16 activations; "
             + "default: -Dllamaadapter.gemm or LLAMA_ADAPTER_GEMM, else java)")
     String backend;
+    @Option(names = "--recompute", description = "activation recomputation: keep only each adapted layer's input, recompute the rest in the backward")
+    boolean recompute;
     @Option(names = "--json", description = "print one JSON line: shape, dtype, ms_per_step, tokens_per_s, gflops, peak_rss_mb")
     boolean json;
 
@@ -79,7 +81,7 @@ public final class BenchCommand implements Callable<Integer> {
                 labels[i] = r.nextInt(c.vocabSize());
             }
             if (generate) return benchGenerate(model, s, buildS);
-            Activations a = model.activations(s.B, s.T, p, true, false);
+            Activations a = model.activations(s.B, s.T, p, true, false, recompute);
             AdaptionPrompts g = p.zerosLike();
             double[] ms = new double[n];
             float loss = 0;
@@ -96,12 +98,14 @@ public final class BenchCommand implements Callable<Integer> {
             double tokS = M / (med / 1000);
             double gflops = StepFlops.trainingStep(c, s.B, s.T, s.K, s.L) / (med / 1000) / 1e9;
             long rss = peakRssMb();
+            long keptMb = Activations.keptBytes(c, s.B, s.T, s.K, s.L, false, false, recompute) >> 20;
+            long otherMb = Activations.keptBytes(c, s.B, s.T, s.K, s.L, false, false, !recompute) >> 20;
             if (json) {
                 System.out.printf(Locale.ROOT,
                         "{\"shape\":\"%s\",\"dtype\":\"%s\",\"ms_per_step\":%.2f,\"tokens_per_s\":%.2f,\"gflops\":%.2f,\"peak_rss_mb\":%d,\"backend\":\"%s\","
-                                + "\"steps\":%d,\"threads\":%d,\"batch\":%d,\"seq\":%d,\"adapter_len\":%d,\"adapter_layers\":%d,\"loss\":%.6f,"
+                                + "\"recompute\":%b,\"kept_mb\":%d,\"kept_mb_other\":%d,\"steps\":%d,\"threads\":%d,\"batch\":%d,\"seq\":%d,\"adapter_len\":%d,\"adapter_layers\":%d,\"loss\":%.6f,"
                                 + "\"ms_per_step_all\":%s}%n",
-                        s, dtype, med, tokS, gflops, rss, gemm.name(), n, Parallel.THREADS, s.B, s.T, s.K, s.L, loss, Arrays.toString(round(ms)));
+                        s, dtype, med, tokS, gflops, rss, gemm.name(), recompute, keptMb, otherMb, n, Parallel.THREADS, s.B, s.T, s.K, s.L, loss, Arrays.toString(round(ms)));
             } else {
                 System.out.printf(Locale.ROOT, "model %s: D %d, F %d, %d layers, %d heads (%d kv), vocab %d, %s weights (%.1f MB), built in %.1f s%n",
                         s, c.hiddenSize(), c.intermediateSize(), c.numHiddenLayers(), c.numAttentionHeads(), c.numKeyValueHeads(),
@@ -110,6 +114,8 @@ public final class BenchCommand implements Callable<Integer> {
                         s.B, s.T, s.K, s.L, p.parameterCount(), Parallel.THREADS, gemm.name());
                 System.out.printf(Locale.ROOT, "%.1f ms/step (median of %d; all %s), %.1f tokens/s, %.1f GFLOP/s, peak RSS %d MB, loss %.4f%n",
                         med, n, Arrays.toString(round(ms)), tokS, gflops, rss, loss);
+                System.out.printf(Locale.ROOT, "activations kept for the backward: %d MB %s recomputation (%d MB %s)%n",
+                        keptMb, recompute ? "with" : "without", otherMb, recompute ? "without" : "with --recompute");
             }
         }
         return 0;

@@ -27,7 +27,12 @@ public final class Activations {
     public final float[] logits; // [M, V]
 
     // per adapted layer, kept for the backward (index j = layer − firstLayer)
-    final Saved[] saved;
+    final Saved[] saved;    // [L] everything the backward reads (null entries under recompute)
+    // activation recomputation: only each adapted layer's input is kept; the backward recomputes the rest into `work`
+    final boolean recompute;
+    final float[][] xInKept; // [L][M, D] input of each adapted layer (null without recompute)
+    final Saved work;        // one layer's block, refilled per layer (null without recompute)
+    float[] visualIn;        // [B, D] the visual tokens of the last forward (null: none), for the recomputation
     final float[] xFinal;   // [M, D] input of the final norm
     final float[] rstdFinal; // [M]
 
@@ -63,6 +68,13 @@ public final class Activations {
         final float[] gPre, up;     // [M, F]
         final float[] attnOut;      // [M, qw] input of o_proj (full fine-tuning only, else null)
 
+        /** Bytes of one block: what a layer keeps for its backward without recomputation. */
+        static long bytes(int B, int T, int D, int F, int H, int qw, int kw, int K, boolean full, boolean visual) {
+            long M = (long) B * T, PB = visual ? B : 1;
+            return 4 * (M * D + M + M * qw + 2 * M * kw + (long) B * H * T * T + 2 * PB * K * kw + H + (long) B * H * T * K
+                    + M * qw + M * D + M + 2 * M * F + (full ? M * qw : 0));
+        }
+
         Saved(int B, int T, int D, int F, int H, int qw, int kw, int K, boolean full, boolean visual) {
             int M = B * T;
             xIn = new float[M * D]; rstd1 = new float[M];
@@ -83,9 +95,12 @@ public final class Activations {
      * @param K          adapter_len (0 without adapter); L adapted layers
      * @param full       full fine-tuning (train, K = 0, L = every layer): also keep each layer's attention output
      * @param visual     the adapter has a visual projection: prompts become per sample
+     * @param recompute  training: keep only each adapted layer's input, recompute the rest in the backward
      */
-    Activations(LlamaConfig c, int B, int T, int K, int L, boolean train, boolean keepLogits, boolean full, boolean visual) {
+    Activations(LlamaConfig c, int B, int T, int K, int L, boolean train, boolean keepLogits, boolean full, boolean visual,
+                boolean recompute) {
         this.maxB = B; this.maxT = T; this.train = train; this.full = full; this.visual = visual;
+        this.recompute = train && recompute;
         this.B = B; this.T = T; this.M = B * T;
         int D = c.hiddenSize(), F = c.intermediateSize(), V = c.vocabSize(), H = c.numAttentionHeads();
         int hd = c.headDim(), qw = H * hd, kw = c.numKeyValueHeads() * hd;
@@ -110,8 +125,10 @@ public final class Activations {
         probs = keepAll ? null : new float[B * H * T * T];
         saved = new Saved[L];
         ids = full ? new int[M] : null;
+        xInKept = this.recompute ? new float[L][M * D] : null;
+        work = this.recompute && L > 0 ? new Saved(B, T, D, F, H, qw, kw, K, full, visual) : null;
         if (train) {
-            for (int j = 0; j < L; j++) saved[j] = new Saved(B, T, D, F, H, qw, kw, K, full, visual);
+            if (!this.recompute) for (int j = 0; j < L; j++) saved[j] = new Saved(B, T, D, F, H, qw, kw, K, full, visual);
             xFinal = new float[M * D]; rstdFinal = new float[M];
             dlogits = keepLogits ? new float[M * V] : logits;
             dx = new float[M * D]; dh = new float[M * D];
@@ -144,8 +161,19 @@ public final class Activations {
         return T;
     }
 
-    /** The non-adapted scratch when the layer keeps nothing, else the layer's saved block. */
+    /** The non-adapted scratch when the layer keeps nothing, else the layer's saved block (the shared one under recompute). */
     Saved savedFor(int layer, int firstAdapted) {
-        return train && layer >= firstAdapted ? saved[layer - firstAdapted] : null;
+        if (!train || layer < firstAdapted) return null;
+        return recompute ? work : saved[layer - firstAdapted];
+    }
+
+    /**
+     * Bytes kept between forward and backward for L trained layers of a [B, T] batch: L full blocks, or,
+     * with recompute, L layer inputs plus one block. What --recompute saves, without allocating either.
+     */
+    public static long keptBytes(LlamaConfig c, int B, int T, int K, int L, boolean full, boolean visual, boolean recompute) {
+        int hd = c.headDim(), qw = c.numAttentionHeads() * hd, kw = c.numKeyValueHeads() * hd;
+        long block = Saved.bytes(B, T, c.hiddenSize(), c.intermediateSize(), c.numAttentionHeads(), qw, kw, K, full, visual);
+        return recompute ? (long) L * B * T * c.hiddenSize() * 4 + (L > 0 ? block : 0) : L * block;
     }
 }

@@ -57,7 +57,7 @@ final class MultimodalObjective implements Objective {
 
     @Override
     public double accumulate(MicroBatch b, int[] examples) {
-        if (train == null) train = model.activations(maxB, maxT, p, true, false);
+        if (train == null) train = model.activations(maxB, maxT, p, true, false, Objective.recompute());
         train.reshape(b.B(), b.T());
         model.forward(train, b.ids(), p, tokens(trainFeatures, examples, 0, b.B()));
         double loss = model.backward(train, b.labels(), p, g);

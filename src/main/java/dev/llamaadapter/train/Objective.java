@@ -17,6 +17,15 @@ import java.util.List;
  */
 public interface Objective {
 
+    /**
+     * Activation recomputation for the training buffers (train --recompute sets the system property
+     * llamaadapter.recompute): only each trained layer's input is kept and the backward recomputes the rest.
+     * Same gradients bit for bit, so a run's identity and its checkpoints do not depend on it.
+     */
+    static boolean recompute() {
+        return Boolean.getBoolean("llamaadapter.recompute");
+    }
+
     /** The trained tensors, named as checkpoints store them. */
     List<Param> params();
 
@@ -55,7 +64,7 @@ public interface Objective {
 
             public double accumulate(MicroBatch b) {
                 if (p == null) throw new IllegalStateException("the base model alone has nothing to train");
-                if (train == null) train = model.activations(maxB, maxT, p, true, false);
+                if (train == null) train = model.activations(maxB, maxT, p, true, false, recompute());
                 train.reshape(b.B(), b.T());
                 model.forward(train, b.ids(), p);
                 return model.backward(train, b.labels(), p, g);
@@ -87,7 +96,7 @@ public interface Objective {
             }
 
             public double accumulate(MicroBatch b) {
-                if (train == null) train = model.activationsFull(maxB, maxT);
+                if (train == null) train = model.activationsFull(maxB, maxT, recompute());
                 train.reshape(b.B(), b.T());
                 model.forward(train, b.ids(), null);
                 return model.backwardFull(train, b.labels(), w.grads);

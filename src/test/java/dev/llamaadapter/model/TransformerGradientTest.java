@@ -15,16 +15,18 @@ import static org.assertj.core.api.Assertions.assertThat;
  */
 class TransformerGradientTest {
 
-    @ParameterizedTest(name = "H={3} Hkv={4} K={5} L={6} {7}")
+    @ParameterizedTest(name = "H={3} Hkv={4} K={5} L={6} {7} recompute={8}")
     @CsvSource({
-            // D, F, N, H, Hkv, K, L, act
-            "16, 24, 3, 4, 4, 3, 2, tanh",
-            "16, 24, 3, 4, 2, 1, 3, identity",
-            "24, 40, 4, 6, 3, 4, 1, tanh",
-            "16, 20, 2, 2, 1, 2, 2, identity",
-            "32, 48, 3, 4, 1, 5, 3, tanh",
+            // D, F, N, H, Hkv, K, L, act, recompute (activation recomputation in the backward)
+            "16, 24, 3, 4, 4, 3, 2, tanh, false",
+            "16, 24, 3, 4, 2, 1, 3, identity, false",
+            "24, 40, 4, 6, 3, 4, 1, tanh, false",
+            "16, 20, 2, 2, 1, 2, 2, identity, false",
+            "32, 48, 3, 4, 1, 5, 3, tanh, false",
+            "16, 24, 3, 4, 2, 3, 2, tanh, true",
+            "32, 48, 3, 4, 1, 5, 3, tanh, true",
     })
-    void backwardMatchesFiniteDifferences(int D, int F, int N, int H, int Hkv, int K, int L, String act) {
+    void backwardMatchesFiniteDifferences(int D, int F, int N, int H, int Hkv, int K, int L, String act, boolean recompute) {
         LlamaConfig cfg = LlamaConfig.of(D, F, N, H, Hkv, 29, false);
         LlamaWeights w = LlamaWeights.random(cfg, DType.F32, 11, Arena.ofAuto());
         Transformer model = new Transformer(cfg, w);
@@ -37,12 +39,12 @@ class TransformerGradientTest {
             ids[i] = r.nextInt(29);
             labels[i] = i % 4 == 1 ? -100 : r.nextInt(29);
         }
-        Activations a = model.activations(B, T, p, true, false);
+        Activations a = model.activations(B, T, p, true, false, recompute);
         AdaptionPrompts grad = p.zerosLike();
         model.forward(a, ids, p);
         model.backward(a, labels, p, grad);
 
-        Activations eval = model.activations(B, T, p, true, false);
+        Activations eval = model.activations(B, T, p, true, false, recompute);
         java.util.function.DoubleSupplier loss = () -> {
             model.forward(eval, ids, p);
             return model.backward(eval, labels, p, p.zerosLike());
