@@ -1,5 +1,6 @@
 package dev.llamaadapter.cli;
 
+import dev.llamaadapter.bench.Peers;
 import dev.llamaadapter.model.Activations;
 import dev.llamaadapter.model.AdaptionPrompts;
 import dev.llamaadapter.model.GateActivation;
@@ -17,6 +18,7 @@ import java.lang.foreign.Arena;
 import java.nio.file.Files;
 import java.nio.file.Path;
 import java.util.Arrays;
+import java.util.List;
 import java.util.Locale;
 import java.util.Random;
 import java.util.concurrent.Callable;
@@ -56,6 +58,13 @@ public final class BenchCommand implements Callable<Integer> {
     String backend;
     @Option(names = "--recompute", description = "activation recomputation: keep only each adapted layer's input, recompute the rest in the backward")
     boolean recompute;
+    @Option(names = "--peers", description = "also run the peer benchmarks (libtorch through DJL, PyTorch) of ../shared/peers on the same step, "
+            + "after ours, and print their ms/step and our throughput ratio")
+    boolean peers;
+    @Option(names = "--peers-dir", description = "the peers folder (default: ../shared/peers)")
+    Path peersDir;
+    @Option(names = "--peers-work", defaultValue = "/tmp/llama-adapter-peers", description = "where the peers are copied, built and given a model (default ${DEFAULT-VALUE})")
+    Path peersWork;
     @Option(names = "--json", description = "print one JSON line: shape, dtype, ms_per_step, tokens_per_s, gflops, peak_rss_mb")
     boolean json;
 
@@ -98,14 +107,20 @@ public final class BenchCommand implements Callable<Integer> {
             double tokS = M / (med / 1000);
             double gflops = StepFlops.trainingStep(c, s.B, s.T, s.K, s.L) / (med / 1000) / 1e9;
             long rss = peakRssMb();
+            List<Peers.Result> peerResults = peers ? runPeers(s, w, n) : List.of();
+            StringBuilder pj = new StringBuilder();
+            for (Peers.Result pr : peerResults)
+                pj.append(pj.isEmpty() ? "" : ",").append(String.format(Locale.ROOT, "{\"peer\":\"%s\",\"ms_per_step\":%s,\"speedup\":%s,\"note\":\"%s\"}",
+                        pr.peer(), pr.ran() ? String.format(Locale.ROOT, "%.2f", pr.msPerStep()) : "null",
+                        pr.ran() ? String.format(Locale.ROOT, "%.3f", pr.msPerStep() / med) : "null", pr.note().replace("\"", "'")));
             long keptMb = Activations.keptBytes(c, s.B, s.T, s.K, s.L, false, false, recompute) >> 20;
             long otherMb = Activations.keptBytes(c, s.B, s.T, s.K, s.L, false, false, !recompute) >> 20;
             if (json) {
                 System.out.printf(Locale.ROOT,
                         "{\"shape\":\"%s\",\"dtype\":\"%s\",\"ms_per_step\":%.2f,\"tokens_per_s\":%.2f,\"gflops\":%.2f,\"peak_rss_mb\":%d,\"backend\":\"%s\","
                                 + "\"recompute\":%b,\"kept_mb\":%d,\"kept_mb_other\":%d,\"steps\":%d,\"threads\":%d,\"batch\":%d,\"seq\":%d,\"adapter_len\":%d,\"adapter_layers\":%d,\"loss\":%.6f,"
-                                + "\"ms_per_step_all\":%s}%n",
-                        s, dtype, med, tokS, gflops, rss, gemm.name(), recompute, keptMb, otherMb, n, Parallel.THREADS, s.B, s.T, s.K, s.L, loss, Arrays.toString(round(ms)));
+                                + "\"ms_per_step_all\":%s,\"peers\":[%s]}%n",
+                        s, dtype, med, tokS, gflops, rss, gemm.name(), recompute, keptMb, otherMb, n, Parallel.THREADS, s.B, s.T, s.K, s.L, loss, Arrays.toString(round(ms)), pj);
             } else {
                 System.out.printf(Locale.ROOT, "model %s: D %d, F %d, %d layers, %d heads (%d kv), vocab %d, %s weights (%.1f MB), built in %.1f s%n",
                         s, c.hiddenSize(), c.intermediateSize(), c.numHiddenLayers(), c.numAttentionHeads(), c.numKeyValueHeads(),
@@ -116,9 +131,41 @@ public final class BenchCommand implements Callable<Integer> {
                         med, n, Arrays.toString(round(ms)), tokS, gflops, rss, loss);
                 System.out.printf(Locale.ROOT, "activations kept for the backward: %d MB %s recomputation (%d MB %s)%n",
                         keptMb, recompute ? "with" : "without", otherMb, recompute ? "without" : "with --recompute");
+                for (Peers.Result pr : peerResults)
+                    if (pr.ran()) System.out.printf(Locale.ROOT, "peer %s, %s: %.1f ms/step (%s); ours %.1f ms/step: %.2fx its throughput%n",
+                            pr.peer(), dtype, pr.msPerStep(), pr.note(), med, pr.msPerStep() / med);
+                    else System.out.printf(Locale.ROOT, "peer %s: not run (%s)%n", pr.peer(), pr.note());
             }
         }
         return 0;
+    }
+
+    /** The peers on this step, or one line saying why there are none. */
+    private List<Peers.Result> runPeers(Shape s, LlamaWeights ours, int n) {
+        Path dir = Peers.locate(peersDir);
+        if (dir == null) {
+            System.err.println("bench --peers: no peers folder (" + (peersDir != null ? peersDir : "../shared/peers") + " is absent); nothing to compare with");
+            return List.of();
+        }
+        if (dtype != Dt.f32 && dtype != Dt.bf16) {
+            System.err.println("bench --peers: the peers run f32 and bf16 weights only, not " + dtype);
+            return List.of();
+        }
+        String name = s + "-seed42"; // LlamaWeights.random(config, F32, 42): the model bench itself runs
+        try {
+            Path modelDir = peersWork.resolve("models").resolve(name);
+            if (!Files.isRegularFile(modelDir.resolve("config.json"))) {
+                System.err.println("bench --peers: writing the benchmark model for the peers to " + modelDir);
+                if (dtype == Dt.f32) Peers.writeModel(s.config, ours, modelDir);
+                else try (Arena tmp = Arena.ofShared()) { // the peers make bf16 from an F32 file themselves: the same random model in F32
+                    Peers.writeModel(s.config, LlamaWeights.random(s.config, DType.F32, 42, tmp), modelDir);
+                }
+            }
+            return Peers.run(dir, peersWork, modelDir, s.B, s.T, s.K, s.L, dtype.name(), n, warmup + 1, Parallel.THREADS);
+        } catch (Exception e) {
+            System.err.println("bench --peers: " + e);
+            return List.of();
+        }
     }
 
     private int benchGenerate(Transformer model, Shape s, double buildS) {
