@@ -1,5 +1,6 @@
 package dev.llamaadapter.cli;
 
+import dev.llamaadapter.bench.MemoryBandwidth;
 import dev.llamaadapter.bench.Peers;
 import dev.llamaadapter.model.Activations;
 import dev.llamaadapter.model.AdaptionPrompts;
@@ -171,14 +172,23 @@ public final class BenchCommand implements Callable<Integer> {
     private int benchGenerate(Transformer model, Shape s, double buildS) {
         var f = dev.llamaadapter.generate.GenerationBench.run(model, s.K, s.L, s.T, 32, new int[]{1, 4, 16});
         long rss = peakRssMb();
+        // the memory-bandwidth bound of decoding one sequence: each step reads every layer weight and the head once
+        LlamaConfig c = s.config;
+        DType dt = DType.valueOf(dtype.name().toUpperCase(Locale.ROOT));
+        long bytesPerToken = dt.bytes(perLayerElements(c) * c.numHiddenLayers()) + dt.bytes((long) c.vocabSize() * c.hiddenSize());
+        MemoryBandwidth.Figures bw = MemoryBandwidth.measure(256L << 20, 5);
+        double bound = bw.copyGBps() * 1e9 / bytesPerToken, one = f.decode().get(0).tokensPerS();
         if (json) {
             StringBuilder d = new StringBuilder();
             for (var x : f.decode())
                 d.append(d.isEmpty() ? "" : ",").append(String.format(Locale.ROOT, "{\"adapters\":%d,\"tokens_per_s\":%.2f,\"ms_per_step\":%.2f}",
                         x.adapters(), x.tokensPerS(), x.msPerStep()));
             System.out.printf(Locale.ROOT, "{\"shape\":\"%s\",\"dtype\":\"%s\",\"mode\":\"generate\",\"prompt_tokens\":%d,\"prompt_tokens_per_s\":%.2f,"
-                            + "\"decode\":[%s],\"bytes_per_adapter\":%d,\"kv_cache_bytes_per_slot\":%d,\"peak_rss_mb\":%d,\"threads\":%d}%n",
-                    s, dtype, f.promptTokens(), f.promptTokensPerS(), d, f.bytesPerAdapter(), f.kvCacheBytesPerSlot(), rss, Parallel.THREADS);
+                            + "\"decode\":[%s],\"bytes_per_adapter\":%d,\"kv_cache_bytes_per_slot\":%d,\"peak_rss_mb\":%d,\"threads\":%d,"
+                            + "\"weight_bytes_per_token\":%d,\"copy_gbps\":%.2f,\"read_gbps\":%.2f,\"bound_tokens_per_s\":%.2f,\"fraction_of_bound\":%.3f,"
+                            + "\"backend\":\"%s\"}%n",
+                    s, dtype, f.promptTokens(), f.promptTokensPerS(), d, f.bytesPerAdapter(), f.kvCacheBytesPerSlot(), rss, Parallel.THREADS,
+                    bytesPerToken, bw.copyGBps(), bw.readGBps(), bound, one / bound, GemmBackend.current().name());
         } else {
             System.out.printf(Locale.ROOT, "model %s, %s weights, built in %.1f s; adapters K %d × L %d%n", s, dtype, buildS, s.K, s.L);
             System.out.printf(Locale.ROOT, "prompt processing: %d tokens at %.1f tok/s%n", f.promptTokens(), f.promptTokensPerS());
@@ -187,6 +197,10 @@ public final class BenchCommand implements Callable<Integer> {
                         x.adapters(), x.tokensPerS(), x.msPerStep());
             System.out.printf(Locale.ROOT, "memory: %,d bytes per loaded adapter (prompt keys/values and gates), KV cache %,d bytes per sequence slot; peak RSS %d MB%n",
                     f.bytesPerAdapter(), f.kvCacheBytesPerSlot(), rss);
+            System.out.printf(Locale.ROOT, "bandwidth bound: %.1f MB of weights read per token; copy %.1f GB/s (read+write), read-only %.1f GB/s; "
+                            + "bound %.1f tok/s; one sequence decodes at %.1f tok/s = %.0f%% of it (%.0f%% of the read-only bound)%n",
+                    bytesPerToken / 1e6, bw.copyGBps(), bw.readGBps(), bound, one, 100 * one / bound,
+                    100 * one / (bw.readGBps() * 1e9 / bytesPerToken));
         }
         return 0;
     }
@@ -198,9 +212,14 @@ public final class BenchCommand implements Callable<Integer> {
     }
 
     static long weightBytes(LlamaConfig c, DType dt) {
-        long D = c.hiddenSize(), F = c.intermediateSize(), V = c.vocabSize(), hd = c.headDim();
-        long perLayer = D * c.numAttentionHeads() * hd * 2 + 2 * D * c.numKeyValueHeads() * hd + 3 * D * F;
-        return dt.bytes(perLayer * c.numHiddenLayers() + V * D * (c.tieWordEmbeddings() ? 1 : 2));
+        long V = c.vocabSize(), D = c.hiddenSize();
+        return dt.bytes(perLayerElements(c) * c.numHiddenLayers() + V * D * (c.tieWordEmbeddings() ? 1 : 2));
+    }
+
+    /** Weights of one layer's seven projections. */
+    static long perLayerElements(LlamaConfig c) {
+        long D = c.hiddenSize(), F = c.intermediateSize(), hd = c.headDim();
+        return D * c.numAttentionHeads() * hd * 2 + 2 * D * c.numKeyValueHeads() * hd + 3 * D * F;
     }
 
     /** Peak resident set (VmHWM) of this process in MB; -1 where /proc is not available. */
