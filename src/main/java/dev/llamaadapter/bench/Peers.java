@@ -57,7 +57,8 @@ public final class Peers {
      * (see {@link #writeModel}), for dtype f32 or bf16; a peer that cannot run says why in its note.
      */
     public static List<Result> run(Path peers, Path work, Path modelDir, int B, int T, int K, int L,
-                                   String dtype, int steps, int warmup, int threads) throws IOException, InterruptedException {
+                                   String dtype, int steps, int warmup, int threads, java.util.Set<String> which, long timeoutS)
+            throws IOException, InterruptedException {
         Path copy = work.resolve("peers");
         if (!Files.isDirectory(copy)) { // copied whole or not at all
             Path tmp = work.resolve("peers.partial");
@@ -71,7 +72,7 @@ public final class Peers {
         List<Result> out = new ArrayList<>();
 
         Path djl = copy.resolve("djl-step");
-        if (Files.isDirectory(djl)) {
+        if (which.contains("djl") && Files.isDirectory(djl)) {
             String why = null;
             if (!Files.isRegularFile(djl.resolve("target/djl-step-1.0.jar"))) {
                 System.err.println("peers: building djl-step with Maven in " + djl + " (libtorch jars from Maven Central, once) ...");
@@ -81,13 +82,13 @@ public final class Peers {
             if (why == null) {
                 List<String> cmd = new ArrayList<>(List.of(djl.resolve("run.sh").toString()));
                 cmd.addAll(step);
-                out.add(result("libtorch 2.7.1 (DJL)", djl, cmd, Map.of("OMP_NUM_THREADS", "" + threads)));
+                out.add(result("libtorch 2.7.1 (DJL)", djl, cmd, Map.of("OMP_NUM_THREADS", "" + threads), timeoutS));
             } else {
                 out.add(new Result("libtorch 2.7.1 (DJL)", Double.NaN, why));
             }
         }
         Path torchStep = copy.resolve("torch_step.py");
-        if (Files.isRegularFile(torchStep)) {
+        if (which.contains("torch") && Files.isRegularFile(torchStep)) {
             if (exec(copy, List.of("/usr/bin/python3", "-c", "import torch"), Map.of(), 60, null) != 0) {
                 out.add(new Result("torch 1.13 (python)", Double.NaN, "python3-torch not installed (apt-get install python3-torch)"));
             } else {
@@ -95,21 +96,27 @@ public final class Peers {
                 cmd.addAll(step);
                 // the README's "tuned" environment: OpenBLAS' AVX-512 kernels, OpenMP workers that sleep
                 out.add(result("torch 1.13 (python, tuned)", copy, cmd,
-                        Map.of("OPENBLAS_CORETYPE", "SkylakeX", "OMP_WAIT_POLICY", "PASSIVE", "OMP_NUM_THREADS", "" + threads)));
+                        Map.of("OPENBLAS_CORETYPE", "SkylakeX", "OMP_WAIT_POLICY", "PASSIVE", "OMP_NUM_THREADS", "" + threads), timeoutS));
             }
         }
         return out;
     }
 
     /** Runs a peer and reads ms_per_step_median from the JSON line it prints last. */
-    private static Result result(String name, Path dir, List<String> cmd, Map<String, String> env) throws IOException, InterruptedException {
+    private static Result result(String name, Path dir, List<String> cmd, Map<String, String> env, long timeoutS)
+            throws IOException, InterruptedException {
         StringBuilder lines = new StringBuilder();
-        int rc = exec(dir, cmd, env, 3600, lines);
+        int rc = exec(dir, cmd, env, timeoutS, lines);
+        if (rc == 124) return new Result(name, Double.NaN, "stopped after " + timeoutS + " s (--peer-timeout)");
         String last = null;
         for (String l : lines.toString().split("\n")) if (l.startsWith("{")) last = l;
         if (rc != 0 || last == null) return new Result(name, Double.NaN, "exit " + rc + (last == null ? ", no result line" : ""));
-        JsonNode j = new ObjectMapper().readTree(last);
-        return new Result(name, j.path("ms_per_step_median").asDouble(Double.NaN), "peak RSS " + j.path("peak_rss_mb").asInt() + " MB");
+        JsonNode j = new ObjectMapper().enable(com.fasterxml.jackson.core.json.JsonReadFeature.ALLOW_NON_NUMERIC_NUMBERS.mappedFeature())
+                .readTree(last); // a peer may print NaN (a bf16 loss that overflowed)
+        // DJL reads VmHWM, which a new process starts afresh; python's ru_maxrss keeps the parent's (this JVM's) peak across exec
+        String rss = name.contains("DJL") ? "peak RSS " + j.path("peak_rss_mb").asInt() + " MB" : "its RSS not comparable: inherits ours";
+        double loss = j.path("loss").asDouble(Double.NaN);
+        return new Result(name, j.path("ms_per_step_median").asDouble(Double.NaN), rss + (Double.isNaN(loss) ? ", its loss was NaN" : ""));
     }
 
     private static int exec(Path dir, List<String> cmd, Map<String, String> env, long timeoutS, StringBuilder stdout)
@@ -119,14 +126,22 @@ public final class Peers {
         else pb.redirectOutput(ProcessBuilder.Redirect.DISCARD);
         pb.environment().putAll(env);
         Process p = pb.start();
-        if (stdout != null)
-            try (BufferedReader r = new BufferedReader(new InputStreamReader(p.getInputStream(), StandardCharsets.UTF_8))) {
-                for (String l; (l = r.readLine()) != null; ) stdout.append(l).append('\n');
-            }
+        Thread reader = null;
+        if (stdout != null) { // read beside the wait, so that the timeout holds while the peer prints nothing
+            reader = Thread.ofVirtual().start(() -> {
+                try (BufferedReader r = new BufferedReader(new InputStreamReader(p.getInputStream(), StandardCharsets.UTF_8))) {
+                    for (String l; (l = r.readLine()) != null; ) synchronized (stdout) { stdout.append(l).append('\n'); }
+                } catch (IOException e) {
+                    // the peer went away: what was read is all there is
+                }
+            });
+        }
         if (!p.waitFor(timeoutS, TimeUnit.SECONDS)) {
+            p.descendants().forEach(ProcessHandle::destroyForcibly);
             p.destroyForcibly();
             return 124;
         }
+        if (reader != null) reader.join();
         return p.exitValue();
     }
 

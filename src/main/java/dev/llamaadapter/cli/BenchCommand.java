@@ -62,6 +62,10 @@ public final class BenchCommand implements Callable<Integer> {
     @Option(names = "--peers", description = "also run the peer benchmarks (libtorch through DJL, PyTorch) of ../shared/peers on the same step, "
             + "after ours, and print their ms/step and our throughput ratio")
     boolean peers;
+    @Option(names = "--peer", split = ",", defaultValue = "djl,torch", description = "which peers: djl (libtorch 2.7.1), torch (PyTorch 1.13, python) (default ${DEFAULT-VALUE})")
+    java.util.Set<String> peerNames;
+    @Option(names = "--peer-timeout", defaultValue = "1200", description = "seconds a peer may run before it is stopped (default ${DEFAULT-VALUE})")
+    long peerTimeout;
     @Option(names = "--peers-dir", description = "the peers folder (default: ../shared/peers)")
     Path peersDir;
     @Option(names = "--peers-work", defaultValue = "/tmp/llama-adapter-peers", description = "where the peers are copied, built and given a model (default ${DEFAULT-VALUE})")
@@ -162,7 +166,8 @@ public final class BenchCommand implements Callable<Integer> {
                     Peers.writeModel(s.config, LlamaWeights.random(s.config, DType.F32, 42, tmp), modelDir);
                 }
             }
-            return Peers.run(dir, peersWork, modelDir, s.B, s.T, s.K, s.L, dtype.name(), n, warmup + 1, Parallel.THREADS);
+            return Peers.run(dir, peersWork, modelDir, s.B, s.T, s.K, s.L, dtype.name(), n, warmup + 1, Parallel.THREADS,
+                    peerNames, peerTimeout);
         } catch (Exception e) {
             System.err.println("bench --peers: " + e);
             return List.of();

@@ -32,6 +32,14 @@ public final class OneDnn implements GemmBackend {
 
     /** Fewer activation rows than this stay in Java: decoding is memory bound and tuned there, and a call has a fixed cost. */
     static final int MIN_M = 16;
+    private static volatile int minRows = MIN_M;
+
+    /** Sets the fewest rows this backend takes (tests push small cases through it with 1); returns the previous value. */
+    public static int minRows(int rows) {
+        int old = minRows;
+        minRows = Math.max(1, rows);
+        return old;
+    }
 
     /** fp32 products only: F32 weights, exact as the Java kernels. */
     static final OneDnn FP32 = new OneDnn(false);
@@ -91,7 +99,7 @@ public final class OneDnn implements GemmBackend {
 
     @Override
     public boolean xwT(float[] x, int M, WeightMatrix w, float[] y, boolean accumulate) {
-        if (M < MIN_M || !takes(w)) return false;
+        if (M < minRows || !takes(w)) return false;
         int N = w.rows(), K = w.cols();
         if (w.dtype() == DType.F32) sgemm('N', 'T', M, N, K, heap(x), K, w.data(), K, accumulate, heap(y), N);
         else gemmBf16('N', 'T', M, N, K, toBf16(x, M * K), K, w.data(), K, accumulate, heap(y), N);
@@ -100,7 +108,7 @@ public final class OneDnn implements GemmBackend {
 
     @Override
     public boolean xw(float[] dy, int M, WeightMatrix w, float[] dx, boolean accumulate) {
-        if (M < MIN_M || !takes(w)) return false;
+        if (M < minRows || !takes(w)) return false;
         int N = w.rows(), K = w.cols();
         if (w.dtype() == DType.F32) sgemm('N', 'N', M, K, N, heap(dy), N, w.data(), K, accumulate, heap(dx), K);
         else gemmBf16('N', 'N', M, K, N, toBf16(dy, M * N), N, w.data(), K, accumulate, heap(dx), K);
@@ -109,7 +117,7 @@ public final class OneDnn implements GemmBackend {
 
     @Override
     public boolean weightGrad(float[] dy, float[] x, int M, int N, int K, float[] dW) {
-        if (M < MIN_M) return false;
+        if (M < minRows) return false;
         sgemm('T', 'N', N, K, M, heap(dy), N, heap(x), K, true, heap(dW), K);
         return true;
     }

@@ -12,6 +12,9 @@ import org.junit.jupiter.params.provider.ValueSource;
 
 import java.nio.file.Path;
 
+import dev.llamaadapter.tensor.GemmBackend;
+import dev.llamaadapter.tensor.OneDnn;
+
 import static org.assertj.core.api.Assertions.assertThat;
 
 /**
@@ -60,6 +63,50 @@ class ParityTest {
                 double err = relErr(got.floats(t), want.floats(t));
                 assertThat(err).as("%s: %s relative error", name, t).isLessThan(TOL);
             }
+        }
+    }
+
+    /**
+     * The same cases with every matrix product of the step through oneDNN's sgemm (skipped without libdnnl):
+     * the native backend keeps the reference tolerance.
+     */
+    @ParameterizedTest
+    @ValueSource(strings = {"mha-tanh", "gqa-identity-tied", "bf16-base", "multimodal"})
+    void dumpStepMatchesTheReferenceOnOneDnn(String name) throws Exception {
+        org.junit.jupiter.api.Assumptions.assumeTrue(OneDnn.available(), "oneDNN absent");
+        GemmBackend before = GemmBackend.current();
+        int minRows = OneDnn.minRows(1); // the cases are a few rows: send them all through the native GEMM
+        try {
+            assertThat(GemmBackend.use("onednn").name()).isEqualTo("onednn");
+            dumpStepMatchesTheReference(name);
+        } finally {
+            OneDnn.minRows(minRows);
+            GemmBackend.use(before.name());
+        }
+    }
+
+    /**
+     * The opt-in bf16 GEMM rounds activations to bf16 (8 significant bits): the accuracy it trades, measured on
+     * the bf16-base case and bounded here so that a change in it shows (it is far outside 1e-4, hence opt-in).
+     */
+    @Test
+    void oneDnnBf16TradesAccuracyWithinBf16Precision() throws Exception {
+        org.junit.jupiter.api.Assumptions.assumeTrue(OneDnn.available(), "oneDNN absent");
+        GemmBackend before = GemmBackend.current();
+        int minRows = OneDnn.minRows(1);
+        try {
+            GemmBackend.use("onednn-bf16");
+            Path out = dump("bf16-base");
+            try (SafeTensors got = SafeTensors.open(out); SafeTensors want = SafeTensors.open(CASES.resolve("bf16-base").resolve("expected.safetensors"))) {
+                for (String t : want.names()) {
+                    double err = relErr(got.floats(t), want.floats(t));
+                    System.out.printf(java.util.Locale.ROOT, "onednn-bf16 bf16-base %s: relative error %.2e%n", t, err);
+                    assertThat(err).as("%s relative error", t).isLessThan(5e-2);
+                }
+            }
+        } finally {
+            OneDnn.minRows(minRows);
+            GemmBackend.use(before.name());
         }
     }
 
