@@ -137,6 +137,11 @@ public final class Matmul {
                     + dy.length + ", x " + x.length + ", dW " + dW.length + ")");
         if (M == 0 || N == 0 || K == 0) return;
         if (GemmBackend.current().weightGrad(dy, x, M, N, K, dW)) return;
+        weightGradJava(dy, x, M, N, K, dW);
+    }
+
+    /** {@link #weightGrad} on the Java kernels, whatever the backend (sizes already checked). */
+    static void weightGradJava(float[] dy, float[] x, int M, int N, int K, float[] dW) {
         int tiles = (N + MR - 1) / MR;
         Parallel.forRange(tiles, (lo, hi) -> {
             // columns outer, so the x block [M, NR] read by every row tile of this task stays in L2
