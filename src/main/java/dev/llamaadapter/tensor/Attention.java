@@ -55,14 +55,14 @@ public final class Attention {
                     System.arraycopy(k, (b * T + t) * kw + g * hd, w.kv, t * hd, hd);
                     System.arraycopy(v, (b * T + t) * kw + g * hd, w.kv, (T + t) * hd, hd);
                 }
-                Matmul.gemm(w.q, T, w.k, true, w.p, false); // [T, T] scores (above the diagonal: unused)
+                Matmul.gemm(w.q, T, w.k, true, w.p, false, 1); // [T, T] scores (above the diagonal: unused); 1 task: see gemm
                 for (int t = 0, r = 0; t < T; t++, r += T) {
                     float max = Float.NEGATIVE_INFINITY;
                     for (int j = 0; j <= t; j++) max = Math.max(max, w.p[r + j] *= scale);
                     softmaxRow(w.p, r, t + 1, max);
                     java.util.Arrays.fill(w.p, r + t + 1, r + T, 0f);
                 }
-                Matmul.gemm(w.p, T, w.v, false, w.dq, false); // [T, hd] = P·V
+                Matmul.gemm(w.p, T, w.v, false, w.dq, false, 1); // [T, hd] = P·V
                 if (probs != null) System.arraycopy(w.p, 0, probs, (b * H + h) * TT, TT);
                 for (int t = 0; t < T; t++) {
                     int qo = (b * T + t) * qw + h * hd, oo = qo;
@@ -162,17 +162,18 @@ public final class Attention {
                         System.arraycopy(dout, (b * T + t) * qw + h * hd, w.dO, t * hd, hd);
                     }
                     System.arraycopy(probs, (b * H + h) * TT, w.p, 0, TT);
-                    // the Java kernels directly: a native backend's own threads would fight this task's siblings
-                    Matmul.gemm(w.dO, T, w.v, true, w.dS, false);       // dP = dO·Vᵀ [T, T], into dS
-                    Matmul.weightGradJava(w.p, w.dO, T, T, hd, w.dv);  // dv += Pᵀ·dO
+                    // the Java kernels directly, in this task (1 chunk): a native backend's threads would fight this
+                    // task's siblings, and nested tasks could run a sibling on this thread, sharing its HeadWork
+                    Matmul.gemm(w.dO, T, w.v, true, w.dS, false, 1);       // dP = dO·Vᵀ [T, T], into dS
+                    Matmul.weightGradJava(w.p, w.dO, T, T, hd, w.dv, 1);  // dv += Pᵀ·dO
                     for (int t = 0, r = 0; t < T; t++, r += T) {       // dS = P ⊙ (dP − Σ_j P dP)·s, in place
                         float sum = 0f;
                         for (int j = 0; j <= t; j++) sum += w.p[r + j] * w.dS[r + j];
                         for (int j = 0; j <= t; j++) w.dS[r + j] = w.p[r + j] * (w.dS[r + j] - sum) * scale;
                         java.util.Arrays.fill(w.dS, r + t + 1, r + T, 0f);
                     }
-                    Matmul.gemm(w.dS, T, w.k, false, w.dq, false);      // dq = dS·K
-                    Matmul.weightGradJava(w.dS, w.q, T, T, hd, w.dk);  // dk += dSᵀ·Q
+                    Matmul.gemm(w.dS, T, w.k, false, w.dq, false, 1);      // dq = dS·K
+                    Matmul.weightGradJava(w.dS, w.q, T, T, hd, w.dk, 1);  // dk += dSᵀ·Q
                     for (int t = 0; t < T; t++) System.arraycopy(w.dq, t * hd, dq, (b * T + t) * qw + h * hd, hd);
                 }
                 for (int t = 0; t < T; t++) {

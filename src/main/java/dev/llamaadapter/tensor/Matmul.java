@@ -137,13 +137,13 @@ public final class Matmul {
                     + dy.length + ", x " + x.length + ", dW " + dW.length + ")");
         if (M == 0 || N == 0 || K == 0) return;
         if (GemmBackend.current().weightGrad(dy, x, M, N, K, dW)) return;
-        weightGradJava(dy, x, M, N, K, dW);
+        weightGradJava(dy, x, M, N, K, dW, 4 * Parallel.THREADS);
     }
 
-    /** {@link #weightGrad} on the Java kernels, whatever the backend (sizes already checked). */
-    static void weightGradJava(float[] dy, float[] x, int M, int N, int K, float[] dW) {
+    /** {@link #weightGrad} on the Java kernels in at most `chunks` tasks, whatever the backend (sizes already checked). */
+    static void weightGradJava(float[] dy, float[] x, int M, int N, int K, float[] dW, int chunks) {
         int tiles = (N + MR - 1) / MR;
-        Parallel.forRange(tiles, (lo, hi) -> {
+        Parallel.forRange(tiles, chunks, (lo, hi) -> {
             // columns outer, so the x block [M, NR] read by every row tile of this task stays in L2
             for (int k0 = 0; k0 < K; k0 += NR) {
                 boolean full = k0 + NR <= K;
@@ -236,6 +236,15 @@ public final class Matmul {
 
     /** Package-private, as are xwTDot, xwTTiles and xwAxpy, so tests and MatmulSpeed can run each form directly. */
     static void gemm(float[] a, int M, WeightMatrix w, boolean transposed, float[] c, boolean accumulate) {
+        gemm(a, M, w, transposed, c, accumulate, 4 * Parallel.THREADS);
+    }
+
+    /**
+     * gemm split in at most `chunks` tasks; 1 runs it on the calling thread, as a caller that is itself one
+     * task of a parallel loop must (a pool thread waiting on nested tasks may run a sibling of its own task,
+     * which would then share its per-thread buffers).
+     */
+    static void gemm(float[] a, int M, WeightMatrix w, boolean transposed, float[] c, boolean accumulate, int chunks) {
         final int red = transposed ? w.cols() : w.rows();
         final int nOut = transposed ? w.rows() : w.cols();
         final int nPanels = (nOut + NR - 1) / NR;
@@ -243,10 +252,10 @@ public final class Matmul {
         // With few panels (narrow outputs) also split the rows so every thread has work; each row group
         // then packs its own copy of the panel, which is cheap next to >= 8 tiles of kernel work.
         int groups = 1;
-        if (nPanels < 2 * Parallel.THREADS)
+        if (nPanels < 2 * Parallel.THREADS && chunks > 1)
             groups = Math.max(1, Math.min(tiles / 8, (4 * Parallel.THREADS + nPanels - 1) / nPanels));
         final int mGroups = groups;
-        Parallel.forRange(nPanels * mGroups, 4 * Parallel.THREADS, (lo, hi) -> {
+        Parallel.forRange(nPanels * mGroups, chunks, (lo, hi) -> {
             float[] panel = Scratch.floats(Scratch.PANEL, KC * NR);                   // [KC][NR]: B[k0 + k][n0 + j] at k·NR + j, zero for j >= nw
             float[] stage = transposed ? Scratch.floats(Scratch.STAGE, NR * KC) : null; // [NR][KC]: w rows n0.. before the transpose
             float[] edge = Scratch.floats(Scratch.EDGE, MR * NR);                     // [MR][NR]: output tile of the last, narrow panel

@@ -150,6 +150,41 @@ class KernelsTest {
         }
     }
 
+    /**
+     * Shapes past the GEMM's tiles and panels (the token branch runs as matrix products): forward against the
+     * twin, backward by a directional derivative of the twin along one random direction over q, k and v at once.
+     */
+    @ParameterizedTest
+    @CsvSource({"1,40,4,2,64,3", "2,67,2,1,32,0", "1,130,2,2,64,10", "1,256,32,4,64,10"})
+    void attentionAtLargerShapesMatchesTwinAndADirectionalDerivative(int B, int T, int H, int Hkv, int hd, int K) {
+        Random r = new Random(T * 31 + hd);
+        int qw = H * hd, kw = Hkv * hd, M = B * T;
+        float[] q = rand(r, M * qw, 1), k = rand(r, M * kw, 1), v = rand(r, M * kw, 1);
+        float[] ak = rand(r, Math.max(K, 1) * kw, 1), av = rand(r, Math.max(K, 1) * kw, 1), gamma = rand(r, H, 0.7);
+        Attention att = new Attention(B, T, H, Hkv, hd, K);
+        float[] out = new float[M * qw], probs = new float[B * H * T * T];
+        float[] pp = new float[B * H * T * Math.max(K, 1)], po = new float[M * qw];
+        att.forward(q, k, v, out, probs, ak, av, gamma, pp, po);
+        assertThat(relErr(out, ScalarKernels.attention(q, k, v, ak, av, gamma, B, T, H, Hkv, hd, K))).isLessThan(1e-5);
+        float[] dout = rand(r, M * qw, 1);
+        float[] dq = new float[M * qw], dk = new float[M * kw], dv = new float[M * kw];
+        float[] dgp = new float[B * H], dakp = new float[B * Math.max(K, 1) * kw], davp = new float[B * Math.max(K, 1) * kw];
+        att.backward(q, k, v, probs, dout, dq, dk, dv, ak, av, gamma, pp, po, dgp, dakp, davp);
+        float[] eq = rand(r, q.length, 1), ek = rand(r, k.length, 1), ev = rand(r, v.length, 1);
+        double analytic = 0;
+        for (int i = 0; i < q.length; i++) analytic += eq[i] * dq[i];
+        for (int i = 0; i < k.length; i++) analytic += ek[i] * dk[i] + ev[i] * dv[i];
+        double step = 1e-3, f[] = new double[2];
+        for (int s = 0; s < 2; s++) {
+            double sign = s == 0 ? step : -step;
+            float[] q2 = q.clone(), k2 = k.clone(), v2 = v.clone();
+            for (int i = 0; i < q.length; i++) q2[i] += (float) (sign * eq[i]);
+            for (int i = 0; i < k.length; i++) { k2[i] += (float) (sign * ek[i]); v2[i] += (float) (sign * ev[i]); }
+            f[s] = weightedD(ScalarKernels.attention(q2, k2, v2, ak, av, gamma, B, T, H, Hkv, hd, K), dout);
+        }
+        assertThat((f[0] - f[1]) / (2 * step)).isCloseTo(analytic, org.assertj.core.data.Offset.offset(2e-3 * Math.abs(analytic) + 1e-2));
+    }
+
     static float[] sumOverBatch(float[] part, int B) {
         int n = part.length / B;
         float[] s = new float[n];
