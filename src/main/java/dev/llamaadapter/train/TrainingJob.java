@@ -91,7 +91,8 @@ public final class TrainingJob {
 
     /** What the run produced. */
     public record Result(Path adapter, long steps, Trainer.ValRow baseValidation, Trainer.ValRow lastValidation,
-                         double lastTrainLoss, long adapterBytes, double trainSeconds, List<Trainer.StepRow> stepRows) {
+                         double lastTrainLoss, long adapterBytes, double trainSeconds, List<Trainer.StepRow> stepRows,
+                         long memoryBytes) {
         /** Mean wall time of an optimizer step, validation excluded where it ran only at the start and end. */
         public double msPerStep() {
             return stepRows.isEmpty() ? Double.NaN : 1000 * stepRows.getLast().elapsedS() / stepRows.size();
@@ -227,6 +228,7 @@ public final class TrainingJob {
             }
             Trainer.ValRow[] first = new Trainer.ValRow[1];
             Trainer.ValRow last;
+            long memoryBytes;
             long start = System.nanoTime();
             try (MetricsLog metrics = new MetricsLog(o.metricsFile(), resumeStep)) {
                 Trainer.Listener bar = progress.apply(resumeStep);
@@ -265,9 +267,11 @@ public final class TrainingJob {
                 Trainer trainer = new Trainer(model, cfg, train, val, o.checkpointFile(), base.fingerprint(), listener);
                 int maxT = trainer.longestExample();
                 if (trainFeats != null) trainer.images(trainFeats, valFeats); // the images enter the run's identity
-                last = trainer.run(o.full() ? Objective.full(model, full, cfg.microBatchSize(), maxT)
+                Objective objective = o.full() ? Objective.full(model, full, cfg.microBatchSize(), maxT)
                         : trainFeats != null ? new MultimodalObjective(model, p, cfg.microBatchSize(), maxT, trainFeats, valFeats)
-                        : Objective.adapter(model, p, cfg.microBatchSize(), maxT), o.resume());
+                        : Objective.adapter(model, p, cfg.microBatchSize(), maxT);
+                last = trainer.run(objective, o.resume());
+                memoryBytes = objective.memoryBytes();
                 double secs = (System.nanoTime() - start) / 1e9;
 
                 Map<String, String> meta = new LinkedHashMap<>(cfg.asMetadata());
@@ -298,7 +302,7 @@ public final class TrainingJob {
                 log.printf(Locale.ROOT, "done        %d steps in %.1f s; train loss %.4f%s; adapter %s (%,d bytes)%n", trainer.totalSteps(), secs, lastLoss,
                         last != null && baseVal != null ? String.format(Locale.ROOT, ", validation loss %.4f (base model %.4f)", last.loss(), baseVal.loss()) : "",
                         o.out(), bytes);
-                return new Result(o.out(), trainer.totalSteps(), baseVal, last, lastLoss, bytes, secs, List.copyOf(metrics.steps));
+                return new Result(o.out(), trainer.totalSteps(), baseVal, last, lastLoss, bytes, secs, List.copyOf(metrics.steps), memoryBytes);
             }
         }
     }
