@@ -1,6 +1,7 @@
 package dev.llamaadapter.cli;
 
 import dev.llamaadapter.model.GateActivation;
+import dev.llamaadapter.train.ClusterTrainer;
 import dev.llamaadapter.train.Trainer;
 import dev.llamaadapter.train.TrainingJob;
 import me.tongfei.progressbar.ConsoleProgressBarConsumer;
@@ -47,6 +48,7 @@ public final class TrainCommand implements Callable<Integer> {
     @Option(names = "--metrics", description = "metrics file, JSON Lines (default: <out>.metrics.jsonl)") Path metrics;
     @Option(names = "--plot", description = "loss chart PNG (default: <out>.loss.png)") Path plot;
     @Option(names = "--resume", description = "continue from the checkpoint when there is one") boolean resume;
+    @Option(names = "--spark", paramLabel = "MASTER", description = "data-parallel on Apache Spark: local[N] on this machine, or the cluster's master (needs the Spark module: see the README)") String spark;
     @Option(names = "--quiet", description = "no progress bar; one line per validation") boolean quiet;
 
     static final class GateConverter implements ITypeConverter<GateActivation> {
@@ -61,7 +63,12 @@ public final class TrainCommand implements Callable<Integer> {
         var o = new TrainingJob.Options(model, data, out, tokenizer, valData, valSplit, epochs, warmupEpochs, batchSize, microBatchSize,
                 lr, blr, minLr, weightDecay, clipGrad, adapterLen, adapterLayers, gate, maxSeqLen, seed, scorePrompt, !noBucket,
                 evalEvery, saveEvery, checkpoint, metrics, plot, resume);
-        TrainingJob.run(o, System.err, resumeStep -> quiet ? new Lines() : new Bar());
+        ClusterTrainer.Launcher cluster = null;
+        if (spark != null) {
+            ClusterTrainer engine = ClusterTrainer.find("spark"); // fails before any work when the module is absent
+            cluster = run -> engine.start(spark, run);
+        }
+        TrainingJob.run(o, System.err, resumeStep -> quiet ? new Lines() : new Bar(), cluster);
         return 0;
     }
 

@@ -114,6 +114,12 @@ public final class TrainingJob {
     }
 
     public static Result run(Options o, PrintStream log, java.util.function.Function<Long, Trainer.Listener> progress) throws IOException {
+        return run(o, log, progress, null);
+    }
+
+    /** As {@link #run(Options, PrintStream, java.util.function.Function)}, each step's gradient computed on a cluster when cluster is not null. */
+    public static Result run(Options o, PrintStream log, java.util.function.Function<Long, Trainer.Listener> progress,
+                             ClusterTrainer.Launcher cluster) throws IOException {
         for (Path p : List.of(o.out(), o.checkpointFile(), o.metricsFile(), o.plotFile())) checkWritable(p);
         try (BaseModel base = BaseModel.open(o.model())) {
             Prepared pr = prepare(o, base);
@@ -188,7 +194,11 @@ public final class TrainingJob {
                     }
                 };
                 Trainer trainer = new Trainer(base.transformer(), cfg, train, val, o.checkpointFile(), base.fingerprint(), listener);
-                last = trainer.run(p, o.resume());
+                try (ClusterTrainer.Session session = cluster == null ? null
+                        : cluster.start(new ClusterTrainer.Run(o.model(), base.fingerprint(), cfg, train, trainer.longestExample(), log))) {
+                    if (session != null) trainer.withStepGradient(session.stepGradient());
+                    last = trainer.run(p, o.resume());
+                }
                 double secs = (System.nanoTime() - start) / 1e9;
 
                 Map<String, String> meta = new LinkedHashMap<>(cfg.asMetadata());
