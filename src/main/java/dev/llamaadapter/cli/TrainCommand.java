@@ -1,5 +1,7 @@
 package dev.llamaadapter.cli;
 
+import dev.llamaadapter.data.InstructionReader;
+import dev.llamaadapter.eval.ScienceQaInstructions;
 import dev.llamaadapter.model.GateActivation;
 import dev.llamaadapter.train.ClusterTrainer;
 import dev.llamaadapter.train.Trainer;
@@ -18,14 +20,20 @@ import java.util.concurrent.Callable;
 
 /** Instruction fine-tuning: Alpaca-style data in, one plug-and-play adapter file out (spec §3, §6). */
 @Command(name = "train", mixinStandardHelpOptions = true, sortOptions = false,
-        description = "Train a LLaMA-Adapter on instruction data (Alpaca JSON or JSON Lines) over a frozen base model.")
+        description = "Train a LLaMA-Adapter on instruction data (Alpaca JSON or JSON Lines, or ScienceQA's problems.json) over a frozen base model.")
 public final class TrainCommand implements Callable<Integer> {
     @Option(names = "--model", required = true, description = "base model: a Hugging Face directory, a .gguf file or a llama2.c .bin checkpoint") Path model;
-    @Option(names = "--data", required = true, description = "instruction data: JSON array or JSON Lines of {instruction, input, output}") Path data;
-    @Option(names = "--out", required = true, description = "the adapter file to write (.safetensors)") Path out;
+    @Option(names = "--data", required = true, description = "instruction data: JSON array or JSON Lines of {instruction, input, output}; or problems.json with --format scienceqa") Path data;
+    @Option(names = "--format", defaultValue = "alpaca", description = "alpaca | scienceqa (default ${DEFAULT-VALUE})") String format;
+    @Option(names = "--split", defaultValue = "train", description = "scienceqa: the split to train on (default ${DEFAULT-VALUE})") String split;
+    @Option(names = "--pid-splits", description = "scienceqa: pid_splits.json (default: each problem's 'split' field)") Path pidSplits;
+    @Option(names = "--captions", description = "scienceqa: captions.json, added to the text context") Path captions;
+    @Option(names = "--image-root", description = "scienceqa: image folder (<root>/<split>/<pid>/image.png), recorded on each example") Path imageRoot;
+    @Option(names = "--out", required = true, description = "the adapter file to write (.safetensors); with --full, the model directory") Path out;
     @Option(names = "--tokenizer", description = "tokenizer file (default: the one in --model)") Path tokenizer;
     @Option(names = "--val-data", description = "validation data file (default: a split of --data)") Path valData;
-    @Option(names = "--val-split", description = "validation records held out of --data: a count (200) or a fraction (0.05); 0 = none (default: 5%%, at most 200)") String valSplit;
+    @Option(names = "--val-split", description = "validation records held out of --data: a count (200) or a fraction (0.05); 0 = none (default: 5%%, at most 200); "
+            + "with --format scienceqa also a split name (minival)") String valSplit;
     @Option(names = "--epochs", defaultValue = "5", description = "default ${DEFAULT-VALUE}") int epochs;
     @Option(names = "--warmup-epochs", defaultValue = "2", description = "linear warm-up, in epochs (default ${DEFAULT-VALUE})") double warmupEpochs;
     @Option(names = "--batch-size", defaultValue = "32", description = "effective batch, in examples (default ${DEFAULT-VALUE})") int batchSize;
@@ -48,6 +56,8 @@ public final class TrainCommand implements Callable<Integer> {
     @Option(names = "--metrics", description = "metrics file, JSON Lines (default: <out>.metrics.jsonl)") Path metrics;
     @Option(names = "--plot", description = "loss chart PNG (default: <out>.loss.png)") Path plot;
     @Option(names = "--resume", description = "continue from the checkpoint when there is one") boolean resume;
+    @Option(names = "--full", description = "full fine-tuning: train every weight of the model (the paper's Alpaca-style baseline) and write a whole model directory to --out") boolean full;
+    @Option(names = "--gate-init-std", defaultValue = "0", description = "start the gates random with this std instead of zero (the paper's ablation; default 0 = zero-init)") double gateInit;
     @Option(names = "--spark", paramLabel = "MASTER", description = "data-parallel on Apache Spark: local[N] on this machine, or the cluster's master (needs the Spark module: see the README)") String spark;
     @Option(names = "--quiet", description = "no progress bar; one line per validation") boolean quiet;
 
@@ -60,15 +70,37 @@ public final class TrainCommand implements Callable<Integer> {
 
     @Override
     public Integer call() throws Exception {
-        var o = new TrainingJob.Options(model, data, out, tokenizer, valData, valSplit, epochs, warmupEpochs, batchSize, microBatchSize,
+        InstructionReader reader = null, valReader = null;
+        Path valFile = valData;
+        String held = valSplit;
+        switch (format) {
+            case "alpaca" -> {
+                for (Object o : new Object[] {pidSplits, captions, imageRoot})
+                    if (o != null) throw new IllegalArgumentException("--pid-splits, --captions and --image-root go with --format scienceqa");
+            }
+            case "scienceqa" -> {
+                reader = ScienceQaInstructions.reader(split, pidSplits, captions, imageRoot);
+                valReader = reader;
+                if (valSplit != null && !valSplit.isBlank() && !Character.isDigit(valSplit.charAt(0)) && valSplit.charAt(0) != '.') {
+                    // a split name: validate on that split of the same problems
+                    if (valData != null) throw new IllegalArgumentException("--val-split " + valSplit + " names a split; it does not go with --val-data");
+                    valReader = ScienceQaInstructions.reader(valSplit, pidSplits, captions, imageRoot);
+                    valFile = data;
+                    held = null;
+                }
+            }
+            default -> throw new IllegalArgumentException("--format " + format + ": alpaca or scienceqa");
+        }
+        var o = new TrainingJob.Options(model, data, out, tokenizer, valFile, held, epochs, warmupEpochs, batchSize, microBatchSize,
                 lr, blr, minLr, weightDecay, clipGrad, adapterLen, adapterLayers, gate, maxSeqLen, seed, scorePrompt, !noBucket,
-                evalEvery, saveEvery, checkpoint, metrics, plot, resume);
+                evalEvery, saveEvery, checkpoint, metrics, plot, resume, gateInit, full, reader, valReader);
         ClusterTrainer.Launcher cluster = null;
         if (spark != null) {
+            if (full) throw new IllegalArgumentException("--spark trains adapters only: --full's gradient is the whole model, too big to aggregate every step");
             ClusterTrainer engine = ClusterTrainer.find("spark"); // fails before any work when the module is absent
             cluster = run -> engine.start(spark, run);
         }
-        TrainingJob.run(o, System.err, resumeStep -> quiet ? new Lines() : new Bar(), cluster);
+        TrainingJob.run(o, System.err, resumeStep -> quiet ? new Lines() : new Bar(full ? "full" : "train"), cluster);
         return 0;
     }
 
@@ -89,10 +121,19 @@ public final class TrainCommand implements Callable<Integer> {
     /** A progress bar: epoch, step, loss, lr, tokens/s and ETA. */
     static final class Bar extends Lines {
         private ProgressBar bar;
+        private final String task;
+
+        Bar() {
+            this("train");
+        }
+
+        Bar(String task) {
+            this.task = task;
+        }
 
         @Override
         public void start(long total, long firstStep) {
-            bar = new ProgressBarBuilder().setTaskName("train").setInitialMax(total).startsFrom(firstStep, java.time.Duration.ZERO)
+            bar = new ProgressBarBuilder().setTaskName(task).setInitialMax(total).startsFrom(firstStep, java.time.Duration.ZERO)
                     .setStyle(ProgressBarStyle.ASCII).setMaxRenderedLength(120).setConsumer(new ConsoleProgressBarConsumer(System.err)).setUpdateIntervalMillis(500)
                     .continuousUpdate().build();
         }

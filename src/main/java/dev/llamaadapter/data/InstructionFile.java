@@ -17,7 +17,8 @@ import java.util.List;
 
 /**
  * Reads instruction data: a JSON array of records (Alpaca's own format) or JSON Lines, one record per
- * line. Every error names the file and the line of the record at fault.
+ * line. Every error names the file and the line of the record at fault. A record may carry an
+ * "image" path (multimodal data); a relative one is resolved against the data file's directory.
  */
 public final class InstructionFile {
     private InstructionFile() {}
@@ -26,6 +27,19 @@ public final class InstructionFile {
 
     /** What was read: the usable records, and those skipped because their output is empty. */
     public record Contents(List<Instruction> records, List<String> emptyOutputs) {}
+
+    /** Writes records as JSON Lines {instruction, input, output}, atomically. */
+    public static void writeJsonl(Path file, List<Instruction> records) throws IOException {
+        StringBuilder sb = new StringBuilder();
+        for (Instruction r : records) {
+            com.fasterxml.jackson.databind.node.ObjectNode o = JSON.createObjectNode();
+            o.put("instruction", r.instruction());
+            o.put("input", r.input());
+            o.put("output", r.output());
+            sb.append(JSON.writeValueAsString(o)).append('\n');
+        }
+        dev.llamaadapter.io.AtomicFile.write(file, sb.toString().getBytes(StandardCharsets.UTF_8));
+    }
 
     public static Contents read(Path file) throws IOException {
         if (!Files.isRegularFile(file)) throw new IOException(file + ": no such data file");
@@ -62,7 +76,7 @@ public final class InstructionFile {
                 } catch (JsonParseException e) {
                     throw malformed(file, e);
                 }
-                add(file + ":" + line, node, out, empty);
+                add(file, file + ":" + line, node, out, empty);
             }
             if (p.nextToken() != null) throw new IOException(file + ":" + p.currentLocation().getLineNr() + ": text after the closing ]");
         } catch (JsonParseException e) {
@@ -81,7 +95,7 @@ public final class InstructionFile {
             } catch (JsonParseException e) {
                 throw new IOException(file + ":" + (n + 1) + ": malformed JSON: " + e.getOriginalMessage(), e);
             }
-            add(file + ":" + (n + 1), node, out, empty);
+            add(file, file + ":" + (n + 1), node, out, empty);
         }
     }
 
@@ -90,7 +104,7 @@ public final class InstructionFile {
                 + ": malformed JSON: " + e.getOriginalMessage(), e);
     }
 
-    private static void add(String where, JsonNode node, List<Instruction> out, List<String> empty) throws IOException {
+    private static void add(Path file, String where, JsonNode node, List<Instruction> out, List<String> empty) throws IOException {
         if (node == null || !node.isObject()) throw new IOException(where + ": expected a record {instruction, input, output}");
         String instruction = field(where, node, "instruction", true);
         String input = field(where, node, "input", false);
@@ -99,7 +113,20 @@ public final class InstructionFile {
             empty.add(where);
             return;
         }
-        out.add(new Instruction(instruction, input, output, where));
+        String image = field(where, node, "image", false);
+        out.add(new Instruction(instruction, input, output, where, image.isEmpty() ? null : resolve(file, where, image)));
+    }
+
+    /** An image path: relative ones are taken from the data file's directory. */
+    private static Path resolve(Path file, String where, String image) throws IOException {
+        try {
+            Path p = Path.of(image);
+            if (p.isAbsolute()) return p;
+            Path dir = file.toAbsolutePath().getParent();
+            return dir == null ? p : dir.resolve(p).normalize();
+        } catch (java.nio.file.InvalidPathException e) {
+            throw new IOException(where + ": 'image' is not a usable path: " + e.getMessage(), e);
+        }
     }
 
     private static String field(String where, JsonNode node, String name, boolean required) throws IOException {

@@ -27,7 +27,7 @@ public final class TrainableWeights {
     public TrainableWeights(LlamaConfig c, LlamaWeights from) {
         this.config = c;
         int D = c.hiddenSize();
-        WeightMatrix embed = copy(from.embed());
+        WeightMatrix embed = copy("model.embed_tokens.weight", from.embed());
         float[] gEmbed = gradOf(embed);
         LlamaWeights.Layer[] layers = new LlamaWeights.Layer[from.layers().length];
         WeightGrads.Layer[] gLayers = new WeightGrads.Layer[layers.length];
@@ -35,9 +35,11 @@ public final class TrainableWeights {
             LlamaWeights.Layer l = from.layers()[i];
             String p = "model.layers." + i + ".";
             float[] attnNorm = vector(p + "input_layernorm.weight", l.attnNorm());
-            WeightMatrix wq = copy(l.wq()), wk = copy(l.wk()), wv = copy(l.wv()), wo = copy(l.wo());
+            WeightMatrix wq = copy(p + "self_attn.q_proj.weight", l.wq()), wk = copy(p + "self_attn.k_proj.weight", l.wk()),
+                    wv = copy(p + "self_attn.v_proj.weight", l.wv()), wo = copy(p + "self_attn.o_proj.weight", l.wo());
             float[] mlpNorm = vector(p + "post_attention_layernorm.weight", l.mlpNorm());
-            WeightMatrix wg = copy(l.wGate()), wu = copy(l.wUp()), wd = copy(l.wDown());
+            WeightMatrix wg = copy(p + "mlp.gate_proj.weight", l.wGate()), wu = copy(p + "mlp.up_proj.weight", l.wUp()),
+                    wd = copy(p + "mlp.down_proj.weight", l.wDown());
             layers[i] = new LlamaWeights.Layer(attnNorm, wq, wk, wv, wo, mlpNorm, wg, wu, wd);
             gLayers[i] = new WeightGrads.Layer(gradOf(p + "input_layernorm.weight"), gradOf(wq), gradOf(wk), gradOf(wv), gradOf(wo),
                     gradOf(p + "post_attention_layernorm.weight"), gradOf(wg), gradOf(wu), gradOf(wd));
@@ -45,7 +47,7 @@ public final class TrainableWeights {
         float[] finalNorm = vector("model.norm.weight", from.finalNorm());
         float[] gFinal = gradOf("model.norm.weight");
         boolean tied = from.head() == from.embed();
-        WeightMatrix head = tied ? embed : copy(from.head());
+        WeightMatrix head = tied ? embed : copy("lm_head.weight", from.head());
         float[] gHead = tied ? null : gradOf(head);
         this.weights = new LlamaWeights(embed, layers, finalNorm, head);
         this.grads = new WeightGrads(gEmbed, gLayers, gFinal, gHead);
@@ -63,10 +65,22 @@ public final class TrainableWeights {
         return n;
     }
 
-    private WeightMatrix copy(WeightMatrix w) {
+    /**
+     * Writes the weights as a Hugging Face model directory: config.json and model.safetensors (F32), each
+     * atomically. The tokenizer is the caller's to add.
+     */
+    public void writeHf(java.nio.file.Path dir, java.util.Map<String, String> metadata) throws java.io.IOException {
+        java.nio.file.Files.createDirectories(dir);
+        dev.llamaadapter.io.SafeTensorsWriter w = new dev.llamaadapter.io.SafeTensorsWriter();
+        for (Tensor t : tensors) w.put(t.name(), DType.F32, t.value(), t.shape());
+        w.metadata("format", "pt").metadata(metadata).write(dir.resolve("model.safetensors"));
+        config.write(dir.resolve("config.json"));
+    }
+
+    private WeightMatrix copy(String name, WeightMatrix w) {
         float[] v = w.toFloats(); // logical row order: the copy has none
-        tensors.add(new Tensor(w.name(), new long[]{w.rows(), w.cols()}, v, new float[v.length]));
-        return new WeightMatrix(w.name(), MemorySegment.ofArray(v), DType.F32, w.rows(), w.cols());
+        tensors.add(new Tensor(name, new long[]{w.rows(), w.cols()}, v, new float[v.length]));
+        return new WeightMatrix(name, MemorySegment.ofArray(v), DType.F32, w.rows(), w.cols());
     }
 
     private float[] vector(String name, float[] src) {

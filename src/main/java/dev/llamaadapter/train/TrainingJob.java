@@ -5,10 +5,13 @@ import dev.llamaadapter.data.Example;
 import dev.llamaadapter.data.ExampleEncoder;
 import dev.llamaadapter.data.Instruction;
 import dev.llamaadapter.data.InstructionFile;
+import dev.llamaadapter.data.InstructionReader;
 import dev.llamaadapter.model.AdaptionPrompts;
 import dev.llamaadapter.model.BaseModel;
 import dev.llamaadapter.model.GateActivation;
 import dev.llamaadapter.model.LlamaConfig;
+import dev.llamaadapter.model.TrainableWeights;
+import dev.llamaadapter.model.Transformer;
 import dev.llamaadapter.tokenizer.Tokenizer;
 
 import java.io.IOException;
@@ -29,12 +32,27 @@ import java.util.Random;
  */
 public final class TrainingJob {
 
-    /** Everything the command line sets. Nullable fields take the recipe's defaults. */
+    /**
+     * Everything the command line sets. Nullable fields take the recipe's defaults. reader and valReader
+     * turn --data and --val-data into records (null: Alpaca JSON / JSON Lines).
+     */
     public record Options(Path model, Path data, Path out, Path tokenizer, Path valData, String valSplit,
                           int epochs, double warmupEpochs, int batchSize, int microBatchSize, Double lr, double blr,
                           double minLr, double weightDecay, double clipGrad, int adapterLen, Integer adapterLayers,
                           GateActivation gateActivation, int maxSeqLen, long seed, boolean scorePrompt, boolean bucket,
-                          Integer evalEvery, Integer saveEvery, Path checkpoint, Path metrics, Path plot, boolean resume) {
+                          Integer evalEvery, Integer saveEvery, Path checkpoint, Path metrics, Path plot, boolean resume,
+                          double gateInitStd, boolean full, InstructionReader reader, InstructionReader valReader) {
+
+        /** Alpaca data for both --data and --val-data; a zero-init adapter. */
+        public Options(Path model, Path data, Path out, Path tokenizer, Path valData, String valSplit,
+                       int epochs, double warmupEpochs, int batchSize, int microBatchSize, Double lr, double blr,
+                       double minLr, double weightDecay, double clipGrad, int adapterLen, Integer adapterLayers,
+                       GateActivation gateActivation, int maxSeqLen, long seed, boolean scorePrompt, boolean bucket,
+                       Integer evalEvery, Integer saveEvery, Path checkpoint, Path metrics, Path plot, boolean resume) {
+            this(model, data, out, tokenizer, valData, valSplit, epochs, warmupEpochs, batchSize, microBatchSize, lr, blr, minLr,
+                    weightDecay, clipGrad, adapterLen, adapterLayers, gateActivation, maxSeqLen, seed, scorePrompt, bucket,
+                    evalEvery, saveEvery, checkpoint, metrics, plot, resume, 0, false, null, null);
+        }
 
         public Path checkpointFile() {
             return checkpoint != null ? checkpoint : sibling(".ckpt.safetensors");
@@ -57,7 +75,7 @@ public final class TrainingJob {
 
     /** What the run produced. */
     public record Result(Path adapter, long steps, Trainer.ValRow baseValidation, Trainer.ValRow lastValidation,
-                         double lastTrainLoss, long adapterBytes) {}
+                         double lastTrainLoss, long adapterBytes, double trainSeconds) {}
 
     /** Data, split, tokenization and the resolved configuration of a run over an open base model. */
     public record Prepared(TrainConfig cfg, List<Example> train, List<Example> val, List<String> empty, List<String> truncated,
@@ -70,11 +88,11 @@ public final class TrainingJob {
             throw new IOException("the tokenizer (" + (o.tokenizer() != null ? o.tokenizer() : o.model()) + ") has " + tok.vocabSize()
                     + " tokens but the model's vocab_size is " + c.vocabSize() + ": they do not belong together");
 
-        InstructionFile.Contents all = InstructionFile.read(o.data());
+        InstructionFile.Contents all = (o.reader() != null ? o.reader() : InstructionReader.ALPACA).read(o.data());
         List<Instruction> trainRecs = new ArrayList<>(all.records()), valRecs = new ArrayList<>();
         List<String> empty = new ArrayList<>(all.emptyOutputs());
         if (o.valData() != null) {
-            InstructionFile.Contents v = InstructionFile.read(o.valData());
+            InstructionFile.Contents v = (o.valReader() != null ? o.valReader() : InstructionReader.ALPACA).read(o.valData());
             valRecs.addAll(v.records());
             empty.addAll(v.emptyOutputs());
         } else {
@@ -120,7 +138,9 @@ public final class TrainingJob {
     /** As {@link #run(Options, PrintStream, java.util.function.Function)}, each step's gradient computed on a cluster when cluster is not null. */
     public static Result run(Options o, PrintStream log, java.util.function.Function<Long, Trainer.Listener> progress,
                              ClusterTrainer.Launcher cluster) throws IOException {
-        for (Path p : List.of(o.out(), o.checkpointFile(), o.metricsFile(), o.plotFile())) checkWritable(p);
+        for (Path p : List.of(o.checkpointFile(), o.metricsFile(), o.plotFile())) checkWritable(p);
+        if (o.full()) checkWritableDir(o.out());
+        else checkWritable(o.out());
         try (BaseModel base = BaseModel.open(o.model())) {
             Prepared pr = prepare(o, base);
             LlamaConfig c = base.config();
@@ -129,14 +149,25 @@ public final class TrainingJob {
             List<String> empty = pr.empty(), truncated = pr.truncated(), unscored = pr.unscored();
             int N = c.numHiddenLayers(), L = cfg.adapterLayers(), spe = pr.stepsPerEpoch();
             double lr = cfg.lr();
-            AdaptionPrompts p = AdaptionPrompts.init(o.adapterLen(), L, c.hiddenSize(), c.numAttentionHeads(), o.gateActivation(), o.seed());
+            AdaptionPrompts p = o.full() ? null : AdaptionPrompts.init(o.adapterLen(), L, c.hiddenSize(), c.numAttentionHeads(), o.gateActivation(), o.seed());
+            if (p != null && o.gateInitStd() > 0) { // the paper's ablation: gates that do not start at zero
+                Random r = new Random(o.seed() ^ 0x6a7eL);
+                for (int i = 0; i < p.gate.length; i++) p.gate[i] = (float) (r.nextGaussian() * o.gateInitStd());
+            }
+            TrainableWeights full = o.full() ? new TrainableWeights(c, base.weights()) : null; // fp32 copies: the files stay untouched
+            Transformer model = o.full() ? new Transformer(c, full.weights) : base.transformer();
             long baseParams = base.parameterCount();
             long tokens = 0;
             for (Example e : train) tokens += e.length();
             log.printf(Locale.ROOT, "base model  %s: %s, %s, %.1f MB on disk, %s parameters%n", o.model(), base.shape(), base.dtypes(),
                     base.bytesOnDisk() / 1e6, human(baseParams));
-            log.printf(Locale.ROOT, "adapter     K %d prompts × L %d layers (%d..%d), gate %s: %,d trainable, %.4f%% of %s%n",
-                    o.adapterLen(), L, N - L, N - 1, o.gateActivation().id(), p.parameterCount(), 100.0 * p.parameterCount() / baseParams, human(baseParams));
+            if (o.full())
+                log.printf(Locale.ROOT, "full        every weight is trained (%,d parameters, fp32 master copies of %d tensors)%n",
+                        full.parameterCount(), full.tensors().size());
+            else
+                log.printf(Locale.ROOT, "adapter     K %d prompts × L %d layers (%d..%d), gate %s%s: %,d trainable, %.4f%% of %s%n",
+                        o.adapterLen(), L, N - L, N - 1, o.gateActivation().id(), o.gateInitStd() > 0 ? " (random init, std " + o.gateInitStd() + ")" : "",
+                        p.parameterCount(), 100.0 * p.parameterCount() / baseParams, human(baseParams));
             log.printf(Locale.ROOT, "data        %s: %,d train examples (%,d tokens), %,d validation%s%n", o.data(), train.size(), tokens, val.size(),
                     o.valData() != null ? " from " + o.valData() : "");
             if (!empty.isEmpty()) log.printf("            %d records with an empty output skipped (first: %s)%n", empty.size(), empty.getFirst());
@@ -193,11 +224,13 @@ public final class TrainingJob {
                         bar.checkpoint(step, file);
                     }
                 };
-                Trainer trainer = new Trainer(base.transformer(), cfg, train, val, o.checkpointFile(), base.fingerprint(), listener);
+                Trainer trainer = new Trainer(model, cfg, train, val, o.checkpointFile(), base.fingerprint(), listener);
+                int maxT = trainer.longestExample();
                 try (ClusterTrainer.Session session = cluster == null ? null
-                        : cluster.start(new ClusterTrainer.Run(o.model(), base.fingerprint(), cfg, train, trainer.longestExample(), log))) {
+                        : cluster.start(new ClusterTrainer.Run(o.model(), base.fingerprint(), cfg, train, maxT, log))) {
                     if (session != null) trainer.withStepGradient(session.stepGradient());
-                    last = trainer.run(p, o.resume());
+                    last = trainer.run(o.full() ? Objective.full(model, full, cfg.microBatchSize(), maxT)
+                            : Objective.adapter(model, p, cfg.microBatchSize(), maxT), o.resume());
                 }
                 double secs = (System.nanoTime() - start) / 1e9;
 
@@ -213,15 +246,22 @@ public final class TrainingJob {
                 if (!metrics.vals.isEmpty()) meta.put("summary.base_val_loss", String.format(Locale.ROOT, "%.6f", metrics.vals.getFirst().loss()));
                 meta.put("summary.train_seconds", String.format(Locale.ROOT, "%.1f", secs));
                 meta.put("created_at", Instant.now().toString());
-                AdapterFile.write(o.out(), p, N, meta);
+                long bytes;
+                if (o.full()) {
+                    full.writeHf(o.out(), meta);
+                    copyTokenizer(o, base, log);
+                    bytes = Files.size(o.out().resolve("model.safetensors"));
+                } else {
+                    AdapterFile.write(o.out(), p, N, meta);
+                    bytes = Files.size(o.out());
+                }
                 LossChart.write(o.plotFile(), "LLaMA-Adapter: " + o.data().getFileName(), metrics.steps, metrics.vals);
                 Trainer.ValRow baseVal = metrics.vals.isEmpty() ? null : metrics.vals.getFirst();
                 double lastLoss = metrics.steps.isEmpty() ? Double.NaN : metrics.steps.getLast().loss();
-                long bytes = Files.size(o.out());
                 log.printf(Locale.ROOT, "done        %d steps in %.1f s; train loss %.4f%s; adapter %s (%,d bytes)%n", trainer.totalSteps(), secs, lastLoss,
                         last != null && baseVal != null ? String.format(Locale.ROOT, ", validation loss %.4f (base model %.4f)", last.loss(), baseVal.loss()) : "",
                         o.out(), bytes);
-                return new Result(o.out(), trainer.totalSteps(), baseVal, last, lastLoss, bytes);
+                return new Result(o.out(), trainer.totalSteps(), baseVal, last, lastLoss, bytes, secs);
             }
         }
     }
@@ -235,6 +275,26 @@ public final class TrainingJob {
             else out.add(e);
         }
         return out;
+    }
+
+    /** A fully fine-tuned model is a whole model directory: it takes the base's tokenizer files along. */
+    private static void copyTokenizer(Options o, BaseModel base, PrintStream log) throws IOException {
+        Path from = o.tokenizer() != null ? o.tokenizer() : base.dir();
+        List<Path> files = new ArrayList<>();
+        if (Files.isRegularFile(from)) files.add(from);
+        else if (Files.isDirectory(from))
+            for (String n : List.of("tokenizer.model", "tokenizer.json", "tokenizer_config.json", "special_tokens_map.json"))
+                if (Files.isRegularFile(from.resolve(n))) files.add(from.resolve(n));
+        for (Path f : files) dev.llamaadapter.io.AtomicFile.write(o.out().resolve(f.getFileName()), Files.readAllBytes(f));
+        if (files.isEmpty())
+            log.printf("warning     %s has no tokenizer file to copy: pass --tokenizer when using %s%n", from, o.out());
+    }
+
+    /** The output directory of full fine-tuning: created if missing, and writable. */
+    static void checkWritableDir(Path dir) throws IOException {
+        if (Files.isRegularFile(dir)) throw new IOException(dir + ": full fine-tuning writes a model directory, but this is a file");
+        Files.createDirectories(dir);
+        checkWritable(dir.resolve("config.json"));
     }
 
     /** "200" = that many records; "0.05" = that share; "0" = none. */

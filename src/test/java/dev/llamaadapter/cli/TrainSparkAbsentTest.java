@@ -10,14 +10,24 @@ import static org.assertj.core.api.Assertions.assertThat;
 
 /** The core jar has no Spark: train --spark must say how to get the Spark module, before touching any file. */
 class TrainSparkAbsentTest {
-    @Test
-    void sparkWithoutTheModuleSaysHowToRunIt() {
+    static String train(String... extra) {
         StringWriter err = new StringWriter();
         CommandLine cl = Main.commandLine();
         cl.setErr(new PrintWriter(err, true));
-        int rc = cl.execute("train", "--model", "no-such-model", "--data", "no-such-data.jsonl", "--out", "never.safetensors", "--spark", "local[2]");
+        String[] base = {"train", "--model", "no-such-model", "--data", "no-such-data.jsonl", "--out", "never.safetensors", "--spark", "local[2]"};
+        int rc = cl.execute(java.util.stream.Stream.concat(java.util.Arrays.stream(base), java.util.Arrays.stream(extra)).toArray(String[]::new));
         assertThat(rc).isEqualTo(2);
-        assertThat(err.toString()).contains("--spark needs the spark module").contains("llama-adapter-spark.jar").contains("spark-submit")
+        return err.toString();
+    }
+
+    @Test
+    void sparkWithoutTheModuleSaysHowToRunIt() {
+        assertThat(train()).contains("--spark needs the spark module").contains("llama-adapter-spark.jar").contains("spark-submit")
                 .doesNotContain("no-such-model");
+    }
+
+    @Test
+    void sparkTrainsAdaptersOnly() {
+        assertThat(train("--full")).contains("--spark trains adapters only");
     }
 }

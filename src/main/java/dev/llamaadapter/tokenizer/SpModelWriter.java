@@ -3,13 +3,19 @@ package dev.llamaadapter.tokenizer;
 import java.io.ByteArrayOutputStream;
 import java.nio.charset.StandardCharsets;
 
-/** Writes small SentencePiece ModelProto files for tests (protobuf wire format, the fields the reader uses). */
-final class SpModelWriter {
+/**
+ * Writes SentencePiece ModelProto files (protobuf wire format, the fields {@link SentencePieceModel} reads):
+ * the demo's generated vocabulary and tests' small models.
+ */
+public final class SpModelWriter {
+    /** Piece types, as SentencePiece numbers them. */
+    public static final int NORMAL = SentencePieceModel.NORMAL, UNKNOWN = SentencePieceModel.UNKNOWN,
+            CONTROL = SentencePieceModel.CONTROL, BYTE = SentencePieceModel.BYTE;
     private final ByteArrayOutputStream pieces = new ByteArrayOutputStream();
     private boolean byteFallback, addDummyPrefix = true, removeExtraWhitespaces;
     private int modelType = SentencePieceModel.BPE;
 
-    SpModelWriter piece(String text, float score, int type) {
+    public SpModelWriter piece(String text, float score, int type) {
         ByteArrayOutputStream p = new ByteArrayOutputStream();
         string(p, 1, text);
         tag(p, 2, 5);
@@ -21,12 +27,12 @@ final class SpModelWriter {
         return this;
     }
 
-    SpModelWriter byteFallback(boolean v) { byteFallback = v; return this; }
-    SpModelWriter addDummyPrefix(boolean v) { addDummyPrefix = v; return this; }
-    SpModelWriter removeExtraWhitespaces(boolean v) { removeExtraWhitespaces = v; return this; }
-    SpModelWriter modelType(int v) { modelType = v; return this; }
+    public SpModelWriter byteFallback(boolean v) { byteFallback = v; return this; }
+    public SpModelWriter addDummyPrefix(boolean v) { addDummyPrefix = v; return this; }
+    public SpModelWriter removeExtraWhitespaces(boolean v) { removeExtraWhitespaces = v; return this; }
+    public SpModelWriter modelType(int v) { modelType = v; return this; }
 
-    byte[] bytes() {
+    public byte[] bytes() {
         ByteArrayOutputStream out = new ByteArrayOutputStream();
         out.writeBytes(pieces.toByteArray());
         ByteArrayOutputStream trainer = new ByteArrayOutputStream();
