@@ -1,6 +1,6 @@
 #!/usr/bin/env bash
 # Spark's per-step overhead over the single-process trainer on the bench `small` shape (SparkStepBench).
-# Usage: scripts/spark-bench.sh [micro-batches per step] [timed steps] [Spark threads]
+# Usage: scripts/spark-bench.sh [micro-batches per step] [timed steps] [Spark threads] [small|tiny] [rounds]
 set -euo pipefail
 here="$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)"
 source "$here/scripts/jdk.sh"

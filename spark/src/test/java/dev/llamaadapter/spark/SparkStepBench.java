@@ -21,7 +21,7 @@ import java.util.Locale;
  * adapter K 10 × L 6). Not a test: run by hand (README, "Training on Apache Spark").
  * Arguments: [micro-batches per step (default 2)] [timed steps (default 8)] [Spark threads (default 2)]
  * [shape: small (default), or tiny (D 64, 4 layers, vocab 256, [4, 32] micro-batches) where the step's
- * compute is negligible and the difference is Spark's fixed cost per step].
+ * compute is negligible and the difference is Spark's fixed cost per step] [rounds (default 3)].
  */
 public final class SparkStepBench {
     public static void main(String[] args) throws Exception {
@@ -35,20 +35,26 @@ public final class SparkStepBench {
         int perEpoch = warm + steps;
         List<Example> train = Fixtures.examples(perEpoch * accum * B, c.vocabSize(), T, T, 1); // every example T tokens: [B, T] batches
         TrainConfig cfg = Fixtures.config(1, B * accum, B, 10, tiny ? 3 : 6, 7);
+        int rounds = args.length > 4 ? Integer.parseInt(args[4]) : 3;
         try (BaseModel base = BaseModel.open(dir.resolve("model"))) {
-            double[] local = time(base, cfg, train, null);
+            // the two trainers alternate, round after round, so that load from other processes hits both alike
+            List<Double> local = new ArrayList<>(), spark = new ArrayList<>();
             JavaSparkContext sc = Fixtures.spark(threads, 1);
-            double[] spark;
             try (SparkStepGradient g = new SparkStepGradient(sc, dir.resolve("model"), base.fingerprint(), cfg, train, T, TaskHook.NONE)) {
-                spark = time(base, cfg, train, g);
+                for (int r = 0; r < rounds; r++) {
+                    double[] a = time(base, cfg, train, null), b = time(base, cfg, train, g);
+                    for (int i = warm; i < a.length; i++) local.add(a[i]);
+                    for (int i = warm; i < b.length; i++) spark.add(b[i]);
+                    System.out.printf(Locale.ROOT, "round %d: single process %s, spark %s%n", r + 1, Arrays.toString(round(a)), Arrays.toString(round(b)));
+                }
             } finally {
                 sc.stop();
             }
-            double l = median(Arrays.copyOfRange(local, warm, local.length)), s = median(Arrays.copyOfRange(spark, warm, spark.length));
-            System.out.printf(Locale.ROOT, "bench %s, step = %d micro-batches of [%d, %d], %d timed steps after %d warm-up, %d kernel threads%n",
-                    tiny ? "tiny" : "small", accum, B, T, steps, warm, dev.llamaadapter.tensor.Parallel.THREADS);
-            System.out.printf(Locale.ROOT, "single process: %.1f ms/step (median; all %s)%n", l, Arrays.toString(round(local)));
-            System.out.printf(Locale.ROOT, "spark local[%d]: %.1f ms/step (median; all %s)%n", threads, s, Arrays.toString(round(spark)));
+            double l = median(local), s = median(spark);
+            System.out.printf(Locale.ROOT, "bench %s, step = %d micro-batches of [%d, %d], %d rounds of %d timed steps after %d warm-up, %d kernel threads%n",
+                    tiny ? "tiny" : "small", accum, B, T, rounds, steps, warm, dev.llamaadapter.tensor.Parallel.THREADS);
+            System.out.printf(Locale.ROOT, "single process: %.1f ms/step (median of %d)%n", l, local.size());
+            System.out.printf(Locale.ROOT, "spark local[%d]: %.1f ms/step (median of %d)%n", threads, s, spark.size());
             System.out.printf(Locale.ROOT, "overhead: %+.1f ms/step (%+.1f%%)%n", s - l, 100 * (s - l) / l);
         }
     }
@@ -65,8 +71,8 @@ public final class SparkStepBench {
         return ms;
     }
 
-    static double median(double[] a) {
-        double[] s = a.clone();
+    static double median(List<Double> a) {
+        double[] s = a.stream().mapToDouble(Double::doubleValue).toArray();
         Arrays.sort(s);
         return s.length % 2 == 1 ? s[s.length / 2] : (s[s.length / 2 - 1] + s[s.length / 2]) / 2;
     }
