@@ -58,7 +58,7 @@ public final class TrainCommand implements Callable<Integer> {
     @Option(names = "--resume", description = "continue from the checkpoint when there is one") boolean resume;
     @Option(names = "--full", description = "full fine-tuning: train every weight of the model (the paper's Alpaca-style baseline) and write a whole model directory to --out") boolean full;
     @Option(names = "--gate-init-std", defaultValue = "0", description = "start the gates random with this std instead of zero (the paper's ablation; default 0 = zero-init)") double gateInit;
-    @Option(names = "--spark", paramLabel = "MASTER", description = "data-parallel on Apache Spark: local[N] on this machine, or the cluster's master (needs the Spark module: see the README)") String spark;
+    @Option(names = "--spark", paramLabel = "MASTER", description = "data-parallel on Apache Spark: local[N] on this machine, or a master URL; under spark-submit, spark-submit's master is used (needs the Spark module: see the README)") String spark;
     @Option(names = "--quiet", description = "no progress bar; one line per validation") boolean quiet;
 
     static final class GateConverter implements ITypeConverter<GateActivation> {

@@ -64,7 +64,13 @@ final class Fixtures {
 
     /** local[threads, maxFailures]: maxFailures > 1 lets Spark retry a failed task, as a cluster does. */
     static JavaSparkContext spark(int threads, int maxFailures) {
+        return spark(threads, maxFailures, threads);
+    }
+
+    /** slots: the default parallelism, i.e. the partitions a step is split into at most (Spark's default: the threads). */
+    static JavaSparkContext spark(int threads, int maxFailures, int slots) {
         SparkConf conf = new SparkConf().setAppName("llama-adapter-test").setMaster("local[" + threads + "," + maxFailures + "]")
+                .set("spark.default.parallelism", Integer.toString(slots))
                 .set("spark.driver.bindAddress", "127.0.0.1").set("spark.driver.host", "127.0.0.1").set("spark.ui.enabled", "false");
         return new JavaSparkContext(conf);
     }
