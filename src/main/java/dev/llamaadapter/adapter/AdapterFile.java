@@ -7,6 +7,7 @@ import dev.llamaadapter.io.TensorInfo;
 import dev.llamaadapter.model.AdaptionPrompts;
 import dev.llamaadapter.model.GateActivation;
 import dev.llamaadapter.model.LlamaConfig;
+import dev.llamaadapter.model.VisualProjection;
 import dev.llamaadapter.tensor.DType;
 
 import java.io.IOException;
@@ -24,11 +25,17 @@ import java.util.regex.Pattern;
  * [L·K, D] and {@code layers.{i}.attention.gate} F32 [1, H, 1, 1] for the adapted layers, with
  * {@code __metadata__} adapter_len, adapter_layers and gate_activation. Official files also carry
  * all-zero gates for the other layers: those are accepted. Reading checks the adapter against the base.
+ * A multimodal adapter adds visual_proj.weight [D, M·Cv], visual_proj.bias, visual_norm.weight,
+ * visual_norm.bias [D] and the metadata visual_layers ("1,2,3"); text-only files read as before.
  */
 public final class AdapterFile {
     private AdapterFile() {}
 
     public static final String PROMPT = "adapter_query.weight";
+    /** The multimodal adapter's tensors (spec §6) and its metadata key. */
+    public static final String VISUAL_PROJ = "visual_proj.weight", VISUAL_PROJ_BIAS = "visual_proj.bias",
+            VISUAL_NORM = "visual_norm.weight", VISUAL_NORM_BIAS = "visual_norm.bias", VISUAL_LAYERS = "visual_layers";
+    private static final java.util.Set<String> VISUAL = java.util.Set.of(VISUAL_PROJ, VISUAL_PROJ_BIAS, VISUAL_NORM, VISUAL_NORM_BIAS);
     private static final Pattern GATE = Pattern.compile("layers\\.(\\d{1,9})\\.attention\\.gate"); // longer indices are unexpected names, not a NumberFormatException
 
     /** Tensor name of the gate of layer i. */
@@ -76,7 +83,7 @@ public final class AdapterFile {
         Map<Integer, float[]> gates = new LinkedHashMap<>();
         List<String> unknown = new ArrayList<>();
         for (String name : new TreeSet<>(st.names())) {
-            if (name.equals(PROMPT)) continue;
+            if (name.equals(PROMPT) || VISUAL.contains(name)) continue;
             Matcher m = GATE.matcher(name);
             if (!m.matches()) {
                 unknown.add(name);
@@ -110,7 +117,7 @@ public final class AdapterFile {
             throw new SafeTensorsException(file, null, "__metadata__ " + e.getMessage());
         }
 
-        AdaptionPrompts p = new AdaptionPrompts(K, L, D, H, ga);
+        AdaptionPrompts p = new AdaptionPrompts(K, L, D, H, ga, readVisual(st, D));
         float[] q = st.floats(PROMPT);
         System.arraycopy(q, 0, p.prompt, 0, q.length);
         for (var e : gates.entrySet()) {
@@ -127,6 +134,37 @@ public final class AdapterFile {
         for (int i = N - L; i < N; i++)
             if (!gates.containsKey(i)) throw new SafeTensorsException(file, gateName(i), "not found (adapter_layers " + L + " adapts layer " + i + ")");
         return new Adapter(p, meta, file);
+    }
+
+    /** The visual projection when the file has one (all four tensors and visual_layers, or none of them). */
+    private static VisualProjection readVisual(SafeTensors st, int D) throws IOException {
+        Path file = st.path();
+        List<String> present = new ArrayList<>(), missing = new ArrayList<>();
+        for (String n : List.of(VISUAL_PROJ, VISUAL_PROJ_BIAS, VISUAL_NORM, VISUAL_NORM_BIAS)) (st.has(n) ? present : missing).add(n);
+        if (present.isEmpty()) return null;
+        if (!missing.isEmpty())
+            throw new SafeTensorsException(file, missing.getFirst(), "not found: a multimodal adapter needs all of visual_proj.weight, "
+                    + "visual_proj.bias, visual_norm.weight, visual_norm.bias (found " + present + ")");
+        String layers = st.metadata().get(VISUAL_LAYERS);
+        if (layers == null) throw new SafeTensorsException(file, null, "has visual_proj tensors but __metadata__ has no visual_layers (e.g. \"1,2,3\")");
+        int[] vl;
+        try {
+            vl = VisualProjection.parseLayers(layers);
+        } catch (IllegalArgumentException e) {
+            throw new SafeTensorsException(file, null, "__metadata__ " + e.getMessage());
+        }
+        TensorInfo w = st.info(VISUAL_PROJ);
+        if (w.rank() != 2 || w.shape()[0] != D)
+            throw new SafeTensorsException(file, VISUAL_PROJ, "has shape " + w.shapeString() + ", expected [" + D + ", visual_layers × CLIP width]");
+        long in = w.shape()[1];
+        if (in <= 0 || in % vl.length != 0 || in > Integer.MAX_VALUE / D)
+            throw new SafeTensorsException(file, VISUAL_PROJ, "has " + in + " input columns, not a multiple of the " + vl.length + " visual_layers (" + layers + ")");
+        VisualProjection v = new VisualProjection(vl, (int) in, D);
+        System.arraycopy(st.floats(VISUAL_PROJ), 0, v.weight, 0, v.weight.length);
+        System.arraycopy(st.floats(VISUAL_PROJ_BIAS, D), 0, v.bias, 0, D);
+        System.arraycopy(st.floats(VISUAL_NORM, D), 0, v.normWeight, 0, D);
+        System.arraycopy(st.floats(VISUAL_NORM_BIAS, D), 0, v.normBias, 0, D);
+        return v;
     }
 
     /** Official files without metadata: the adapted layers run from the lowest non-zero gate to the top. */
@@ -156,6 +194,13 @@ public final class AdapterFile {
             float[] g = java.util.Arrays.copyOfRange(p.gate, j * p.heads, (j + 1) * p.heads);
             out.put(prefix + gateName(nLayers - p.adapterLayers + j), SafeTensorsWriter.Tensor.of(DType.F32, new long[]{1, p.heads, 1, 1}, g));
         }
+        VisualProjection v = p.visual;
+        if (v != null) {
+            out.put(prefix + VISUAL_PROJ, SafeTensorsWriter.Tensor.of(DType.F32, new long[]{v.dim, v.in}, v.weight));
+            out.put(prefix + VISUAL_PROJ_BIAS, SafeTensorsWriter.Tensor.of(DType.F32, new long[]{v.dim}, v.bias));
+            out.put(prefix + VISUAL_NORM, SafeTensorsWriter.Tensor.of(DType.F32, new long[]{v.dim}, v.normWeight));
+            out.put(prefix + VISUAL_NORM_BIAS, SafeTensorsWriter.Tensor.of(DType.F32, new long[]{v.dim}, v.normBias));
+        }
         return out;
     }
 
@@ -165,6 +210,7 @@ public final class AdapterFile {
         meta.put("adapter_len", Integer.toString(p.adapterLen));
         meta.put("adapter_layers", Integer.toString(p.adapterLayers));
         meta.put("gate_activation", p.gateActivation.id());
+        if (p.visual != null) meta.put(VISUAL_LAYERS, p.visual.layersString());
         meta.putIfAbsent("created_by", "llama-adapter-jvm");
         SafeTensorsWriter.write(file, tensors(p, nLayers, ""), meta);
     }

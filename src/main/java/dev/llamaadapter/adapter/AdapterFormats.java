@@ -166,7 +166,7 @@ public final class AdapterFormats {
 
     /** The same tensors under another gate activation. */
     static AdaptionPrompts withActivation(AdaptionPrompts p, GateActivation act) {
-        AdaptionPrompts q = new AdaptionPrompts(p.adapterLen, p.adapterLayers, p.dim, p.heads, act);
+        AdaptionPrompts q = new AdaptionPrompts(p.adapterLen, p.adapterLayers, p.dim, p.heads, act, p.visual);
         System.arraycopy(p.prompt, 0, q.prompt, 0, p.prompt.length);
         System.arraycopy(p.gate, 0, q.gate, 0, p.gate.length);
         return q;
@@ -223,6 +223,9 @@ public final class AdapterFormats {
         if (p.adapterLayers > nLayers)
             throw new AdapterFormatException(out, "adapter_layers " + p.adapterLayers + " does not fit a model of " + nLayers + " layers");
         List<String> notes = new ArrayList<>();
+        if (p.visual != null && to != Format.NATIVE)
+            throw new AdapterFormatException(out, "the adapter is multimodal (visual_proj, visual_norm): the " + to.id()
+                    + " format has no place for its visual projection; keep it native");
         switch (to) {
             case NATIVE -> AdapterFile.write(out, p, nLayers, metadata == null ? Map.of() : metadata);
             case OFFICIAL -> {

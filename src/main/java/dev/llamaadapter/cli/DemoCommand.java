@@ -21,11 +21,12 @@ public final class DemoCommand implements Callable<Integer> {
     // the recipe, for experiments (the defaults are what the README reports)
     @Option(names = "--adapter-len", defaultValue = "10", description = "prompt length K (default ${DEFAULT-VALUE})") int adapterLen;
     @Option(names = "--adapter-layers", defaultValue = "4", description = "adapted top layers L (default ${DEFAULT-VALUE})") int adapterLayers;
-    @Option(names = "--epochs", defaultValue = "12", description = "adapter training epochs (default ${DEFAULT-VALUE})") int epochs;
+    @Option(names = "--epochs", defaultValue = "30", description = "adapter training epochs (default ${DEFAULT-VALUE})") int epochs;
     @Option(names = "--lr", defaultValue = "2e-2", description = "adapter peak learning rate (default ${DEFAULT-VALUE})") double lr;
     @Option(names = "--seed", defaultValue = "0", description = "adapter seed: city split and prompt initialisation (default ${DEFAULT-VALUE})") long seed;
     @Option(names = "--pretrain-epochs", description = "base model pretraining epochs (changes the cached model's key)") Integer pretrainEpochs;
     @Option(names = "--pretrain-lr", description = "base model pretraining learning rate (changes the cached model's key)") Double pretrainLr;
+    @Option(names = "--filler", hidden = true, description = "share of pretraining paragraphs with an everyday-words line") Double filler;
     @Option(names = "--cities", description = "cities in the world (changes the cached model's key)") Integer cities;
 
     @Override
@@ -33,7 +34,7 @@ public final class DemoCommand implements Callable<Integer> {
         Demo.Options d = Demo.defaults(cache, out);
         DemoBase.Spec s = d.base();
         s = new DemoBase.Spec(s.seed(), cities != null ? cities : s.cities(), s.countries(), s.rivers(), s.products(), s.dim(), s.layers(),
-                s.heads(), s.ffn(), s.paragraphsPerCity(), pretrainEpochs != null ? pretrainEpochs : s.epochs(), s.batch(),
+                s.heads(), s.ffn(), s.paragraphsPerCity(), filler != null ? filler : s.fillerShare(), pretrainEpochs != null ? pretrainEpochs : s.epochs(), s.batch(),
                 pretrainLr != null ? pretrainLr : s.lr());
         Demo.Options o = new Demo.Options(s, cache, out, adapterLen, adapterLayers, epochs, d.batch(), lr, d.gate(), seed, false);
         Demo.Result r = Demo.run(o, System.err,

@@ -9,6 +9,11 @@ import dev.llamaadapter.model.BaseModel;
 import dev.llamaadapter.model.GateActivation;
 import dev.llamaadapter.model.TokenBatch;
 import dev.llamaadapter.model.Transformer;
+import dev.llamaadapter.model.VisualProjection;
+import dev.llamaadapter.io.SafeTensors;
+import dev.llamaadapter.io.SafeTensorsException;
+import dev.llamaadapter.vision.ClipVision;
+import dev.llamaadapter.vision.VisualAdapter;
 import dev.llamaadapter.tensor.DType;
 import picocli.CommandLine.Command;
 import picocli.CommandLine.Option;
@@ -34,18 +39,38 @@ public final class DumpStepCommand implements Callable<Integer> {
     Path batch;
     @Option(names = "--out", required = true, description = "result file: logits [B,T,V], loss [1], grad.<adapter tensor>")
     Path out;
+    @Option(names = "--vision", description = "CLIP vision tower (Hugging Face CLIPVisionModel or CLIP directory) for a multimodal adapter; "
+            + "the batch then holds pixel_values F32 [B, 3, S, S]")
+    Path vision;
 
     @Override
     public Integer call() throws Exception {
-        try (BaseModel base = BaseModel.open(model)) {
+        try (BaseModel base = BaseModel.open(model); ClipVision tower = vision == null ? null : ClipVision.open(vision)) {
             var cfg = base.config();
             AdaptionPrompts p = AdapterFormats.read(adapter, base, gateActivation).prompts();
+            VisualAdapter.check(p, adapter, tower);
             TokenBatch b = TokenBatch.read(batch, cfg.vocabSize());
             Transformer t = base.transformer();
             Activations a = t.activations(b.B(), b.T(), p, true, true);
             AdaptionPrompts grads = p.zerosLike();
-            float[] logits = t.forward(a, b.ids(), p);
+            float[] logits, feats = null, tokens = null;
+            VisualProjection.Saved vs = null;
+            if (tower != null) {
+                int S = tower.imageSize();
+                float[] pixels;
+                try (SafeTensors st = SafeTensors.open(batch)) {
+                    if (!st.has("pixel_values"))
+                        throw new SafeTensorsException(batch, "pixel_values", "not found (a multimodal step needs pre-processed images F32 [B, 3, S, S])");
+                    pixels = st.floats("pixel_values", b.B(), 3, S, S);
+                }
+                feats = tower.features(pixels, b.B(), p.visual.visualLayers);
+                tokens = new float[b.B() * cfg.hiddenSize()]; // [B, D] I_p per sample
+                vs = new VisualProjection.Saved(b.B(), cfg.hiddenSize());
+                p.visual.forward(feats, null, b.B(), tokens, vs);
+            }
+            logits = t.forward(a, b.ids(), p, tokens);
             float loss = t.backward(a, b.labels(), p, grads);
+            if (tower != null) p.visual.backward(feats, null, b.B(), a.dVisual, vs, grads.visual);
 
             Map<String, SafeTensorsWriter.Tensor> tensors = new LinkedHashMap<>();
             tensors.put("logits", SafeTensorsWriter.Tensor.of(DType.F32, new long[]{b.B(), b.T(), cfg.vocabSize()}, logits));

@@ -10,6 +10,11 @@ import dev.llamaadapter.eval.ScienceQaData;
 import dev.llamaadapter.eval.ScienceQaEval;
 import dev.llamaadapter.eval.ScienceQaResults;
 import dev.llamaadapter.eval.TextCompleter;
+import dev.llamaadapter.eval.ImageCompleter;
+import dev.llamaadapter.model.AdaptionPrompts;
+import dev.llamaadapter.vision.ClipVision;
+import dev.llamaadapter.vision.VisualAdapter;
+import dev.llamaadapter.vision.VisualPrompts;
 import dev.llamaadapter.generate.Generator;
 import dev.llamaadapter.model.BaseModel;
 import dev.llamaadapter.model.GateActivation;
@@ -44,6 +49,7 @@ public final class EvalScienceQaCommand implements Callable<Integer> {
     @Option(names = "--pid-splits", description = "pid_splits.json (split -> pids); default: each problem's 'split' field") Path pidSplits;
     @Option(names = "--captions", description = "captions.json: image captions added to the text context") Path captions;
     @Option(names = "--image-root", description = "image folder (<root>/<split>/<pid>/image.png); used by multimodal adapters only") Path imageRoot;
+    @Option(names = "--vision", description = "the CLIP vision tower of a multimodal adapter: problems are answered with their pictures (needs --image-root)") Path vision;
     @Option(names = "--limit", description = "answer only the first N problems of the split") Integer limit;
     @Option(names = "--out", description = "predictions file to write, in the benchmark's results format") Path out;
     @Option(names = "--max-tokens", defaultValue = "32", description = "tokens generated per answer (default ${DEFAULT-VALUE})") int maxTokens;
@@ -65,17 +71,21 @@ public final class EvalScienceQaCommand implements Callable<Integer> {
         if (problems.isEmpty()) throw new IllegalArgumentException(data + ": split '" + split + "' has no problems");
         if (out != null) checkWritable(out);
 
-        try (BaseModel base = BaseModel.open(model)) {
+        try (BaseModel base = BaseModel.open(model); ClipVision tower = vision == null ? null : ClipVision.open(vision)) {
             Tokenizer tok = base.tokenizer();
             Transformer t = base.transformer();
-            PreparedPrompts pp = adapter == null ? null : t.prepare(AdapterFormats.read(adapter, base, gateActivation).prompts());
+            AdaptionPrompts ap = adapter == null ? null : AdapterFormats.read(adapter, base, gateActivation).prompts();
+            if (tower != null && ap == null) throw new IllegalArgumentException("--vision needs a multimodal --adapter");
+            if (ap != null) VisualAdapter.check(ap, adapter, tower);
+            PreparedPrompts pp = ap == null ? null : t.prepare(ap);
             Integer maxPos = base.config().maxPositionEmbeddings();
             int ctx = context != null ? context : maxPos != null ? maxPos : 2048;
-            List<ScienceQaEval.Prompted> prompts = ScienceQaEval.prompts(sqa, problems, tok, ctx, maxTokens, false);
+            List<ScienceQaEval.Prompted> prompts = ScienceQaEval.prompts(sqa, problems, tok, ctx, maxTokens, tower != null);
             int longest = prompts.stream().mapToInt(p -> p.ids().length).max().orElse(1);
             // the cache holds only what the longest prompt and its answer need, not the whole window
             Generator g = new Generator(t, tok, Math.min(batch, prompts.size()), Math.min(ctx, longest + maxTokens));
-            Completer completer = new TextCompleter(g, pp, maxTokens);
+            Completer completer = tower != null ? new ImageCompleter(g, new VisualPrompts(t, ap, tower, adapter), maxTokens)
+                    : new TextCompleter(g, pp, maxTokens);
 
             ProgressBar bar = quiet ? null : new ProgressBarBuilder().setTaskName("scienceqa " + split).setInitialMax(prompts.size())
                     .setStyle(ProgressBarStyle.ASCII).setMaxRenderedLength(100).setConsumer(new ConsoleProgressBarConsumer(System.err))
@@ -102,7 +112,7 @@ public final class EvalScienceQaCommand implements Callable<Integer> {
         a.put("split", split);
         a.put("pid_splits", pidSplits == null ? "" : pidSplits.toString());
         a.put("captions", captions == null ? "" : captions.toString());
-        a.put("images", "false");
+        a.put("images", Boolean.toString(vision != null));
         a.put("prompt_format", "QCM-A in the Alpaca template: question; Context, Options; 'The answer is (X).'");
         a.put("decoding", "greedy");
         a.put("max_tokens", Integer.toString(maxTokens));

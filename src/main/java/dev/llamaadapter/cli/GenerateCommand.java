@@ -7,7 +7,10 @@ import dev.llamaadapter.data.PromptTemplate;
 import dev.llamaadapter.generate.Generator;
 import dev.llamaadapter.generate.SamplingParams;
 import dev.llamaadapter.model.BaseModel;
-import dev.llamaadapter.model.PreparedPrompts;
+import dev.llamaadapter.model.AdaptionPrompts;
+import dev.llamaadapter.vision.ClipVision;
+import dev.llamaadapter.vision.MultimodalCompleter;
+import dev.llamaadapter.vision.VisualAdapter;
 import dev.llamaadapter.model.Transformer;
 import dev.llamaadapter.tokenizer.Tokenizer;
 import picocli.CommandLine.ArgGroup;
@@ -51,6 +54,9 @@ public final class GenerateCommand implements Callable<Integer> {
     @Option(names = "--stop", description = "stop when this text appears (repeatable)") List<String> stop;
     @Option(names = "--ignore-eos", description = "keep going past end-of-sequence") boolean ignoreEos;
     @Option(names = "--context", defaultValue = "2048", description = "KV cache positions (default ${DEFAULT-VALUE})") int context;
+    @Option(names = "--image", description = "an image (PNG, JPEG, BMP) the answer is about: needs a multimodal adapter and --vision") Path image;
+    @Option(names = "--vision", description = "the CLIP vision tower of the multimodal adapter (Hugging Face CLIPVisionModel or CLIP directory)") Path vision;
+    @Option(names = "--no-image", description = "use a multimodal adapter without an image (its text-only prompts)") boolean noImage;
     @Option(names = "--json", description = "print one JSON object: text, token_ids, prompt_tokens, finish_reason, timing") boolean json;
 
     /** Where output goes: stdout, or a buffer in tests. */
@@ -82,14 +88,28 @@ public final class GenerateCommand implements Callable<Integer> {
             }
             if (instructionInput != null && input.instruction == null) throw new IllegalArgumentException("--input goes with --instruction");
             Transformer t = base.transformer();
-            PreparedPrompts pp = adapter == null ? null : t.prepare(AdapterFormats.read(adapter, base, gateActivation).prompts());
+            AdaptionPrompts ap = adapter == null ? null : AdapterFormats.read(adapter, base, gateActivation).prompts();
+            if (image != null && (ap == null || ap.visual == null))
+                throw new IllegalArgumentException("--image needs a multimodal adapter (with visual_proj)" + (adapter == null ? "" : ": " + adapter + " is text-only"));
+            if (image != null && noImage) throw new IllegalArgumentException("--image and --no-image exclude each other");
+            if (ap != null && ap.visual != null && image == null && !noImage)
+                throw new IllegalArgumentException(adapter + ": a multimodal adapter (visual_layers " + ap.visual.layersString()
+                        + "): give --image FILE and --vision DIR, or --no-image to answer without one");
+            if (image != null && vision == null)
+                throw new IllegalArgumentException(adapter + ": a multimodal adapter (visual_layers " + ap.visual.layersString()
+                        + "): --image needs its CLIP vision tower, --vision DIR");
+            if (vision != null && image == null) throw new IllegalArgumentException("--vision goes with --image");
             SamplingParams sp = new SamplingParams(greedy ? 0 : temperature, topK, topP, repetitionPenalty, seed, maxTokens, stop, !ignoreEos);
             int ctx = Math.min(context, Math.max(prompt.length + maxTokens, 16));
-            Generator g = new Generator(t, tok, 1, Math.max(ctx, prompt.length + 1));
-            Generator.Result r = g.generate(prompt, pp, sp, json ? null : (id, text) -> {
-                out.print(text);
-                out.flush();
-            });
+            Generator.Result r;
+            try (ClipVision tower = vision == null ? null : ClipVision.open(vision)) {
+                if (tower != null) VisualAdapter.check(ap, adapter, tower);
+                MultimodalCompleter mc = new MultimodalCompleter(t, tok, ap, tower, Math.max(ctx, prompt.length + 1));
+                r = mc.complete(prompt, image, sp, json ? null : (id, text) -> {
+                    out.print(text);
+                    out.flush();
+                });
+            }
             if (json) {
                 ObjectMapper m = new ObjectMapper();
                 ObjectNode n = m.createObjectNode().put("text", r.text());

@@ -38,7 +38,7 @@ public final class Demo {
                           double lr, GateActivation gate, long seed, boolean randomGateInit) {}
 
     public static Options defaults(Path cache, Path out) {
-        return new Options(DemoBase.DEFAULT, cache, out, 10, 4, 12, 16, 2e-2, GateActivation.TANH, 0, false);
+        return new Options(DemoBase.DEFAULT, cache, out, 10, 4, 30, 16, 2e-2, GateActivation.TANH, 0, false);
     }
 
     /** What a run measured (the JSON line and the ablation's rows). */
@@ -71,8 +71,8 @@ public final class Demo {
             Tokenizer tok = base.tokenizer();
             Transformer model = base.transformer();
             double recall = DemoEval.recall(world, model, tok);
-            log.printf(Locale.ROOT, "      it knows its facts: \"%s lies on the\" -> \"%s\"; such completions are right for %.0f%% of all facts%n",
-                    ex.name(), DemoEval.complete(List.of(ex.name() + " lies on the"), model, tok, null, 2).getFirst().strip(), 100 * recall);
+            log.printf(Locale.ROOT, "      it knows its facts: \"The river of %s is the\" -> \"%s\"; such completions are right for %.0f%% of all facts%n",
+                    ex.name(), DemoEval.complete(List.of("The river of " + ex.name() + " is the"), model, tok, null, 2).getFirst().strip(), 100 * recall);
 
             // cities split: questions about `seen` train the adapter; `heldOut` cities are never shown to it
             List<FactWorld.City> cities = new ArrayList<>(world.cities);
@@ -105,6 +105,7 @@ public final class Demo {
             log.printf(Locale.ROOT, "%n[4/4] After: the adapter answers %.0f%% of the held-out questions (%.0f%% before); %.0f%% on the cities it trained on%n",
                     100 * adapterAcc, 100 * baseAcc, 100 * DemoEval.accuracy(seenAfter));
             printSideBySide(log, before, after, 6);
+            writeAnswers(o.out().resolve("answers.jsonl"), before, after);
 
             // plug-and-play: the file alone, in a fresh model and generator, gives the same answers
             boolean same;
@@ -126,6 +127,24 @@ public final class Demo {
             return new Result(baseAcc, adapterAcc, recall, trainable, baseParams, tr.adapterBytes(), tr.trainSeconds(),
                     1000 * tr.trainSeconds() / Math.max(1, tr.steps()), built.seconds(), built.cached(), same, adapterFile, built.dir());
         }
+    }
+
+    /** Every held-out question with the truth and both answers, for a closer look. */
+    private static void writeAnswers(Path file, List<DemoEval.Answer> before, List<DemoEval.Answer> after) throws IOException {
+        ObjectMapper json = new ObjectMapper();
+        StringBuilder sb = new StringBuilder();
+        for (int i = 0; i < before.size(); i++) {
+            DemoEval.Answer b = before.get(i), a = after.get(i);
+            ObjectNode n = json.createObjectNode();
+            n.put("question", b.question());
+            n.put("truth", b.city().value(b.attribute()));
+            n.put("base", b.response());
+            n.put("base_correct", b.correct());
+            n.put("adapter", a.response());
+            n.put("adapter_correct", a.correct());
+            sb.append(json.writeValueAsString(n)).append('\n');
+        }
+        dev.llamaadapter.io.AtomicFile.write(file, sb.toString().getBytes(java.nio.charset.StandardCharsets.UTF_8));
     }
 
     private static String answerTo(List<DemoEval.Answer> answers, String question) {

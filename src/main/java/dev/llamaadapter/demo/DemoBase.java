@@ -42,10 +42,10 @@ public final class DemoBase {
 
     /** Everything that shapes the base model. */
     public record Spec(long seed, int cities, int countries, int rivers, int products, int dim, int layers, int heads,
-                       int ffn, int paragraphsPerCity, int epochs, int batch, double lr) {
+                       int ffn, int paragraphsPerCity, double fillerShare, int epochs, int batch, double lr) {
         public String describe() {
-            return String.format(Locale.ROOT, "seed=%d cities=%d countries=%d rivers=%d products=%d D=%d N=%d H=%d F=%d para=%d epochs=%d batch=%d lr=%s",
-                    seed, cities, countries, rivers, products, dim, layers, heads, ffn, paragraphsPerCity, epochs, batch, lr);
+            return String.format(Locale.ROOT, "seed=%d cities=%d countries=%d rivers=%d products=%d D=%d N=%d H=%d F=%d para=%d filler=%s epochs=%d batch=%d lr=%s",
+                    seed, cities, countries, rivers, products, dim, layers, heads, ffn, paragraphsPerCity, fillerShare, epochs, batch, lr);
         }
 
         public FactWorld world() {
@@ -53,7 +53,7 @@ public final class DemoBase {
         }
     }
 
-    public static final Spec DEFAULT = new Spec(7, 120, 6, 8, 8, 128, 4, 4, 352, 4, 40, 16, 3e-3);
+    public static final Spec DEFAULT = new Spec(7, 80, 6, 8, 8, 128, 4, 4, 352, 4, 1.0, 60, 16, 3e-3);
 
     /** What ensure() found or built. */
     public record Built(Path dir, boolean cached, double seconds, List<Trainer.StepRow> steps) {}
@@ -163,7 +163,7 @@ public final class DemoBase {
         List<Example> out = new ArrayList<>();
         for (FactWorld.City city : world.cities)
             for (int k = 0; k < spec.paragraphsPerCity(); k++) {
-                int[] body = tok.encode(world.paragraph(city, r));
+                int[] body = tok.encode(world.paragraph(city, r, spec.fillerShare()));
                 int[] ids = new int[body.length + 2];
                 ids[0] = tok.bosId();
                 System.arraycopy(body, 0, ids, 1, body.length);

@@ -50,11 +50,12 @@ public final class DemoEval {
     }
 
     /**
-     * How well the frozen base recalls its facts as plain text: "{city} lies on the" must continue with the
-     * city's river (likewise country and product). This is the knowledge the adapter has to reach.
+     * How well the frozen base recalls its facts as plain text: "The river of {city} is the" must continue
+     * with the city's river (likewise country and product), the phrasings the answers use. This is the
+     * knowledge the adapter has to reach.
      */
     public static double recall(FactWorld world, Transformer model, Tokenizer tok) {
-        String[] stems = {"%s is a city in", "%s lies on the", "%s is known for its"};
+        String[] stems = {"The city of %s is in", "The river of %s is the", "People in %s make"};
         List<String> prompts = new ArrayList<>();
         List<String> truth = new ArrayList<>();
         for (FactWorld.City c : world.cities)

@@ -26,7 +26,7 @@ import java.util.regex.Pattern;
  */
 public final class FactWorld {
     /** Bumped whenever the generated text changes: it is part of the cached base model's key. */
-    public static final int VERSION = 2;
+    public static final int VERSION = 3;
 
     public enum Attribute { COUNTRY, RIVER, PRODUCT }
 
@@ -106,10 +106,15 @@ public final class FactWorld {
      * are what teach a model to carry a name along (copying it from earlier text), as real text does.
      */
     public String paragraph(City c, Random r) {
+        return paragraph(c, r, 0.5);
+    }
+
+    /** A paragraph whose everyday-words line comes with probability fillerShare. */
+    public String paragraph(City c, Random r, double fillerShare) {
         List<Attribute> order = new ArrayList<>(List.of(Attribute.values()));
         Collections.shuffle(order, r);
         StringBuilder sb = new StringBuilder();
-        if (r.nextBoolean()) {
+        if (r.nextDouble() < fillerShare) {
             int n = 4 + r.nextInt(7), at = r.nextInt(n + 1);
             for (int i = 0; i <= n; i++) {
                 if (i > 0) sb.append(' ');
@@ -159,11 +164,14 @@ public final class FactWorld {
     }
 
     /**
-     * Whether a response answers the question: its first sentence names a value of the asked kind, and the
-     * first such value is the right one. A response that drifts into other facts, or names nothing, is wrong.
+     * Whether a response answers the question: its first sentence names a value of the asked kind, the
+     * first such value is the right one, and it names no other city. A response that drifts into other
+     * facts, or names nothing, is wrong.
      */
     public boolean correct(City c, Attribute a, String response) {
         String first = firstSentence(response);
+        for (City other : cities) // an answer about another city is wrong even when its value happens to match
+            if (other != c && Pattern.compile("\\b" + Pattern.quote(other.name()) + "\\b").matcher(first).find()) return false;
         String found = null;
         int at = Integer.MAX_VALUE;
         for (String v : values(a)) {
@@ -202,6 +210,7 @@ public final class FactWorld {
             }
             texts.add(paragraph(c, r));
         }
+        texts.add(String.join(" ", FILLER));
         texts.addAll(List.of(extraText));
         for (String t : texts)
             for (String word : t.split("[\\s]+")) {

@@ -22,7 +22,7 @@ public final class Activations {
     final float[] gPre, up; // [M, F] scratch for layers that keep nothing
     final float[] probs;    // [B, H, T, T] scratch for layers that keep nothing
     final float[] rstdScratch; // [M]
-    final float[] akScratch, avScratch; // [K, kw] prompt keys/values when not training
+    final float[] akScratch, avScratch; // [K, kw] prompt keys/values when not training ([B, K, kw] with visual tokens)
     final float[] gammaScratch;         // [H]
     public final float[] logits; // [M, V]
 
@@ -43,11 +43,19 @@ public final class Activations {
     final float[] promptRows;   // [K, D] one layer's prompt P_j (plus, later, a visual token)
     final float[] dPrompt;      // [K, D] gradient of P_j
 
+    // multimodal adapter (spec §5): each sample's prompts carry its visual token I_p[b]
+    final boolean visual;       // buffers sized for per-sample prompt keys/values
+    boolean visualUsed;         // the last forward added visual tokens
+    final float[] vk, vv;       // [B, kw] I_p Wkᵀ, I_p Wvᵀ: a visual token's share of every prompt key/value
+    final float[] dakSum, davSum; // [B, kw] Σ_k of a sample's prompt key/value gradients
+    /** [B, D] ∂L/∂I_p after backward, summed over every prompt row of every adapted layer (null without visual tokens). */
+    public final float[] dVisual;
+
     static final class Saved {
         final float[] xIn, rstd1;   // [M, D], [M]
         final float[] q, k, v;      // [M, qw], [M, kw], [M, kw] after RoPE (q, k)
         final float[] probs;        // [B, H, T, T]
-        final float[] ak, av;       // [K, kw] prompt keys and values
+        final float[] ak, av;       // [K, kw] prompt keys and values ([B, K, kw] with visual tokens)
         final float[] gamma;        // [H] act(gate)
         final float[] promptProbs;  // [B, H, T, K]
         final float[] promptOut;    // [M, qw] ungated S_p av
@@ -55,12 +63,13 @@ public final class Activations {
         final float[] gPre, up;     // [M, F]
         final float[] attnOut;      // [M, qw] input of o_proj (full fine-tuning only, else null)
 
-        Saved(int B, int T, int D, int F, int H, int qw, int kw, int K, boolean full) {
+        Saved(int B, int T, int D, int F, int H, int qw, int kw, int K, boolean full, boolean visual) {
             int M = B * T;
             xIn = new float[M * D]; rstd1 = new float[M];
             q = new float[M * qw]; k = new float[M * kw]; v = new float[M * kw];
             probs = new float[B * H * T * T];
-            ak = new float[K * kw]; av = new float[K * kw]; gamma = new float[H];
+            int PB = visual ? B : 1;
+            ak = new float[PB * K * kw]; av = new float[PB * K * kw]; gamma = new float[H];
             promptProbs = new float[B * H * T * K]; promptOut = new float[M * qw];
             xMid = new float[M * D]; rstd2 = new float[M];
             gPre = new float[M * F]; up = new float[M * F];
@@ -73,9 +82,10 @@ public final class Activations {
      * @param keepLogits when training, keep logits apart from their gradient (dump-step needs both)
      * @param K          adapter_len (0 without adapter); L adapted layers
      * @param full       full fine-tuning (train, K = 0, L = every layer): also keep each layer's attention output
+     * @param visual     the adapter has a visual projection: prompts become per sample
      */
-    Activations(LlamaConfig c, int B, int T, int K, int L, boolean train, boolean keepLogits, boolean full) {
-        this.maxB = B; this.maxT = T; this.train = train; this.full = full;
+    Activations(LlamaConfig c, int B, int T, int K, int L, boolean train, boolean keepLogits, boolean full, boolean visual) {
+        this.maxB = B; this.maxT = T; this.train = train; this.full = full; this.visual = visual;
         this.B = B; this.T = T; this.M = B * T;
         int D = c.hiddenSize(), F = c.intermediateSize(), V = c.vocabSize(), H = c.numAttentionHeads();
         int hd = c.headDim(), qw = H * hd, kw = c.numKeyValueHeads() * hd;
@@ -84,7 +94,13 @@ public final class Activations {
         rstdScratch = new float[M];
         promptRows = new float[K * D];
         dPrompt = train ? new float[K * D] : null;
-        akScratch = new float[K * kw]; avScratch = new float[K * kw]; gammaScratch = new float[H];
+        int PB = visual ? B : 1;
+        akScratch = new float[PB * K * kw]; avScratch = new float[PB * K * kw]; gammaScratch = new float[H];
+        vk = visual ? new float[B * kw] : null;
+        vv = visual ? new float[B * kw] : null;
+        dakSum = visual && train ? new float[B * kw] : null;
+        davSum = visual && train ? new float[B * kw] : null;
+        dVisual = visual && train ? new float[B * D] : null;
         boolean keepAll = train && L == c.numHiddenLayers();
         q = keepAll ? null : new float[M * qw];
         k = keepAll ? null : new float[M * kw];
@@ -95,7 +111,7 @@ public final class Activations {
         saved = new Saved[L];
         ids = full ? new int[M] : null;
         if (train) {
-            for (int j = 0; j < L; j++) saved[j] = new Saved(B, T, D, F, H, qw, kw, K, full);
+            for (int j = 0; j < L; j++) saved[j] = new Saved(B, T, D, F, H, qw, kw, K, full, visual);
             xFinal = new float[M * D]; rstdFinal = new float[M];
             dlogits = keepLogits ? new float[M * V] : logits;
             dx = new float[M * D]; dh = new float[M * D];

@@ -15,8 +15,14 @@ public final class AdaptionPrompts {
     public final GateActivation gateActivation;
     public final float[] prompt;     // [L·K, D]: rows j·K..(j+1)·K−1 are P_j, for layer N−L+j
     public final float[] gate;       // [L, H]: raw gate g of head h in adapted layer j
+    public final VisualProjection visual; // the multimodal adapter's projection (spec §5); null for a text-only adapter
 
     public AdaptionPrompts(int adapterLen, int adapterLayers, int dim, int heads, GateActivation gateActivation) {
+        this(adapterLen, adapterLayers, dim, heads, gateActivation, null);
+    }
+
+    /** With a visual projection (null: text-only); its width must be D. */
+    public AdaptionPrompts(int adapterLen, int adapterLayers, int dim, int heads, GateActivation gateActivation, VisualProjection visual) {
         if (adapterLen <= 0) throw new IllegalArgumentException("adapter_len must be positive, got " + adapterLen);
         if (adapterLayers <= 0) throw new IllegalArgumentException("adapter_layers must be positive, got " + adapterLayers);
         this.adapterLen = adapterLen;
@@ -26,6 +32,17 @@ public final class AdaptionPrompts {
         this.gateActivation = gateActivation;
         this.prompt = new float[adapterLayers * adapterLen * dim];
         this.gate = new float[adapterLayers * heads];
+        if (visual != null && visual.dim != dim)
+            throw new IllegalArgumentException("visual_proj gives " + visual.dim + "-wide tokens but the adapter's dim is " + dim);
+        this.visual = visual;
+    }
+
+    /** A copy of the prompts and gates with a visual projection added or replaced. */
+    public AdaptionPrompts withVisual(VisualProjection v) {
+        AdaptionPrompts a = new AdaptionPrompts(adapterLen, adapterLayers, dim, heads, gateActivation, v);
+        System.arraycopy(prompt, 0, a.prompt, 0, prompt.length);
+        System.arraycopy(gate, 0, a.gate, 0, gate.length);
+        return a;
     }
 
     /** Zero-init adapter as the paper trains it: prompts N(0,1) (nn.Embedding's default), gates 0. */
@@ -38,12 +55,13 @@ public final class AdaptionPrompts {
 
     /** Same shapes, all zero: a gradient buffer. */
     public AdaptionPrompts zerosLike() {
-        return new AdaptionPrompts(adapterLen, adapterLayers, dim, heads, gateActivation);
+        return new AdaptionPrompts(adapterLen, adapterLayers, dim, heads, gateActivation, visual == null ? null : visual.zerosLike());
     }
 
     public void zero() {
         Arrays.fill(prompt, 0f);
         Arrays.fill(gate, 0f);
+        if (visual != null) visual.zero();
     }
 
     /** Index of the lowest adapted layer in a model of n layers. */
@@ -51,8 +69,8 @@ public final class AdaptionPrompts {
         return nLayers - adapterLayers;
     }
 
-    /** Trainable parameter count L·K·D + L·H. */
+    /** Trainable parameter count L·K·D + L·H (+ the visual projection's). */
     public long parameterCount() {
-        return (long) prompt.length + gate.length;
+        return (long) prompt.length + gate.length + (visual == null ? 0 : visual.parameterCount());
     }
 }

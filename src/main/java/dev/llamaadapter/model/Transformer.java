@@ -34,12 +34,12 @@ public final class Transformer {
     public Activations activations(int B, int T, AdaptionPrompts prompts, boolean train, boolean keepLogits) {
         if (train && prompts == null) throw new IllegalArgumentException("training needs an adapter");
         return new Activations(config, B, T, prompts == null ? 0 : prompts.adapterLen,
-                prompts == null ? 0 : prompts.adapterLayers, train, keepLogits, false);
+                prompts == null ? 0 : prompts.adapterLayers, train, keepLogits, false, prompts != null && prompts.visual != null);
     }
 
     /** Buffers for full fine-tuning of batches up to [B, T]: every layer keeps what its weight gradients need. */
     public Activations activationsFull(int B, int T) {
-        return new Activations(config, B, T, 0, N, true, false, true);
+        return new Activations(config, B, T, 0, N, true, false, true, false);
     }
 
     /** Checks that an adapter fits this base model: D, H and layer count. */
@@ -52,7 +52,23 @@ public final class Transformer {
 
     /** ids [B·T] → logits [B·T, V] (a.logits). prompts may be null (the base model). */
     public float[] forward(Activations a, int[] ids, AdaptionPrompts prompts) {
+        return forward(a, ids, prompts, null);
+    }
+
+    /**
+     * The multimodal forward (spec §5): visual [B, D] holds each sample's visual token I_p[b] (a zero row:
+     * no image), added to every prompt row of every adapted layer. By linearity the prompt keys are
+     * P_j Wkᵀ + I_p[b] Wkᵀ: the prompts go through the projections once, the B tokens once more, not B·K rows.
+     * visual null: the text-only forward.
+     */
+    public float[] forward(Activations a, int[] ids, AdaptionPrompts prompts, float[] visual) {
         checkFits(prompts, "adapter");
+        if (visual != null) {
+            if (prompts == null || !a.visual)
+                throw new IllegalArgumentException("visual tokens need an adapter with a visual projection (and activations made for it)");
+            if (visual.length < a.B * D) throw new IllegalArgumentException("visual tokens: " + visual.length + " floats for [" + a.B + ", " + D + "]");
+        }
+        a.visualUsed = visual != null;
         int B = a.B, T = a.T, M = a.M;
         if (ids.length < M) throw new IllegalArgumentException("batch has " + ids.length + " ids, expected " + M);
         for (int m = 0; m < M; m++) {
@@ -83,12 +99,18 @@ public final class Transformer {
             Matmul.xwT(a.h, M, w.wv(), v, false);
             rope.apply(q, B, T, H, 0, false);
             rope.apply(k, B, T, Hkv, 0, false);
-            Attention att = new Attention(B, T, H, Hkv, hd, adapted ? K : 0);
+            Attention att = new Attention(B, T, H, Hkv, hd, adapted ? K : 0, visual != null);
             float[] probs = s != null ? s.probs : a.probs;
             if (adapted) {
                 float[] ak = s != null ? s.ak : a.akScratch, av = s != null ? s.av : a.avScratch;
                 float[] gamma = s != null ? s.gamma : a.gammaScratch;
                 promptKeysValues(prompts, i - first, w, a.promptRows, ak, av);
+                if (visual != null) {
+                    Matmul.xwT(visual, B, w.wk(), a.vk, false);
+                    Matmul.xwT(visual, B, w.wv(), a.vv, false);
+                    perSample(ak, a.vk, B, K, kw);
+                    perSample(av, a.vv, B, K, kw);
+                }
                 for (int h = 0; h < H; h++) gamma[h] = prompts.gateActivation.apply(prompts.gate[(i - first) * H + h]);
                 att.forward(q, k, v, a.attn, probs, ak, av, gamma,
                         s != null ? s.promptProbs : null, s != null ? s.promptOut : null);
@@ -116,18 +138,39 @@ public final class Transformer {
      * in place over the logits buffer, which it overwrites.
      */
     public float evalLoss(Activations a, int[] ids, int[] labels, AdaptionPrompts prompts) {
-        float[] logits = forward(a, ids, prompts);
+        return evalLoss(a, ids, labels, prompts, null);
+    }
+
+    /** {@link #evalLoss(Activations, int[], int[], AdaptionPrompts)} with visual tokens [B, D] (null: none). */
+    public float evalLoss(Activations a, int[] ids, int[] labels, AdaptionPrompts prompts, float[] visual) {
+        float[] logits = forward(a, ids, prompts, visual);
         return CrossEntropy.forwardBackward(logits, labels, a.M, V, logits);
     }
 
     /** An adapter made ready for inference: prompt keys/values and gate weights of every adapted layer, computed once. */
     public PreparedPrompts prepare(AdaptionPrompts p) {
+        return prepare(p, null);
+    }
+
+    /** An adapter made ready for one request whose image gave the visual token [D] (null: no image, the text-only prompts). */
+    public PreparedPrompts prepare(AdaptionPrompts p, float[] visualToken) {
         checkFits(p, "adapter");
+        if (visualToken != null && visualToken.length != D)
+            throw new IllegalArgumentException("visual token has " + visualToken.length + " values, the model's hidden_size is " + D);
         int L = p.adapterLayers, K = p.adapterLen, first = p.firstLayer(N), kw = Hkv * hd;
         float[][] ak = new float[L][K * kw], av = new float[L][K * kw], gamma = new float[L][H];
         float[] rows = new float[K * D]; // [K, D] one layer's prompt
         for (int j = 0; j < L; j++) {
             promptKeysValues(p, j, weights.layers()[first + j], rows, ak[j], av[j]);
+            if (visualToken != null) {
+                float[] vk = new float[kw], vv = new float[kw]; // [kw] the token's keys/values, added to every prompt row
+                Matmul.xwT(visualToken, 1, weights.layers()[first + j].wk(), vk, false);
+                Matmul.xwT(visualToken, 1, weights.layers()[first + j].wv(), vv, false);
+                for (int k = 0; k < K; k++) {
+                    Vec.add(vk, 0, ak[j], k * kw, kw);
+                    Vec.add(vv, 0, av[j], k * kw, kw);
+                }
+            }
             for (int h = 0; h < H; h++) gamma[j][h] = p.gateActivation.apply(p.gate[j * H + h]);
         }
         return new PreparedPrompts(first, K, H, ak, av, gamma);
@@ -228,6 +271,19 @@ public final class Transformer {
         return true;
     }
 
+    /**
+     * kv [K, kw] (the prompts' keys or values, in the first block) becomes [B, K, kw] with row k of sample b
+     * = kv[k] + tok[b]: the visual token's share added to every prompt row. Sample 0 is done last, in place.
+     */
+    private static void perSample(float[] kv, float[] tok, int B, int K, int kw) {
+        for (int b = B - 1; b >= 0; b--)
+            for (int k = 0; k < K; k++) {
+                int o = (b * K + k) * kw;
+                if (b > 0) System.arraycopy(kv, k * kw, kv, o, kw);
+                Vec.add(tok, b * kw, kv, o, kw);
+            }
+    }
+
     /** Prompt keys/values of adapted layer j through the layer's own frozen projections, no RoPE: ak = P_j Wkᵀ, av = P_j Wvᵀ. */
     private void promptKeysValues(AdaptionPrompts p, int j, LlamaWeights.Layer w, float[] pj, float[] ak, float[] av) {
         int K = p.adapterLen;
@@ -239,7 +295,8 @@ public final class Transformer {
     /**
      * Loss and backward after forward(a, ids, prompts) with a training Activations: returns the mean
      * cross-entropy over scored positions (labels [B·T], −100 = not scored) and ADDS the gradients of
-     * prompts and gates into grads (so micro-batches accumulate).
+     * prompts and gates into grads (so micro-batches accumulate). After a forward with visual tokens,
+     * a.dVisual [B, D] receives ∂L/∂I_p (overwritten): the visual projection's backward starts there.
      */
     public float backward(Activations a, int[] labels, AdaptionPrompts prompts, AdaptionPrompts grads) {
         if (prompts == null || grads == null) throw new IllegalArgumentException("adapter training needs the adapter and its gradient buffers");
@@ -268,6 +325,8 @@ public final class Transformer {
         int qw = H * hd, kw = Hkv * hd;
         float eps = (float) config.rmsNormEps();
         float loss = CrossEntropy.forwardBackward(a.logits, labels, M, V, a.dlogits);
+        boolean visual = a.visualUsed;
+        if (visual) Arrays.fill(a.dVisual, 0, B * D, 0f);
 
         // head and final norm: dx = RMSNorm'(x_final)ᵀ · (dlogits · head)
         if (full) // a.h still holds the final normed rows from the forward
@@ -305,10 +364,11 @@ public final class Transformer {
             boolean below = full || i > first; // only layers above the lowest trained one pass a gradient down
             Arrays.fill(a.dakPart, 0f);
             Arrays.fill(a.davPart, 0f);
-            new Attention(B, T, H, Hkv, hd, K).backward(s.q, s.k, s.v, s.probs, a.dattn,
+            new Attention(B, T, H, Hkv, hd, K, visual).backward(s.q, s.k, s.v, s.probs, a.dattn,
                     below ? a.dq : null, a.dk, a.dv, s.ak, s.av, s.gamma, s.promptProbs, s.promptOut,
                     a.dgammaPart, a.dakPart, a.davPart);
             if (!full) promptGradients(a, prompts, grads, w, j);
+            if (visual) visualGradient(a, w, K);
 
             if (!below) break;
             rope.apply(a.dq, B, T, H, 0, true);
@@ -331,6 +391,20 @@ public final class Transformer {
     }
 
     /** Gates and prompt of adapted layer j from the attention backward's per-sequence parts. */
+    /** dI_p[b] += Σ_k (dak_b[k]·Wk + dav_b[k]·Wv): every prompt row of sample b carried its visual token. */
+    private void visualGradient(Activations a, LlamaWeights.Layer w, int K) {
+        int B = a.B, kw = Hkv * hd;
+        Arrays.fill(a.dakSum, 0, B * kw, 0f);
+        Arrays.fill(a.davSum, 0, B * kw, 0f);
+        for (int b = 0; b < B; b++)
+            for (int k = 0; k < K; k++) {
+                Vec.add(a.dakPart, (b * K + k) * kw, a.dakSum, b * kw, kw);
+                Vec.add(a.davPart, (b * K + k) * kw, a.davSum, b * kw, kw);
+            }
+        Matmul.xw(a.dakSum, B, w.wk(), a.dVisual, true);
+        Matmul.xw(a.davSum, B, w.wv(), a.dVisual, true);
+    }
+
     private void promptGradients(Activations a, AdaptionPrompts prompts, AdaptionPrompts grads, LlamaWeights.Layer w, int j) {
         int B = a.B, K = prompts.adapterLen, kw = Hkv * hd;
         // gates: dg_h = act'(g_h) · Σ_b dγ_h

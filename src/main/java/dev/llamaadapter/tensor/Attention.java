@@ -13,19 +13,29 @@ package dev.llamaadapter.tensor;
  */
 public final class Attention {
     private final int B, T, H, Hkv, hd, K;
+    private final int promptStride; // floats between sequences' prompt keys/values: 0 = one set shared by the batch
     private final float scale;
 
     /** K = 0: no prompt branch (a base-model layer). */
     public Attention(int B, int T, int H, int Hkv, int hd, int K) {
+        this(B, T, H, Hkv, hd, K, false);
+    }
+
+    /**
+     * perSamplePrompts: ak, av hold one [K, Hkv·hd] block per sequence ([B, K, Hkv·hd]), as the
+     * multimodal adapter needs (each sample's prompts carry its own visual token, spec §5).
+     */
+    public Attention(int B, int T, int H, int Hkv, int hd, int K, boolean perSamplePrompts) {
         if (H % Hkv != 0) throw new IllegalArgumentException("heads " + H + " not a multiple of kv heads " + Hkv);
         this.B = B; this.T = T; this.H = H; this.Hkv = Hkv; this.hd = hd; this.K = K;
+        this.promptStride = perSamplePrompts ? K * Hkv * hd : 0;
         this.scale = (float) (1.0 / Math.sqrt(hd));
     }
 
     /**
      * q [B·T, H·hd], k, v [B·T, Hkv·hd] → out [B·T, H·hd] (overwritten).
      * probs [B, H, T, T] receives S_t (entries j > t are left 0).
-     * Prompt branch (when K > 0): ak, av [K, Hkv·hd], gamma [H] = act(gate); promptProbs [B, H, T, K]
+     * Prompt branch (when K > 0): ak, av [K, Hkv·hd] (per sample: [B, K, Hkv·hd]), gamma [H] = act(gate); promptProbs [B, H, T, K]
      * receives S_p and promptOut [B·T, H·hd] the ungated S_p av. Any saved buffer may be null when no
      * backward follows.
      */
@@ -56,13 +66,14 @@ public final class Attention {
                     if (K == 0) continue;
                     // prompt branch: its own softmax over all K prompt keys
                     max = Float.NEGATIVE_INFINITY;
+                    int ps = b * promptStride;
                     for (int j = 0; j < K; j++) {
-                        p[j] = Vec.dot(q, qo, ak, j * kw + g * hd, hd) * scale;
+                        p[j] = Vec.dot(q, qo, ak, ps + j * kw + g * hd, hd) * scale;
                         max = Math.max(max, p[j]);
                     }
                     softmaxInPlace(p, K, max);
                     java.util.Arrays.fill(po, 0f);
-                    for (int j = 0; j < K; j++) Vec.axpy(p[j], av, j * kw + g * hd, po, 0, hd);
+                    for (int j = 0; j < K; j++) Vec.axpy(p[j], av, ps + j * kw + g * hd, po, 0, hd);
                     Vec.axpy(gamma[h], po, 0, out, oo, hd);
                     if (promptProbs != null) System.arraycopy(p, 0, promptProbs, ((b * H + h) * T + t) * K, K);
                     if (promptOut != null) System.arraycopy(po, 0, promptOut, qo, hd);
@@ -97,7 +108,7 @@ public final class Attention {
                         java.util.Arrays.fill(dv, ko, ko + hd, 0f);
                     }
                 }
-                int kvOff = b * K * kw;
+                int kvOff = b * K * kw, ps = b * promptStride;
                 for (int h = g * group; h < (g + 1) * group; h++) {
                     double dgamma = 0;
                     for (int t = 0; t < T; t++) {
@@ -128,14 +139,14 @@ public final class Attention {
                         float sum = 0f;
                         for (int j = 0; j < K; j++) {
                             int ao = j * kw + g * hd;
-                            dp[j] = Vec.dot(dpo, 0, av, ao, hd);
+                            dp[j] = Vec.dot(dpo, 0, av, ps + ao, hd);
                             sum += promptProbs[pr + j] * dp[j];
                             Vec.axpy(promptProbs[pr + j], dpo, 0, davPart, kvOff + ao, hd);
                         }
                         for (int j = 0; j < K; j++) {
                             float ds = promptProbs[pr + j] * (dp[j] - sum) * scale;
                             int ao = j * kw + g * hd;
-                            if (tokens) Vec.axpy(ds, ak, ao, dq, qo, hd);
+                            if (tokens) Vec.axpy(ds, ak, ps + ao, dq, qo, hd);
                             Vec.axpy(ds, q, qo, dakPart, kvOff + ao, hd);
                         }
                     }

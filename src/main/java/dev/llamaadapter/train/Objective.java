@@ -26,6 +26,19 @@ public interface Objective {
     /** The mean loss of b, no gradient (validation). */
     double loss(MicroBatch b);
 
+    /**
+     * {@link #accumulate(MicroBatch)} told which training examples b holds (indices into the training list),
+     * for objectives with per-example inputs besides the tokens (the multimodal adapter's images).
+     */
+    default double accumulate(MicroBatch b, int[] examples) {
+        return accumulate(b);
+    }
+
+    /** {@link #loss(MicroBatch)} of validation examples first, first+1, ... (see {@link #accumulate(MicroBatch, int[])}). */
+    default double validationLoss(MicroBatch b, int first) {
+        return loss(b);
+    }
+
     /** What is trained, as it enters a run's identity ("" for an adapter, so its checkpoints keep their identity). */
     String describe();
 

@@ -26,7 +26,7 @@ public interface StepGradient {
             long tokens = 0;
             for (int[] idx : micro) {
                 MicroBatch b = batch(train, idx);
-                lossSum += objective.accumulate(b);
+                lossSum += objective.accumulate(b, idx);
                 tokens += b.tokens();
             }
             scale(objective.params(), 1.0 / micro.size());

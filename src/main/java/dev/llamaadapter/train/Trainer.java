@@ -5,6 +5,7 @@ import dev.llamaadapter.data.Example;
 import dev.llamaadapter.data.MicroBatch;
 import dev.llamaadapter.model.AdaptionPrompts;
 import dev.llamaadapter.model.Transformer;
+import dev.llamaadapter.model.VisualProjection;
 
 import java.io.IOException;
 import java.nio.file.Files;
@@ -55,6 +56,9 @@ public final class Trainer {
     private final Path checkpointFile;
     private final String baseFingerprint;
     private StepGradient stepGradient;
+    // multimodal runs (spec §5): each example's CLIP features [M·Cv], computed once per image for the whole
+    // run (null entry: a record without an image); null lists: a text-only run
+    private List<float[]> trainFeatures, valFeatures;
 
     public Trainer(Transformer model, TrainConfig cfg, List<Example> train, List<Example> val,
                    Path checkpointFile, String baseFingerprint, Listener listener) {
@@ -62,6 +66,20 @@ public final class Trainer {
         this.model = model; this.cfg = cfg; this.train = train; this.val = val;
         this.checkpointFile = checkpointFile; this.baseFingerprint = baseFingerprint; this.listener = listener;
         this.stepGradient = StepGradient.local(train);
+    }
+
+    /**
+     * Makes this a multimodal run: the features of each training and validation example (null where the
+     * record has no image), in the order of the example lists. The adapter trained must then carry a
+     * visual projection of that width.
+     */
+    public Trainer images(List<float[]> train, List<float[]> val) {
+        if (train.size() != this.train.size() || val.size() != this.val.size())
+            throw new IllegalArgumentException("image features for " + train.size() + "/" + val.size() + " examples, expected "
+                    + this.train.size() + "/" + this.val.size());
+        this.trainFeatures = train;
+        this.valFeatures = val;
+        return this;
     }
 
     /** Optimizer steps per epoch: every micro-batch once, accumulation() of them per step (the last may have fewer). */
@@ -82,8 +100,17 @@ public final class Trainer {
     public static List<Param> params(AdaptionPrompts p, AdaptionPrompts g) {
         long[] ps = {(long) p.adapterLayers * p.adapterLen, p.dim};
         long[] gs = {p.adapterLayers, 1, p.heads, 1, 1};
-        return List.of(new Param("adapter_query.weight", p.prompt, g.prompt, ps, Param.decays("adapter_query.weight", ps)),
-                new Param("gates", p.gate, g.gate, gs, Param.decays("gates", gs)));
+        List<Param> out = new java.util.ArrayList<>(List.of(new Param("adapter_query.weight", p.prompt, g.prompt, ps, Param.decays("adapter_query.weight", ps)),
+                new Param("gates", p.gate, g.gate, gs, Param.decays("gates", gs))));
+        if (p.visual != null) { // the multimodal adapter's projection, named as in the adapter file
+            VisualProjection v = p.visual, gv = g.visual;
+            long[] ws = {v.dim, v.in}, vs = {v.dim};
+            out.add(new Param("visual_proj.weight", v.weight, gv.weight, ws, Param.decays("visual_proj.weight", ws)));
+            out.add(new Param("visual_proj.bias", v.bias, gv.bias, vs, Param.decays("visual_proj.bias", vs)));
+            out.add(new Param("visual_norm.weight", v.normWeight, gv.normWeight, vs, Param.decays("visual_norm.weight", vs)));
+            out.add(new Param("visual_norm.bias", v.normBias, gv.normBias, vs, Param.decays("visual_norm.bias", vs)));
+        }
+        return out;
     }
 
     /** What a checkpoint must match to be resumed: hyper-parameters, data and base model. */
@@ -94,7 +121,8 @@ public final class Trainer {
                 + " eps=" + c.eps() + " clip=" + c.clipGrad() + " K=" + c.adapterLen() + " L=" + c.adapterLayers()
                 + " gate=" + c.gateActivation().id() + " max_seq_len=" + c.maxSeqLen() + " seed=" + c.seed()
                 + " score_prompt=" + c.scorePrompt() + " bucket=" + c.bucket()
-                + " data=" + dataFingerprint(train, val) + " base=" + baseFingerprint;
+                + " data=" + dataFingerprint(train, val) + " base=" + baseFingerprint
+                + (trainFeatures == null ? "" : " images=" + MultimodalObjective.fingerprint(trainFeatures, valFeatures));
     }
 
     /** Replaces how each step's gradient is computed (a distributed trainer); the default is {@link StepGradient#local}. */
@@ -116,6 +144,11 @@ public final class Trainer {
      * Returns the last validation row (null without validation data).
      */
     public ValRow run(AdaptionPrompts p, boolean resume) throws IOException {
+        if ((p.visual != null) != (trainFeatures != null))
+            throw new IllegalArgumentException(p.visual != null ? "a multimodal adapter needs the examples' image features (images(...))"
+                    : "image features were given but the adapter has no visual projection");
+        if (p.visual != null)
+            return run(new MultimodalObjective(model, p, cfg.microBatchSize(), longestExample(), trainFeatures, valFeatures), resume);
         return run(Objective.adapter(model, p, cfg.microBatchSize(), longestExample()), resume);
     }
 
@@ -184,7 +217,7 @@ public final class Trainer {
         for (int i = 0; i < val.size(); i += cfg.microBatchSize()) {
             MicroBatch b = MicroBatch.of(val.subList(i, Math.min(val.size(), i + cfg.microBatchSize())), 0);
             if (b.scored() == 0) continue;
-            sum += o.loss(b) * b.scored();
+            sum += o.validationLoss(b, i) * b.scored();
             scored += b.scored();
         }
         return new double[]{scored == 0 ? Double.NaN : sum / scored, scored};

@@ -10,6 +10,9 @@ import dev.llamaadapter.model.AdaptionPrompts;
 import dev.llamaadapter.model.BaseModel;
 import dev.llamaadapter.model.GateActivation;
 import dev.llamaadapter.model.LlamaConfig;
+import dev.llamaadapter.model.VisualProjection;
+import dev.llamaadapter.vision.ClipVision;
+import dev.llamaadapter.vision.ImageFeatures;
 import dev.llamaadapter.model.TrainableWeights;
 import dev.llamaadapter.model.Transformer;
 import dev.llamaadapter.tokenizer.Tokenizer;
@@ -41,9 +44,22 @@ public final class TrainingJob {
                           double minLr, double weightDecay, double clipGrad, int adapterLen, Integer adapterLayers,
                           GateActivation gateActivation, int maxSeqLen, long seed, boolean scorePrompt, boolean bucket,
                           Integer evalEvery, Integer saveEvery, Path checkpoint, Path metrics, Path plot, boolean resume,
-                          double gateInitStd, boolean full, InstructionReader reader, InstructionReader valReader) {
+                          double gateInitStd, boolean full, InstructionReader reader, InstructionReader valReader,
+                          Path vision, String visualLayers) {
 
-        /** Alpaca data for both --data and --val-data; a zero-init adapter. */
+        /** Without a vision tower: a text-only adapter, or full fine-tuning. */
+        public Options(Path model, Path data, Path out, Path tokenizer, Path valData, String valSplit,
+                       int epochs, double warmupEpochs, int batchSize, int microBatchSize, Double lr, double blr,
+                       double minLr, double weightDecay, double clipGrad, int adapterLen, Integer adapterLayers,
+                       GateActivation gateActivation, int maxSeqLen, long seed, boolean scorePrompt, boolean bucket,
+                       Integer evalEvery, Integer saveEvery, Path checkpoint, Path metrics, Path plot, boolean resume,
+                       double gateInitStd, boolean full, InstructionReader reader, InstructionReader valReader) {
+            this(model, data, out, tokenizer, valData, valSplit, epochs, warmupEpochs, batchSize, microBatchSize, lr, blr, minLr,
+                    weightDecay, clipGrad, adapterLen, adapterLayers, gateActivation, maxSeqLen, seed, scorePrompt, bucket,
+                    evalEvery, saveEvery, checkpoint, metrics, plot, resume, gateInitStd, full, reader, valReader, null, null);
+        }
+
+        /** Alpaca data for both --data and --val-data; a zero-init text-only adapter (no vision tower). */
         public Options(Path model, Path data, Path out, Path tokenizer, Path valData, String valSplit,
                        int epochs, double warmupEpochs, int batchSize, int microBatchSize, Double lr, double blr,
                        double minLr, double weightDecay, double clipGrad, int adapterLen, Integer adapterLayers,
@@ -51,7 +67,7 @@ public final class TrainingJob {
                        Integer evalEvery, Integer saveEvery, Path checkpoint, Path metrics, Path plot, boolean resume) {
             this(model, data, out, tokenizer, valData, valSplit, epochs, warmupEpochs, batchSize, microBatchSize, lr, blr, minLr,
                     weightDecay, clipGrad, adapterLen, adapterLayers, gateActivation, maxSeqLen, seed, scorePrompt, bucket,
-                    evalEvery, saveEvery, checkpoint, metrics, plot, resume, 0, false, null, null);
+                    evalEvery, saveEvery, checkpoint, metrics, plot, resume, 0, false, null, null, null, null);
         }
 
         public Path checkpointFile() {
@@ -75,11 +91,16 @@ public final class TrainingJob {
 
     /** What the run produced. */
     public record Result(Path adapter, long steps, Trainer.ValRow baseValidation, Trainer.ValRow lastValidation,
-                         double lastTrainLoss, long adapterBytes, double trainSeconds) {}
+                         double lastTrainLoss, long adapterBytes, double trainSeconds, List<Trainer.StepRow> stepRows) {
+        /** Mean wall time of an optimizer step, validation excluded where it ran only at the start and end. */
+        public double msPerStep() {
+            return stepRows.isEmpty() ? Double.NaN : 1000 * stepRows.getLast().elapsedS() / stepRows.size();
+        }
+    }
 
     /** Data, split, tokenization and the resolved configuration of a run over an open base model. */
     public record Prepared(TrainConfig cfg, List<Example> train, List<Example> val, List<String> empty, List<String> truncated,
-                           List<String> unscored, int stepsPerEpoch) {}
+                           List<String> unscored, int stepsPerEpoch, List<Instruction> trainRecords, List<Instruction> valRecords) {}
 
     public static Prepared prepare(Options o, BaseModel base) throws IOException {
         LlamaConfig c = base.config();
@@ -109,7 +130,8 @@ public final class TrainingJob {
         }
         ExampleEncoder enc = new ExampleEncoder(tok, o.maxSeqLen(), o.scorePrompt());
         List<String> truncated = new ArrayList<>(), unscored = new ArrayList<>();
-        List<Example> train = encode(enc, trainRecs, truncated, unscored), val = encode(enc, valRecs, truncated, unscored);
+        List<Instruction> trainKept = new ArrayList<>(), valKept = new ArrayList<>();
+        List<Example> train = encode(enc, trainRecs, truncated, unscored, trainKept), val = encode(enc, valRecs, truncated, unscored, valKept);
         if (train.isEmpty()) throw new IOException(o.data() + ": no training example keeps a response token within --max-seq-len " + o.maxSeqLen());
 
         int N = c.numHiddenLayers();
@@ -122,7 +144,7 @@ public final class TrainingJob {
         int spe = Trainer.stepsPerEpoch(train, cfg);
         cfg = cfg.withIntervals(o.evalEvery() != null ? o.evalEvery() : spe, o.saveEvery() != null ? o.saveEvery() : spe);
 
-        return new Prepared(cfg, train, val, empty, truncated, unscored, spe);
+        return new Prepared(cfg, train, val, empty, truncated, unscored, spe, trainKept, valKept);
     }
 
     /** The base model's validation loss over the run's validation set, batched as the trainer does. */
@@ -141,7 +163,8 @@ public final class TrainingJob {
         for (Path p : List.of(o.checkpointFile(), o.metricsFile(), o.plotFile())) checkWritable(p);
         if (o.full()) checkWritableDir(o.out());
         else checkWritable(o.out());
-        try (BaseModel base = BaseModel.open(o.model())) {
+        if (o.full() && o.vision() != null) throw new IllegalArgumentException("--vision trains a multimodal adapter; it does not go with --full");
+        try (BaseModel base = BaseModel.open(o.model()); ClipVision tower = o.vision() == null ? null : ClipVision.open(o.vision())) {
             Prepared pr = prepare(o, base);
             LlamaConfig c = base.config();
             TrainConfig cfg = pr.cfg();
@@ -156,6 +179,26 @@ public final class TrainingJob {
             }
             TrainableWeights full = o.full() ? new TrainableWeights(c, base.weights()) : null; // fp32 copies: the files stay untouched
             Transformer model = o.full() ? new Transformer(c, full.weights) : base.transformer();
+            List<float[]> trainFeats = null, valFeats = null;
+            long withImage = 0;
+            for (Instruction r : pr.trainRecords()) if (r.image() != null) withImage++;
+            for (Instruction r : pr.valRecords()) if (r.image() != null) withImage++;
+            if (tower == null && o.visualLayers() != null) throw new IllegalArgumentException("--visual-layers goes with --vision");
+            if (tower != null) {
+                if (withImage == 0) throw new IOException(o.data() + ": --vision is given but no record has an \"image\"");
+                int[] vl = o.visualLayers() != null ? VisualProjection.parseLayers(o.visualLayers()) : defaultVisualLayers(tower.numLayers());
+                ImageFeatures cache = new ImageFeatures(tower, vl);
+                long f0 = System.nanoTime();
+                trainFeats = features(cache, pr.trainRecords());
+                valFeats = features(cache, pr.valRecords());
+                double fs = (System.nanoTime() - f0) / 1e9;
+                p = p.withVisual(VisualProjection.init(vl, cache.width(), c.hiddenSize(), o.seed()));
+                log.printf(Locale.ROOT, "vision      %s: CLIP %d layers × %d wide, %d px; visual_layers %s -> visual_proj %d -> %d; %d images in %.1f s "
+                                + "(tower %.1f images/s), cached for the run%n", o.vision(), tower.numLayers(), tower.hiddenSize(), tower.imageSize(),
+                        p.visual.layersString(), cache.width(), c.hiddenSize(), cache.size(), fs, cache.size() / Math.max(cache.towerSeconds(), 1e-9));
+            } else if (withImage > 0) {
+                log.printf("images      %d records carry an image: ignored without --vision (a text-only adapter is trained)%n", withImage);
+            }
             long baseParams = base.parameterCount();
             long tokens = 0;
             for (Example e : train) tokens += e.length();
@@ -165,8 +208,9 @@ public final class TrainingJob {
                 log.printf(Locale.ROOT, "full        every weight is trained (%,d parameters, fp32 master copies of %d tensors)%n",
                         full.parameterCount(), full.tensors().size());
             else
-                log.printf(Locale.ROOT, "adapter     K %d prompts × L %d layers (%d..%d), gate %s%s: %,d trainable, %.4f%% of %s%n",
+                log.printf(Locale.ROOT, "adapter     K %d prompts × L %d layers (%d..%d), gate %s%s%s: %,d trainable, %.4f%% of %s%n",
                         o.adapterLen(), L, N - L, N - 1, o.gateActivation().id(), o.gateInitStd() > 0 ? " (random init, std " + o.gateInitStd() + ")" : "",
+                        p.visual == null ? "" : ", visual_proj " + p.visual.in + " -> " + p.visual.dim,
                         p.parameterCount(), 100.0 * p.parameterCount() / baseParams, human(baseParams));
             log.printf(Locale.ROOT, "data        %s: %,d train examples (%,d tokens), %,d validation%s%n", o.data(), train.size(), tokens, val.size(),
                     o.valData() != null ? " from " + o.valData() : "");
@@ -226,10 +270,12 @@ public final class TrainingJob {
                 };
                 Trainer trainer = new Trainer(model, cfg, train, val, o.checkpointFile(), base.fingerprint(), listener);
                 int maxT = trainer.longestExample();
+                if (trainFeats != null) trainer.images(trainFeats, valFeats); // the images enter the run's identity
                 try (ClusterTrainer.Session session = cluster == null ? null
                         : cluster.start(new ClusterTrainer.Run(o.model(), base.fingerprint(), cfg, train, maxT, log))) {
                     if (session != null) trainer.withStepGradient(session.stepGradient());
                     last = trainer.run(o.full() ? Objective.full(model, full, cfg.microBatchSize(), maxT)
+                            : trainFeats != null ? new MultimodalObjective(model, p, cfg.microBatchSize(), maxT, trainFeats, valFeats)
                             : Objective.adapter(model, p, cfg.microBatchSize(), maxT), o.resume());
                 }
                 double secs = (System.nanoTime() - start) / 1e9;
@@ -239,6 +285,7 @@ public final class TrainingJob {
                 meta.put(AdapterFile.BASE_SHAPE, base.shape());
                 meta.put("base_model.path", o.model().toString());
                 meta.put("summary.data", o.data().toString());
+                if (tower != null) meta.put("vision_tower.path", o.vision().toString());
                 meta.put("summary.examples", Integer.toString(train.size()));
                 meta.put("summary.steps", Long.toString(trainer.totalSteps()));
                 if (!metrics.steps.isEmpty()) meta.put("summary.final_train_loss", String.format(Locale.ROOT, "%.6f", metrics.steps.getLast().loss()));
@@ -261,19 +308,46 @@ public final class TrainingJob {
                 log.printf(Locale.ROOT, "done        %d steps in %.1f s; train loss %.4f%s; adapter %s (%,d bytes)%n", trainer.totalSteps(), secs, lastLoss,
                         last != null && baseVal != null ? String.format(Locale.ROOT, ", validation loss %.4f (base model %.4f)", last.loss(), baseVal.loss()) : "",
                         o.out(), bytes);
-                return new Result(o.out(), trainer.totalSteps(), baseVal, last, lastLoss, bytes, secs);
+                return new Result(o.out(), trainer.totalSteps(), baseVal, last, lastLoss, bytes, secs, List.copyOf(metrics.steps));
             }
         }
     }
 
-    private static List<Example> encode(ExampleEncoder enc, List<Instruction> recs, List<String> truncated, List<String> unscored) {
+    private static List<Example> encode(ExampleEncoder enc, List<Instruction> recs, List<String> truncated, List<String> unscored,
+                                        List<Instruction> kept) {
         List<Example> out = new ArrayList<>(recs.size());
         for (Instruction r : recs) {
             Example e = enc.encode(r);
             if (e.truncated()) truncated.add(r.where());
             if (e.scored() == 0) unscored.add(r.where());
-            else out.add(e);
+            else {
+                out.add(e);
+                kept.add(r);
+            }
         }
+        return out;
+    }
+
+    /** Default visual_layers of an N-layer tower: three scales, a third, two thirds and all the way up. */
+    public static int[] defaultVisualLayers(int n) {
+        return java.util.stream.IntStream.of(Math.max(1, Math.round(n / 3f)), Math.max(1, Math.round(2 * n / 3f)), n)
+                .distinct().toArray();
+    }
+
+    /** Each record's image features (null: no image), computed once per distinct image; errors name the record. */
+    public static List<float[]> features(ImageFeatures cache, List<Instruction> recs) throws IOException {
+        List<Path> images = new ArrayList<>();
+        for (Instruction r : recs) if (r.image() != null) images.add(r.image());
+        try {
+            cache.computeAll(images);
+        } catch (IOException e) {
+            for (Instruction r : recs) // the first record whose image fails, named
+                if (r.image() != null && e.getMessage() != null && e.getMessage().startsWith(r.image().toAbsolutePath().normalize().toString()))
+                    throw new IOException(r.where() + ": " + e.getMessage(), e);
+            throw e;
+        }
+        List<float[]> out = new ArrayList<>(recs.size());
+        for (Instruction r : recs) out.add(r.image() == null ? null : cache.of(r.image()));
         return out;
     }
 

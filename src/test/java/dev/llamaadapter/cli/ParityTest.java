@@ -17,7 +17,8 @@ import static org.assertj.core.api.Assertions.assertThat;
 /**
  * The PyTorch reference cases (copied from ../shared/parity/cases) reproduced through the dump-step
  * command: logits, loss and every adapter gradient within 1e-4 relative error (L2 norm of the
- * difference over the L2 norm of the expected).
+ * difference over the L2 norm of the expected). The multimodal cases add a CLIP tower (--vision) and the
+ * gradients of visual_proj and visual_norm.
  */
 class ParityTest {
     static final Path CASES = Path.of("src/test/resources/parity");
@@ -39,15 +40,17 @@ class ParityTest {
 
     Path dump(String name) {
         Path c = CASES.resolve(name), out = tmp.resolve(name + ".out.safetensors");
-        int rc = Main.commandLine().execute("dump-step", "--model", c.resolve("model").toString(),
+        java.util.List<String> args = new java.util.ArrayList<>(java.util.List.of("dump-step", "--model", c.resolve("model").toString(),
                 "--adapter", c.resolve("adapter.safetensors").toString(), "--batch", c.resolve("batch.safetensors").toString(),
-                "--out", out.toString());
+                "--out", out.toString()));
+        if (java.nio.file.Files.isDirectory(c.resolve("vision"))) args.addAll(java.util.List.of("--vision", c.resolve("vision").toString()));
+        int rc = Main.commandLine().execute(args.toArray(String[]::new));
         assertThat(rc).isZero();
         return out;
     }
 
     @ParameterizedTest
-    @ValueSource(strings = {"mha-tanh", "gqa-identity-tied", "zero-init", "bf16-base", "interop-identity"})
+    @ValueSource(strings = {"mha-tanh", "gqa-identity-tied", "zero-init", "bf16-base", "interop-identity", "multimodal", "multimodal-gqa-identity"})
     void dumpStepMatchesTheReference(String name) throws Exception {
         Path out = dump(name);
         try (SafeTensors got = SafeTensors.open(out); SafeTensors want = SafeTensors.open(CASES.resolve(name).resolve("expected.safetensors"))) {

@@ -58,6 +58,25 @@ class TrainEndToEndTest {
     }
 
     @Test
+    void fullFineTuningLowersTheLossAndWritesAWholeModel() throws Exception {
+        Path out = tmp.resolve("full-model");
+        byte[] before = Files.readAllBytes(MODEL.resolve("model.safetensors"));
+        var o = options(out, 3, null, false);
+        o = new TrainingJob.Options(o.model(), o.data(), out, null, null, "16", 3, 1, 8, 4, 1e-3, 9e-3, 0, 0.0, 1.0,
+                10, null, GateActivation.TANH, 512, 3, false, true, null, null, null, null, null, false, 0, true, null, null);
+        TrainingJob.Result r = TrainingJob.run(o, QUIET, TrainEndToEndTest::silent);
+        assertThat(r.lastValidation().loss()).as("full fine-tuning: validation loss after vs before").isLessThan(0.7 * r.baseValidation().loss());
+        assertThat(Files.readAllBytes(MODEL.resolve("model.safetensors"))).as("the base files are never written").isEqualTo(before);
+        try (BaseModel tuned = BaseModel.open(out); BaseModel base = BaseModel.open(MODEL)) {
+            assertThat(tuned.config()).isEqualTo(base.config());
+            assertThat(tuned.tokenizer().encode("Lily went to the park.")).isEqualTo(base.tokenizer().encode("Lily went to the park."));
+            assertThat(tuned.weights().layers()[0].wq().get(0, 0)).isNotEqualTo(base.weights().layers()[0].wq().get(0, 0));
+            assertThat(tuned.parameterCount()).isEqualTo(base.parameterCount());
+        }
+        assertThat(out.resolve("tokenizer.model")).isNotEmptyFile();
+    }
+
+    @Test
     void validationLossFallsWellBelowTheBaseModelAndStepZeroIsTheBaseModel() throws Exception {
         Path out = tmp.resolve("names.safetensors");
         TrainingJob.Result r = TrainingJob.run(options(out, 10, null, false), QUIET, TrainEndToEndTest::silent);

@@ -45,8 +45,9 @@ final class Replica {
         long tokens = 0;
         int count = 0;
         while (micro.hasNext()) {
-            var b = data.batch(micro.next());
-            lossSum += objective.accumulate(b);
+            int[] idx = micro.next();
+            var b = data.batch(idx);
+            lossSum += objective.accumulate(b, idx);
             tokens += b.tokens();
             count++;
         }

@@ -59,7 +59,8 @@ public final class SparkStepGradient implements StepGradient, AutoCloseable {
         List<Param> params = objective.params();
         List<String> names = params.stream().map(Param::name).toList();
         if (!names.equals(ADAPTER_PARAMS))
-            throw new IllegalArgumentException("training on Spark supports adapters only, not " + objective.describe().trim() + " " + names);
+            throw new IllegalArgumentException("training on Spark supports the text adapter only (" + String.join(", ", ADAPTER_PARAMS)
+                    + "): this run trains " + names);
         step++;
         float[][] values = new float[params.size()][]; // [params][numel]: a snapshot, as AdamW will change the live arrays
         for (int i = 0; i < values.length; i++) values[i] = params.get(i).value().clone();
