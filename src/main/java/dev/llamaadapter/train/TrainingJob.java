@@ -155,6 +155,12 @@ public final class TrainingJob {
     }
 
     public static Result run(Options o, PrintStream log, java.util.function.Function<Long, Trainer.Listener> progress) throws IOException {
+        return run(o, log, progress, null);
+    }
+
+    /** As {@link #run(Options, PrintStream, java.util.function.Function)}, each step's gradient computed on a cluster when cluster is not null. */
+    public static Result run(Options o, PrintStream log, java.util.function.Function<Long, Trainer.Listener> progress,
+                             ClusterTrainer.Launcher cluster) throws IOException {
         for (Path p : List.of(o.checkpointFile(), o.metricsFile(), o.plotFile())) checkWritable(p);
         if (o.full()) checkWritableDir(o.out());
         else checkWritable(o.out());
@@ -270,7 +276,11 @@ public final class TrainingJob {
                 Objective objective = o.full() ? Objective.full(model, full, cfg.microBatchSize(), maxT)
                         : trainFeats != null ? new MultimodalObjective(model, p, cfg.microBatchSize(), maxT, trainFeats, valFeats)
                         : Objective.adapter(model, p, cfg.microBatchSize(), maxT);
-                last = trainer.run(objective, o.resume());
+                try (ClusterTrainer.Session session = cluster == null ? null
+                        : cluster.start(new ClusterTrainer.Run(o.model(), base.fingerprint(), cfg, train, maxT, log))) {
+                    if (session != null) trainer.withStepGradient(session.stepGradient());
+                    last = trainer.run(objective, o.resume());
+                }
                 memoryBytes = objective.memoryBytes();
                 double secs = (System.nanoTime() - start) / 1e9;
 
