@@ -309,9 +309,9 @@ public final class TrainingJob {
                 LossChart.write(o.plotFile(), "LLaMA-Adapter: " + o.data().getFileName(), metrics.steps, metrics.vals);
                 Trainer.ValRow baseVal = metrics.vals.isEmpty() ? null : metrics.vals.getFirst();
                 double lastLoss = metrics.steps.isEmpty() ? Double.NaN : metrics.steps.getLast().loss();
-                log.printf(Locale.ROOT, "done        %d steps in %.1f s; train loss %.4f%s; adapter %s (%,d bytes)%n", trainer.totalSteps(), secs, lastLoss,
+                log.printf(Locale.ROOT, "done        %d steps in %.1f s; train loss %.4f%s; %s %s (%,d bytes)%n", trainer.totalSteps(), secs, lastLoss,
                         last != null && baseVal != null ? String.format(Locale.ROOT, ", validation loss %.4f (base model %.4f)", last.loss(), baseVal.loss()) : "",
-                        o.out(), bytes);
+                        o.full() ? "model" : "adapter", o.out(), bytes);
                 return new Result(o.out(), trainer.totalSteps(), baseVal, last, lastLoss, bytes, secs, List.copyOf(metrics.steps), memoryBytes);
             }
         }
