@@ -3,6 +3,7 @@ package dev.llamaadapter.cli;
 import dev.llamaadapter.data.InstructionReader;
 import dev.llamaadapter.eval.ScienceQaInstructions;
 import dev.llamaadapter.model.GateActivation;
+import dev.llamaadapter.train.ClusterTrainer;
 import dev.llamaadapter.train.Trainer;
 import dev.llamaadapter.train.TrainingJob;
 import me.tongfei.progressbar.ConsoleProgressBarConsumer;
@@ -59,6 +60,7 @@ public final class TrainCommand implements Callable<Integer> {
     @Option(names = "--visual-layers", description = "CLIP layers whose CLS features are used, 1-based, e.g. 1,2,3 (default: a third, two thirds and the top of the tower)") String visualLayers;
     @Option(names = "--full", description = "full fine-tuning: train every weight of the model (the paper's Alpaca-style baseline) and write a whole model directory to --out") boolean full;
     @Option(names = "--gate-init-std", defaultValue = "0", description = "start the gates random with this std instead of zero (the paper's ablation; default 0 = zero-init)") double gateInit;
+    @Option(names = "--spark", paramLabel = "MASTER", description = "data-parallel on Apache Spark: local[N] on this machine, or a master URL; under spark-submit, spark-submit's master is used (needs the Spark module: see the README)") String spark;
     @Option(names = "--quiet", description = "no progress bar; one line per validation") boolean quiet;
     @Option(names = "--recompute", description = "activation recomputation: keep only each trained layer's input, recompute the rest in the backward (same gradients, far less memory, ~1/3 more compute)") boolean recompute;
 
@@ -96,7 +98,14 @@ public final class TrainCommand implements Callable<Integer> {
         var o = new TrainingJob.Options(model, data, out, tokenizer, valFile, held, epochs, warmupEpochs, batchSize, microBatchSize,
                 lr, blr, minLr, weightDecay, clipGrad, adapterLen, adapterLayers, gate, maxSeqLen, seed, scorePrompt, !noBucket,
                 evalEvery, saveEvery, checkpoint, metrics, plot, resume, gateInit, full, reader, valReader, vision, visualLayers);
-        TrainingJob.run(o, System.err, resumeStep -> quiet ? new Lines() : new Bar(full ? "full" : "train"));
+        ClusterTrainer.Launcher cluster = null;
+        if (spark != null) {
+            if (full) throw new IllegalArgumentException("--spark trains adapters only: --full's gradient is the whole model, too big to aggregate every step");
+            if (vision != null) throw new IllegalArgumentException("--spark trains the text adapter only: the multimodal adapter's image features stay on this machine");
+            ClusterTrainer engine = ClusterTrainer.find("spark"); // fails before any work when the module is absent
+            cluster = run -> engine.start(spark, run);
+        }
+        TrainingJob.run(o, System.err, resumeStep -> quiet ? new Lines() : new Bar(full ? "full" : "train"), cluster);
         return 0;
     }
 

@@ -145,6 +145,30 @@ public final class Activations {
         }
     }
 
+    /** Bytes of every buffer held (the kept layers' included); arrays shared between fields count once. */
+    public long bytes() {
+        java.util.Set<Object> seen = java.util.Collections.newSetFromMap(new java.util.IdentityHashMap<>());
+        long n = arrayBytes(this, getClass(), seen);
+        if (saved != null) for (Saved s : saved) if (s != null) n += arrayBytes(s, Saved.class, seen);
+        return n;
+    }
+
+    private static long arrayBytes(Object o, Class<?> c, java.util.Set<Object> seen) {
+        long n = 0;
+        for (java.lang.reflect.Field f : c.getDeclaredFields()) {
+            if (java.lang.reflect.Modifier.isStatic(f.getModifiers())) continue;
+            try {
+                Object v = f.get(o);
+                if (v == null || !seen.add(v)) continue;
+                if (v instanceof float[] a) n += 4L * a.length;
+                else if (v instanceof int[] a) n += 4L * a.length;
+            } catch (IllegalAccessException e) {
+                throw new IllegalStateException(e);
+            }
+        }
+        return n;
+    }
+
     /** Uses the buffers for a batch of shape [B, T] within the capacity. */
     public Activations reshape(int B, int T) {
         if (B <= 0 || T <= 0 || B > maxB || T > maxT)

@@ -51,6 +51,21 @@ public interface Objective {
     /** What is trained, as it enters a run's identity ("" for an adapter, so its checkpoints keep their identity). */
     String describe();
 
+    /**
+     * Bytes a training run holds for this objective: each trained value with its gradient and two AdamW
+     * moments (16 bytes), plus the activation buffers made so far. The frozen base is mapped, not counted.
+     */
+    default long memoryBytes() {
+        long n = 0;
+        for (Param p : params()) n += 16L * p.value().length;
+        return n + activationBytes();
+    }
+
+    /** Bytes of the activation buffers this objective has made (0 before its first micro-batch). */
+    default long activationBytes() {
+        return 0;
+    }
+
     /** An adapter p over model's frozen weights (p null: the base model alone, for validation only). */
     static Objective adapter(Transformer model, AdaptionPrompts p, int maxB, int maxT) {
         return new Objective() {
@@ -78,6 +93,10 @@ public interface Objective {
 
             public String describe() {
                 return "";
+            }
+
+            public long activationBytes() {
+                return (train == null ? 0 : train.bytes()) + (eval == null ? 0 : eval.bytes());
             }
         };
     }
@@ -110,6 +129,10 @@ public interface Objective {
 
             public String describe() {
                 return " full=" + params.size() + "tensors";
+            }
+
+            public long activationBytes() {
+                return (train == null ? 0 : train.bytes()) + (eval == null ? 0 : eval.bytes());
             }
         };
     }

@@ -91,7 +91,8 @@ public final class TrainingJob {
 
     /** What the run produced. */
     public record Result(Path adapter, long steps, Trainer.ValRow baseValidation, Trainer.ValRow lastValidation,
-                         double lastTrainLoss, long adapterBytes, double trainSeconds, List<Trainer.StepRow> stepRows) {
+                         double lastTrainLoss, long adapterBytes, double trainSeconds, List<Trainer.StepRow> stepRows,
+                         long memoryBytes) {
         /** Mean wall time of an optimizer step, validation excluded where it ran only at the start and end. */
         public double msPerStep() {
             return stepRows.isEmpty() ? Double.NaN : 1000 * stepRows.getLast().elapsedS() / stepRows.size();
@@ -154,6 +155,12 @@ public final class TrainingJob {
     }
 
     public static Result run(Options o, PrintStream log, java.util.function.Function<Long, Trainer.Listener> progress) throws IOException {
+        return run(o, log, progress, null);
+    }
+
+    /** As {@link #run(Options, PrintStream, java.util.function.Function)}, each step's gradient computed on a cluster when cluster is not null. */
+    public static Result run(Options o, PrintStream log, java.util.function.Function<Long, Trainer.Listener> progress,
+                             ClusterTrainer.Launcher cluster) throws IOException {
         for (Path p : List.of(o.checkpointFile(), o.metricsFile(), o.plotFile())) checkWritable(p);
         if (o.full()) checkWritableDir(o.out());
         else checkWritable(o.out());
@@ -227,6 +234,7 @@ public final class TrainingJob {
             }
             Trainer.ValRow[] first = new Trainer.ValRow[1];
             Trainer.ValRow last;
+            long memoryBytes;
             long start = System.nanoTime();
             try (MetricsLog metrics = new MetricsLog(o.metricsFile(), resumeStep)) {
                 Trainer.Listener bar = progress.apply(resumeStep);
@@ -265,9 +273,15 @@ public final class TrainingJob {
                 Trainer trainer = new Trainer(model, cfg, train, val, o.checkpointFile(), base.fingerprint(), listener);
                 int maxT = trainer.longestExample();
                 if (trainFeats != null) trainer.images(trainFeats, valFeats); // the images enter the run's identity
-                last = trainer.run(o.full() ? Objective.full(model, full, cfg.microBatchSize(), maxT)
+                Objective objective = o.full() ? Objective.full(model, full, cfg.microBatchSize(), maxT)
                         : trainFeats != null ? new MultimodalObjective(model, p, cfg.microBatchSize(), maxT, trainFeats, valFeats)
-                        : Objective.adapter(model, p, cfg.microBatchSize(), maxT), o.resume());
+                        : Objective.adapter(model, p, cfg.microBatchSize(), maxT);
+                try (ClusterTrainer.Session session = cluster == null ? null
+                        : cluster.start(new ClusterTrainer.Run(o.model(), base.fingerprint(), cfg, train, maxT, log))) {
+                    if (session != null) trainer.withStepGradient(session.stepGradient());
+                    last = trainer.run(objective, o.resume());
+                }
+                memoryBytes = objective.memoryBytes();
                 double secs = (System.nanoTime() - start) / 1e9;
 
                 Map<String, String> meta = new LinkedHashMap<>(cfg.asMetadata());
@@ -295,10 +309,10 @@ public final class TrainingJob {
                 LossChart.write(o.plotFile(), "LLaMA-Adapter: " + o.data().getFileName(), metrics.steps, metrics.vals);
                 Trainer.ValRow baseVal = metrics.vals.isEmpty() ? null : metrics.vals.getFirst();
                 double lastLoss = metrics.steps.isEmpty() ? Double.NaN : metrics.steps.getLast().loss();
-                log.printf(Locale.ROOT, "done        %d steps in %.1f s; train loss %.4f%s; adapter %s (%,d bytes)%n", trainer.totalSteps(), secs, lastLoss,
+                log.printf(Locale.ROOT, "done        %d steps in %.1f s; train loss %.4f%s; %s %s (%,d bytes)%n", trainer.totalSteps(), secs, lastLoss,
                         last != null && baseVal != null ? String.format(Locale.ROOT, ", validation loss %.4f (base model %.4f)", last.loss(), baseVal.loss()) : "",
-                        o.out(), bytes);
-                return new Result(o.out(), trainer.totalSteps(), baseVal, last, lastLoss, bytes, secs, List.copyOf(metrics.steps));
+                        o.full() ? "model" : "adapter", o.out(), bytes);
+                return new Result(o.out(), trainer.totalSteps(), baseVal, last, lastLoss, bytes, secs, List.copyOf(metrics.steps), memoryBytes);
             }
         }
     }

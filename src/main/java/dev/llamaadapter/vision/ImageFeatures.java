@@ -43,20 +43,20 @@ public final class ImageFeatures {
 
     /** Computes the features of every image not yet cached, several per pass through the tower. */
     public synchronized void computeAll(Collection<Path> images) throws IOException {
-        List<Path> todo = new ArrayList<>();
+        List<Path> missing = new ArrayList<>();
         for (Path p : new LinkedHashSet<>(images)) {
             Path key = p.toAbsolutePath().normalize();
-            if (!cache.containsKey(key) && !todo.contains(key)) todo.add(key);
+            if (!cache.containsKey(key) && !missing.contains(key)) missing.add(key);
         }
         int S = tower.imageSize(), per = 3 * S * S, W = width();
-        for (int i = 0; i < todo.size(); i += ClipVision.CHUNK) {
-            int n = Math.min(ClipVision.CHUNK, todo.size() - i);
+        for (int i = 0; i < missing.size(); i += ClipVision.CHUNK) {
+            int n = Math.min(ClipVision.CHUNK, missing.size() - i);
             float[] pixels = new float[n * per]; // [n, 3, S, S]
-            for (int b = 0; b < n; b++) System.arraycopy(ImagePreprocessor.load(todo.get(i + b), S), 0, pixels, b * per, per);
+            for (int b = 0; b < n; b++) System.arraycopy(ImagePreprocessor.load(missing.get(i + b), S), 0, pixels, b * per, per);
             long t0 = System.nanoTime();
             float[] f = tower.features(pixels, n, visualLayers);
             computeNanos += System.nanoTime() - t0;
-            for (int b = 0; b < n; b++) cache.put(todo.get(i + b), java.util.Arrays.copyOfRange(f, b * W, (b + 1) * W));
+            for (int b = 0; b < n; b++) cache.put(missing.get(i + b), java.util.Arrays.copyOfRange(f, b * W, (b + 1) * W));
         }
     }
 

@@ -53,10 +53,10 @@ class FullGradientTest {
             // the largest entry and a few random ones
             int big = 0;
             for (int i = 0; i < g.length; i++) if (Math.abs(g[i]) > Math.abs(g[big])) big = i;
-            assertThat(central(x, big, 2e-3f, loss)).as("%s[%d]", t.name(), big).isCloseTo(g[big], tol);
+            assertThat(FiniteDifferences.central(x, big, 2e-3f, loss)).as("%s[%d]", t.name(), big).isCloseTo(g[big], tol);
             for (int n = 0; n < 6; n++) {
                 int i = r.nextInt(x.length);
-                assertThat(central(x, i, 2e-3f, loss)).as("%s[%d]", t.name(), i).isCloseTo(g[i], tol);
+                assertThat(FiniteDifferences.central(x, i, 2e-3f, loss)).as("%s[%d]", t.name(), i).isCloseTo(g[i], tol);
             }
             // directional derivative over the whole tensor
             float[] dir = new float[x.length], saved = x.clone();
@@ -74,15 +74,5 @@ class FullGradientTest {
             assertThat((up - down) / (2 * step)).as("%s along a random direction", t.name())
                     .isCloseTo(gDotDir, Offset.offset(2e-2 * Math.abs(gDotDir) + 2e-3));
         }
-    }
-
-    private static double central(float[] x, int i, float eps, DoubleSupplier f) {
-        float old = x[i];
-        x[i] = old + eps;
-        double up = f.getAsDouble();
-        x[i] = old - eps;
-        double down = f.getAsDouble();
-        x[i] = old;
-        return (up - down) / (2.0 * eps);
     }
 }

@@ -55,10 +55,10 @@ class TransformerGradientTest {
         for (float g : grad.prompt) gMax = Math.max(gMax, Math.abs(g));
         assertThat(gMax).isGreaterThan(1e-4);
         for (int i = 0; i < p.gate.length; i++)
-            assertThat(central(p.gate, i, eps, loss)).as("gate %d", i).isCloseTo(grad.gate[i], org.assertj.core.data.Offset.offset(2e-3 * gMax + 2e-4));
+            assertThat(FiniteDifferences.central(p.gate, i, eps, loss)).as("gate %d", i).isCloseTo(grad.gate[i], org.assertj.core.data.Offset.offset(2e-3 * gMax + 2e-4));
         for (int n = 0; n < 24; n++) {
             int i = r.nextInt(p.prompt.length);
-            assertThat(central(p.prompt, i, eps, loss)).as("prompt %d", i).isCloseTo(grad.prompt[i], org.assertj.core.data.Offset.offset(2e-3 * gMax + 2e-4));
+            assertThat(FiniteDifferences.central(p.prompt, i, eps, loss)).as("prompt %d", i).isCloseTo(grad.prompt[i], org.assertj.core.data.Offset.offset(2e-3 * gMax + 2e-4));
         }
         // directional derivative along a random direction over all prompt elements
         float[] dir = new float[p.prompt.length];
@@ -76,15 +76,5 @@ class TransformerGradientTest {
         System.arraycopy(saved, 0, p.prompt, 0, dir.length);
         double fd = (up - down) / (2 * step);
         assertThat(fd).isCloseTo(gDotDir, org.assertj.core.data.Offset.offset(2e-2 * Math.abs(gDotDir) + 1e-3));
-    }
-
-    private static double central(float[] x, int i, float eps, java.util.function.DoubleSupplier f) {
-        float old = x[i];
-        x[i] = old + eps;
-        double up = f.getAsDouble();
-        x[i] = old - eps;
-        double down = f.getAsDouble();
-        x[i] = old;
-        return (up - down) / (2.0 * eps);
     }
 }
