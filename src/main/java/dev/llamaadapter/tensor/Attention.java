@@ -16,6 +16,8 @@ public final class Attention {
     private final int B, T, H, Hkv, hd, K;
     private final int promptStride; // floats between sequences' prompt keys/values: 0 = one set shared by the batch
     private final float scale;
+    /** From this many tokens the token branch runs as matrix products per head (measured: several times faster at 128 and 256). */
+    static final int PRODUCTS_MIN_T = 64;
 
     /** K = 0: no prompt branch (a base-model layer). */
     public Attention(int B, int T, int H, int Hkv, int hd, int K) {
@@ -42,6 +44,10 @@ public final class Attention {
      */
     public void forward(float[] q, float[] k, float[] v, float[] out, float[] probs,
                         float[] ak, float[] av, float[] gamma, float[] promptProbs, float[] promptOut) {
+        if (T < PRODUCTS_MIN_T) {
+            forwardByRows(q, k, v, out, probs, ak, av, gamma, promptProbs, promptOut);
+            return;
+        }
         int qw = H * hd, kw = Hkv * hd, group = H / Hkv, TT = T * T;
         Parallel.forRange(B * H, (lo, hi) -> {
             HeadWork w = HeadWork.of(T, hd);
@@ -98,6 +104,10 @@ public final class Attention {
                          float[] dq, float[] dk, float[] dv,
                          float[] ak, float[] av, float[] gamma, float[] promptProbs, float[] promptOut,
                          float[] dgammaPart, float[] dakPart, float[] davPart) {
+        if (T < PRODUCTS_MIN_T) {
+            backwardByRows(q, k, v, probs, dout, dq, dk, dv, ak, av, gamma, promptProbs, promptOut, dgammaPart, dakPart, davPart);
+            return;
+        }
         int qw = H * hd, kw = Hkv * hd, group = H / Hkv;
         boolean tokens = dq != null;
         if (tokens) tokenBackward(q, k, v, probs, dout, dq, dk, dv);
@@ -213,6 +223,118 @@ public final class Attention {
             if (w == null || w.T != T || w.hd != hd) LAST.set(w = new HeadWork(T, hd));
             return w;
         }
+    }
+
+    // Short sequences: per token, a loop of dot products and axpys over the head (the T×T products above
+    // only pay from a few dozen tokens, and this keeps short-sequence runs, the demo's among them, as they were).
+
+    private void forwardByRows(float[] q, float[] k, float[] v, float[] out, float[] probs,
+                        float[] ak, float[] av, float[] gamma, float[] promptProbs, float[] promptOut) {
+        int qw = H * hd, kw = Hkv * hd, group = H / Hkv;
+        Parallel.forRange(B * H, (lo, hi) -> {
+            float[] p = Scratch.floats(Scratch.PROBS, Math.max(T, K)); // [T] scratch row of probabilities
+            float[] po = Scratch.floats(Scratch.HEAD, hd);             // [hd] ungated prompt output of one token
+            for (int bh = lo; bh < hi; bh++) {
+                int b = bh / H, h = bh % H, g = h / group;
+                for (int t = 0; t < T; t++) {
+                    int qo = (b * T + t) * qw + h * hd, oo = qo;
+                    // token branch, causal
+                    float max = Float.NEGATIVE_INFINITY;
+                    for (int j = 0; j <= t; j++) {
+                        p[j] = Vec.dot(q, qo, k, (b * T + j) * kw + g * hd, hd) * scale;
+                        max = Math.max(max, p[j]);
+                    }
+                    softmaxInPlace(p, t + 1, max);
+                    java.util.Arrays.fill(out, oo, oo + hd, 0f);
+                    for (int j = 0; j <= t; j++) Vec.axpy(p[j], v, (b * T + j) * kw + g * hd, out, oo, hd);
+                    if (probs != null) {
+                        int po0 = ((b * H + h) * T + t) * T;
+                        System.arraycopy(p, 0, probs, po0, t + 1);
+                        java.util.Arrays.fill(probs, po0 + t + 1, po0 + T, 0f);
+                    }
+                    if (K == 0) continue;
+                    // prompt branch: its own softmax over all K prompt keys
+                    max = Float.NEGATIVE_INFINITY;
+                    int ps = b * promptStride;
+                    for (int j = 0; j < K; j++) {
+                        p[j] = Vec.dot(q, qo, ak, ps + j * kw + g * hd, hd) * scale;
+                        max = Math.max(max, p[j]);
+                    }
+                    softmaxInPlace(p, K, max);
+                    java.util.Arrays.fill(po, 0f);
+                    for (int j = 0; j < K; j++) Vec.axpy(p[j], av, ps + j * kw + g * hd, po, 0, hd);
+                    Vec.axpy(gamma[h], po, 0, out, oo, hd);
+                    if (promptProbs != null) System.arraycopy(p, 0, promptProbs, ((b * H + h) * T + t) * K, K);
+                    if (promptOut != null) System.arraycopy(po, 0, promptOut, qo, hd);
+                }
+            }
+        });
+    }
+
+    private void backwardByRows(float[] q, float[] k, float[] v, float[] probs, float[] dout,
+                         float[] dq, float[] dk, float[] dv,
+                         float[] ak, float[] av, float[] gamma, float[] promptProbs, float[] promptOut,
+                         float[] dgammaPart, float[] dakPart, float[] davPart) {
+        int qw = H * hd, kw = Hkv * hd, group = H / Hkv;
+        boolean tokens = dq != null;
+        Parallel.forRange(B * Hkv, (lo, hi) -> {
+            float[] dp = Scratch.floats(Scratch.PROBS, Math.max(T, K)); // [T] gradient of one probability row
+            float[] dpo = Scratch.floats(Scratch.HEAD, hd);             // [hd] gradient of the ungated prompt output
+            for (int bg = lo; bg < hi; bg++) {
+                int b = bg / Hkv, g = bg % Hkv;
+                if (tokens) {
+                    for (int t = 0; t < T; t++) {
+                        int ko = (b * T + t) * kw + g * hd;
+                        java.util.Arrays.fill(dk, ko, ko + hd, 0f);
+                        java.util.Arrays.fill(dv, ko, ko + hd, 0f);
+                    }
+                }
+                int kvOff = b * K * kw, ps = b * promptStride;
+                for (int h = g * group; h < (g + 1) * group; h++) {
+                    double dgamma = 0;
+                    for (int t = 0; t < T; t++) {
+                        int qo = (b * T + t) * qw + h * hd;
+                        if (tokens) {
+                            java.util.Arrays.fill(dq, qo, qo + hd, 0f);
+                            int pr = ((b * H + h) * T + t) * T;
+                            // dS_j = dout·v_j ; dv_j += S_j·dout ; dscore = S ⊙ (dS − Σ S dS)
+                            float sum = 0f;
+                            for (int j = 0; j <= t; j++) {
+                                int vo = (b * T + j) * kw + g * hd;
+                                dp[j] = Vec.dot(dout, qo, v, vo, hd);
+                                sum += probs[pr + j] * dp[j];
+                                Vec.axpy(probs[pr + j], dout, qo, dv, vo, hd);
+                            }
+                            for (int j = 0; j <= t; j++) {
+                                float ds = probs[pr + j] * (dp[j] - sum) * scale;
+                                int ko = (b * T + j) * kw + g * hd;
+                                Vec.axpy(ds, k, ko, dq, qo, hd);
+                                Vec.axpy(ds, q, qo, dk, ko, hd);
+                            }
+                        }
+                        if (K == 0) continue;
+                        // prompt branch: out += γ_h · po, po = S_p av
+                        dgamma += Vec.dot(dout, qo, promptOut, qo, hd);
+                        for (int i = 0; i < hd; i++) dpo[i] = gamma[h] * dout[qo + i];
+                        int pr = ((b * H + h) * T + t) * K;
+                        float sum = 0f;
+                        for (int j = 0; j < K; j++) {
+                            int ao = j * kw + g * hd;
+                            dp[j] = Vec.dot(dpo, 0, av, ps + ao, hd);
+                            sum += promptProbs[pr + j] * dp[j];
+                            Vec.axpy(promptProbs[pr + j], dpo, 0, davPart, kvOff + ao, hd);
+                        }
+                        for (int j = 0; j < K; j++) {
+                            float ds = promptProbs[pr + j] * (dp[j] - sum) * scale;
+                            int ao = j * kw + g * hd;
+                            if (tokens) Vec.axpy(ds, ak, ps + ao, dq, qo, hd);
+                            Vec.axpy(ds, q, qo, dakPart, kvOff + ao, hd);
+                        }
+                    }
+                    if (K > 0) dgammaPart[b * H + h] = (float) dgamma;
+                }
+            }
+        });
     }
 
     /** p[r .. r + n) = softmax of itself given its maximum. */
