@@ -57,6 +57,10 @@ public final class BenchCommand implements Callable<Integer> {
     @Option(names = "--backend", description = "matrix products: java | onednn | onednn-bf16 (bf16 weights with bf16 activations; "
             + "default: -Dllamaadapter.gemm or LLAMA_ADAPTER_GEMM, else java)")
     String backend;
+    @Option(names = "--seq", description = "sequence length instead of the shape's (e.g. long sequences for --recompute)")
+    Integer seq;
+    @Option(names = "--batch", description = "batch size instead of the shape's")
+    Integer batch;
     @Option(names = "--recompute", description = "activation recomputation: keep only each adapted layer's input, recompute the rest in the backward")
     boolean recompute;
     @Option(names = "--peers", description = "also run the peer benchmarks (libtorch through DJL, PyTorch) of ../shared/peers on the same step, "
@@ -73,9 +77,15 @@ public final class BenchCommand implements Callable<Integer> {
     @Option(names = "--json", description = "print one JSON line: shape, dtype, ms_per_step, tokens_per_s, gflops, peak_rss_mb")
     boolean json;
 
+    /** The step's batch and sequence length: the shape's, or --batch / --seq. */
+    private int B, T;
+
     @Override
     public Integer call() {
         Shape s = shape;
+        B = batch != null ? batch : s.B;
+        T = seq != null ? seq : s.T;
+        if (B < 1 || T < 1) throw new picocli.CommandLine.ParameterException(new picocli.CommandLine(this), "--batch and --seq must be positive");
         GemmBackend gemm = backend != null ? GemmBackend.use(backend) : GemmBackend.current();
         int n = steps != null ? steps : (s == Shape.small ? 5 : 3);
         DType dt = DType.valueOf(dtype.name().toUpperCase(Locale.ROOT));
@@ -88,14 +98,14 @@ public final class BenchCommand implements Callable<Integer> {
             AdaptionPrompts p = AdaptionPrompts.init(s.K, s.L, c.hiddenSize(), c.numAttentionHeads(), GateActivation.TANH, 7);
             Random r = new Random(1);
             for (int i = 0; i < p.gate.length; i++) p.gate[i] = (float) (0.1 * r.nextGaussian());
-            int M = s.B * s.T;
+            int M = B * T;
             int[] ids = new int[M], labels = new int[M];
             for (int i = 0; i < M; i++) {
                 ids[i] = r.nextInt(c.vocabSize());
                 labels[i] = r.nextInt(c.vocabSize());
             }
             if (generate) return benchGenerate(model, s, buildS);
-            Activations a = model.activations(s.B, s.T, p, true, false, recompute);
+            Activations a = model.activations(B, T, p, true, false, recompute);
             AdaptionPrompts g = p.zerosLike();
             double[] ms = new double[n];
             float loss = 0;
@@ -110,7 +120,7 @@ public final class BenchCommand implements Callable<Integer> {
             Arrays.sort(sorted);
             double med = n % 2 == 1 ? sorted[n / 2] : (sorted[n / 2 - 1] + sorted[n / 2]) / 2;
             double tokS = M / (med / 1000);
-            double gflops = StepFlops.trainingStep(c, s.B, s.T, s.K, s.L) / (med / 1000) / 1e9;
+            double gflops = StepFlops.trainingStep(c, B, T, s.K, s.L) / (med / 1000) / 1e9;
             long rss = peakRssMb();
             List<Peers.Result> peerResults = peers ? runPeers(s, w, n) : List.of();
             StringBuilder pj = new StringBuilder();
@@ -118,20 +128,20 @@ public final class BenchCommand implements Callable<Integer> {
                 pj.append(pj.isEmpty() ? "" : ",").append(String.format(Locale.ROOT, "{\"peer\":\"%s\",\"ms_per_step\":%s,\"speedup\":%s,\"note\":\"%s\"}",
                         pr.peer(), pr.ran() ? String.format(Locale.ROOT, "%.2f", pr.msPerStep()) : "null",
                         pr.ran() ? String.format(Locale.ROOT, "%.3f", pr.msPerStep() / med) : "null", pr.note().replace("\"", "'")));
-            long keptMb = Activations.keptBytes(c, s.B, s.T, s.K, s.L, false, false, recompute) >> 20;
-            long otherMb = Activations.keptBytes(c, s.B, s.T, s.K, s.L, false, false, !recompute) >> 20;
+            long keptMb = Activations.keptBytes(c, B, T, s.K, s.L, false, false, recompute) >> 20;
+            long otherMb = Activations.keptBytes(c, B, T, s.K, s.L, false, false, !recompute) >> 20;
             if (json) {
                 System.out.printf(Locale.ROOT,
                         "{\"shape\":\"%s\",\"dtype\":\"%s\",\"ms_per_step\":%.2f,\"tokens_per_s\":%.2f,\"gflops\":%.2f,\"peak_rss_mb\":%d,\"backend\":\"%s\","
                                 + "\"recompute\":%b,\"kept_mb\":%d,\"kept_mb_other\":%d,\"steps\":%d,\"threads\":%d,\"batch\":%d,\"seq\":%d,\"adapter_len\":%d,\"adapter_layers\":%d,\"loss\":%.6f,"
                                 + "\"ms_per_step_all\":%s,\"peers\":[%s]}%n",
-                        s, dtype, med, tokS, gflops, rss, gemm.name(), recompute, keptMb, otherMb, n, Parallel.THREADS, s.B, s.T, s.K, s.L, loss, Arrays.toString(round(ms)), pj);
+                        s, dtype, med, tokS, gflops, rss, gemm.name(), recompute, keptMb, otherMb, n, Parallel.THREADS, B, T, s.K, s.L, loss, Arrays.toString(round(ms)), pj);
             } else {
                 System.out.printf(Locale.ROOT, "model %s: D %d, F %d, %d layers, %d heads (%d kv), vocab %d, %s weights (%.1f MB), built in %.1f s%n",
                         s, c.hiddenSize(), c.intermediateSize(), c.numHiddenLayers(), c.numAttentionHeads(), c.numKeyValueHeads(),
                         c.vocabSize(), dtype, weightBytes(c, dt) / 1e6, buildS);
                 System.out.printf(Locale.ROOT, "step: B %d, T %d, adapter K %d, L %d (%,d trainable), %d threads, matmul backend %s%n",
-                        s.B, s.T, s.K, s.L, p.parameterCount(), Parallel.THREADS, gemm.name());
+                        B, T, s.K, s.L, p.parameterCount(), Parallel.THREADS, gemm.name());
                 System.out.printf(Locale.ROOT, "%.1f ms/step (median of %d; all %s), %.1f tokens/s, %.1f GFLOP/s, peak RSS %d MB, loss %.4f%n",
                         med, n, Arrays.toString(round(ms)), tokS, gflops, rss, loss);
                 System.out.printf(Locale.ROOT, "activations kept for the backward: %d MB %s recomputation (%d MB %s)%n",
@@ -166,7 +176,7 @@ public final class BenchCommand implements Callable<Integer> {
                     Peers.writeModel(s.config, LlamaWeights.random(s.config, DType.F32, 42, tmp), modelDir);
                 }
             }
-            return Peers.run(dir, peersWork, modelDir, s.B, s.T, s.K, s.L, dtype.name(), n, warmup + 1, Parallel.THREADS,
+            return Peers.run(dir, peersWork, modelDir, B, T, s.K, s.L, dtype.name(), n, warmup + 1, Parallel.THREADS,
                     peerNames, peerTimeout);
         } catch (Exception e) {
             System.err.println("bench --peers: " + e);
@@ -175,7 +185,7 @@ public final class BenchCommand implements Callable<Integer> {
     }
 
     private int benchGenerate(Transformer model, Shape s, double buildS) {
-        var f = dev.llamaadapter.generate.GenerationBench.run(model, s.K, s.L, s.T, 32, new int[]{1, 4, 16});
+        var f = dev.llamaadapter.generate.GenerationBench.run(model, s.K, s.L, T, 32, new int[]{1, 4, 16});
         long rss = peakRssMb();
         // the memory-bandwidth bound of decoding one sequence: each step reads every layer weight and the head once
         LlamaConfig c = s.config;
