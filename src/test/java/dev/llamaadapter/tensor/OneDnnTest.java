@@ -39,7 +39,7 @@ class OneDnnTest {
                         assertThat(OneDnn.FP32.xwT(x, M, w, y, acc)).isTrue();
                         Matmul.xwT(x, M, w, yJava, acc);
                         assertThat(relErr(y, ScalarMatmul.xwT(x, M, w, y0, acc))).as("xwT %dx%d M=%d", N, K, M).isLessThan(1e-5);
-                        assertThat(relErr(y, toDouble(yJava))).isLessThan(1e-5);
+                        assertThat(relErr(y, widened(yJava))).isLessThan(1e-5);
                         assertThat(Arrays.copyOfRange(y, M * N, y.length)).isEqualTo(Arrays.copyOfRange(y0, M * N, y0.length));
 
                         float[] dy = rand(r, M * N), dx0 = rand(r, M * K);
@@ -47,13 +47,13 @@ class OneDnnTest {
                         assertThat(OneDnn.FP32.xw(dy, M, w, dx, acc)).isTrue();
                         Matmul.xw(dy, M, w, dxJava, acc);
                         assertThat(relErr(dx, ScalarMatmul.xw(dy, M, w, dx0, acc))).as("xw %dx%d M=%d", N, K, M).isLessThan(1e-5);
-                        assertThat(relErr(dx, toDouble(dxJava))).isLessThan(1e-5);
+                        assertThat(relErr(dx, widened(dxJava))).isLessThan(1e-5);
 
                         float[] dW0 = rand(r, N * K), dW = dW0.clone(), dWJava = dW0.clone();
                         assertThat(OneDnn.FP32.weightGrad(dy, x, M, N, K, dW)).isTrue();
                         Matmul.weightGrad(dy, x, M, N, K, dWJava);
                         assertThat(relErr(dW, ScalarMatmul.weightGrad(dy, x, M, N, K, dW0))).as("dW %dx%d M=%d", N, K, M).isLessThan(1e-5);
-                        assertThat(relErr(dW, toDouble(dWJava))).isLessThan(1e-5);
+                        assertThat(relErr(dW, widened(dWJava))).isLessThan(1e-5);
                     }
         }
     }
@@ -99,7 +99,7 @@ class OneDnnTest {
                 Matmul.xwT(x, 64, f32, yNative, false);
                 GemmBackend.use("java");
                 Matmul.xwT(x, 64, f32, yJava, false);
-                assertThat(relErr(yNative, toDouble(yJava))).isLessThan(1e-5);
+                assertThat(relErr(yNative, widened(yJava))).isLessThan(1e-5);
             } finally {
                 GemmBackend.use(before.name());
             }
@@ -112,7 +112,7 @@ class OneDnnTest {
         return r;
     }
 
-    static double[] toDouble(float[] a) {
+    static double[] widened(float[] a) {
         double[] d = new double[a.length];
         for (int i = 0; i < a.length; i++) d[i] = a[i];
         return d;

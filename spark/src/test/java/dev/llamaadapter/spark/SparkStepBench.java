@@ -72,7 +72,8 @@ public final class SparkStepBench {
     }
 
     static double median(List<Double> a) {
-        double[] s = a.stream().mapToDouble(Double::doubleValue).toArray();
+        double[] s = new double[a.size()];
+        for (int i = 0; i < s.length; i++) s[i] = a.get(i);
         Arrays.sort(s);
         return s.length % 2 == 1 ? s[s.length / 2] : (s[s.length / 2 - 1] + s[s.length / 2]) / 2;
     }
