@@ -74,19 +74,7 @@ public final class Attention {
                     int qo = (b * T + t) * qw + h * hd, oo = qo;
                     System.arraycopy(w.dq, t * hd, out, oo, hd);
                     if (K == 0) continue;
-                    // prompt branch: its own softmax over all K prompt keys
-                    float max = Float.NEGATIVE_INFINITY;
-                    int ps = b * promptStride;
-                    for (int j = 0; j < K; j++) {
-                        p[j] = Vec.dot(q, qo, ak, ps + j * kw + g * hd, hd) * scale;
-                        max = Math.max(max, p[j]);
-                    }
-                    softmaxInPlace(p, K, max);
-                    java.util.Arrays.fill(po, 0f);
-                    for (int j = 0; j < K; j++) Vec.axpy(p[j], av, ps + j * kw + g * hd, po, 0, hd);
-                    Vec.axpy(gamma[h], po, 0, out, oo, hd);
-                    if (promptProbs != null) System.arraycopy(p, 0, promptProbs, ((b * H + h) * T + t) * K, K);
-                    if (promptOut != null) System.arraycopy(po, 0, promptOut, qo, hd);
+                    promptForwardRow(q, qo, b, h, g, t, ak, av, gamma, out, oo, promptProbs, promptOut, p, po);
                 }
             }
         });
@@ -117,28 +105,12 @@ public final class Attention {
             float[] dpo = Scratch.floats(Scratch.HEAD, hd); // [hd] gradient of the ungated prompt output
             for (int bg = lo; bg < hi; bg++) {
                 int b = bg / Hkv, g = bg % Hkv;
-                int kvOff = b * K * kw, ps = b * promptStride;
                 for (int h = g * group; h < (g + 1) * group; h++) {
                     double dgamma = 0;
                     for (int t = 0; t < T; t++) {
                         int qo = (b * T + t) * qw + h * hd;
-                        // prompt branch: out += γ_h · po, po = S_p av
-                        dgamma += Vec.dot(dout, qo, promptOut, qo, hd);
-                        for (int i = 0; i < hd; i++) dpo[i] = gamma[h] * dout[qo + i];
-                        int pr = ((b * H + h) * T + t) * K;
-                        float sum = 0f;
-                        for (int j = 0; j < K; j++) {
-                            int ao = j * kw + g * hd;
-                            dp[j] = Vec.dot(dpo, 0, av, ps + ao, hd);
-                            sum += promptProbs[pr + j] * dp[j];
-                            Vec.axpy(promptProbs[pr + j], dpo, 0, davPart, kvOff + ao, hd);
-                        }
-                        for (int j = 0; j < K; j++) {
-                            float ds = promptProbs[pr + j] * (dp[j] - sum) * scale;
-                            int ao = j * kw + g * hd;
-                            if (tokens) Vec.axpy(ds, ak, ps + ao, dq, qo, hd);
-                            Vec.axpy(ds, q, qo, dakPart, kvOff + ao, hd);
-                        }
+                        dgamma += promptBackwardRow(q, qo, b, h, g, t, dout, tokens ? dq : null, ak, av, gamma, promptProbs, promptOut,
+                                dakPart, davPart, dp, dpo);
                     }
                     dgammaPart[b * H + h] = (float) dgamma;
                 }
@@ -253,19 +225,7 @@ public final class Attention {
                         java.util.Arrays.fill(probs, po0 + t + 1, po0 + T, 0f);
                     }
                     if (K == 0) continue;
-                    // prompt branch: its own softmax over all K prompt keys
-                    max = Float.NEGATIVE_INFINITY;
-                    int ps = b * promptStride;
-                    for (int j = 0; j < K; j++) {
-                        p[j] = Vec.dot(q, qo, ak, ps + j * kw + g * hd, hd) * scale;
-                        max = Math.max(max, p[j]);
-                    }
-                    softmaxInPlace(p, K, max);
-                    java.util.Arrays.fill(po, 0f);
-                    for (int j = 0; j < K; j++) Vec.axpy(p[j], av, ps + j * kw + g * hd, po, 0, hd);
-                    Vec.axpy(gamma[h], po, 0, out, oo, hd);
-                    if (promptProbs != null) System.arraycopy(p, 0, promptProbs, ((b * H + h) * T + t) * K, K);
-                    if (promptOut != null) System.arraycopy(po, 0, promptOut, qo, hd);
+                    promptForwardRow(q, qo, b, h, g, t, ak, av, gamma, out, oo, promptProbs, promptOut, p, po);
                 }
             }
         });
@@ -289,7 +249,6 @@ public final class Attention {
                         java.util.Arrays.fill(dv, ko, ko + hd, 0f);
                     }
                 }
-                int kvOff = b * K * kw, ps = b * promptStride;
                 for (int h = g * group; h < (g + 1) * group; h++) {
                     double dgamma = 0;
                     for (int t = 0; t < T; t++) {
@@ -313,28 +272,62 @@ public final class Attention {
                             }
                         }
                         if (K == 0) continue;
-                        // prompt branch: out += γ_h · po, po = S_p av
-                        dgamma += Vec.dot(dout, qo, promptOut, qo, hd);
-                        for (int i = 0; i < hd; i++) dpo[i] = gamma[h] * dout[qo + i];
-                        int pr = ((b * H + h) * T + t) * K;
-                        float sum = 0f;
-                        for (int j = 0; j < K; j++) {
-                            int ao = j * kw + g * hd;
-                            dp[j] = Vec.dot(dpo, 0, av, ps + ao, hd);
-                            sum += promptProbs[pr + j] * dp[j];
-                            Vec.axpy(promptProbs[pr + j], dpo, 0, davPart, kvOff + ao, hd);
-                        }
-                        for (int j = 0; j < K; j++) {
-                            float ds = promptProbs[pr + j] * (dp[j] - sum) * scale;
-                            int ao = j * kw + g * hd;
-                            if (tokens) Vec.axpy(ds, ak, ps + ao, dq, qo, hd);
-                            Vec.axpy(ds, q, qo, dakPart, kvOff + ao, hd);
-                        }
+                        dgamma += promptBackwardRow(q, qo, b, h, g, t, dout, tokens ? dq : null, ak, av, gamma, promptProbs, promptOut,
+                                dakPart, davPart, dp, dpo);
                     }
                     if (K > 0) dgammaPart[b * H + h] = (float) dgamma;
                 }
             }
         });
+    }
+
+    /**
+     * The prompt branch of one query row (sequence b, head h over kv head g, token t at q[qo]): its own
+     * softmax over all K prompt keys into p [K], the ungated output S_p av into po [hd], γ_h · po added to
+     * out at oo; S_p and po saved when their buffers are given. Both forward paths share it.
+     */
+    private void promptForwardRow(float[] q, int qo, int b, int h, int g, int t, float[] ak, float[] av, float[] gamma,
+                                  float[] out, int oo, float[] promptProbs, float[] promptOut, float[] p, float[] po) {
+        int kw = Hkv * hd, ps = b * promptStride;
+        float max = Float.NEGATIVE_INFINITY;
+        for (int j = 0; j < K; j++) {
+            p[j] = Vec.dot(q, qo, ak, ps + j * kw + g * hd, hd) * scale;
+            max = Math.max(max, p[j]);
+        }
+        softmaxInPlace(p, K, max);
+        java.util.Arrays.fill(po, 0f);
+        for (int j = 0; j < K; j++) Vec.axpy(p[j], av, ps + j * kw + g * hd, po, 0, hd);
+        Vec.axpy(gamma[h], po, 0, out, oo, hd);
+        if (promptProbs != null) System.arraycopy(p, 0, promptProbs, ((b * H + h) * T + t) * K, K);
+        if (promptOut != null) System.arraycopy(po, 0, promptOut, qo, hd);
+    }
+
+    /**
+     * The prompt branch's backward for one query row (out += γ_h · po, po = S_p av): adds to davPart and
+     * dakPart [B, K, kw] of sequence b, and to dq when given; returns dout·po, the row's share of the gate
+     * gradient before act'. dp [K] and dpo [hd] are scratch. Both backward paths share it.
+     */
+    private double promptBackwardRow(float[] q, int qo, int b, int h, int g, int t, float[] dout, float[] dq, float[] ak, float[] av,
+                                     float[] gamma, float[] promptProbs, float[] promptOut, float[] dakPart, float[] davPart,
+                                     float[] dp, float[] dpo) {
+        int kw = Hkv * hd, kvOff = b * K * kw, ps = b * promptStride;
+        double dgamma = Vec.dot(dout, qo, promptOut, qo, hd);
+        for (int i = 0; i < hd; i++) dpo[i] = gamma[h] * dout[qo + i];
+        int pr = ((b * H + h) * T + t) * K;
+        float sum = 0f;
+        for (int j = 0; j < K; j++) {
+            int ao = j * kw + g * hd;
+            dp[j] = Vec.dot(dpo, 0, av, ps + ao, hd);
+            sum += promptProbs[pr + j] * dp[j];
+            Vec.axpy(promptProbs[pr + j], dpo, 0, davPart, kvOff + ao, hd);
+        }
+        for (int j = 0; j < K; j++) {
+            float ds = promptProbs[pr + j] * (dp[j] - sum) * scale;
+            int ao = j * kw + g * hd;
+            if (dq != null) Vec.axpy(ds, ak, ps + ao, dq, qo, hd);
+            Vec.axpy(ds, q, qo, dakPart, kvOff + ao, hd);
+        }
+        return dgamma;
     }
 
     /** p[r .. r + n) = softmax of itself given its maximum. */
