@@ -1,5 +1,7 @@
 package dev.llamaadapter.model;
 
+import dev.llamaadapter.tensor.Attention;
+
 /**
  * Every buffer one forward/backward of a batch needs, sized once for the largest shape [maxB, maxT]
  * and reused across steps whatever the batch's own shape (hot loops allocate nothing). Layers below
@@ -20,7 +22,6 @@ public final class Activations {
     final float[] act;      // [M, F] silu(gate)·up
     final float[] q, k, v;  // [M, qw], [M, kw], [M, kw] scratch for layers that keep nothing
     final float[] gPre, up; // [M, F] scratch for layers that keep nothing
-    final float[] probs;    // [B, H, T, T] scratch for layers that keep nothing
     final float[] rstdScratch; // [M]
     final float[] akScratch, avScratch; // [K, kw] prompt keys/values when not training ([B, K, kw] with visual tokens)
     final float[] gammaScratch;         // [H]
@@ -59,7 +60,8 @@ public final class Activations {
     static final class Saved {
         final float[] xIn, rstd1;   // [M, D], [M]
         final float[] q, k, v;      // [M, qw], [M, kw], [M, kw] after RoPE (q, k)
-        final float[] probs;        // [B, H, T, T]
+        final float[] tokenSaved;   // the token branch's: [B, H, T, T] probabilities below Attention.TILED_MIN_T, from it
+                                    // lse [B, H, T] then the token output [M, qw] (Attention.savedFloatsCapacity floats)
         final float[] ak, av;       // [K, kw] prompt keys and values ([B, K, kw] with visual tokens)
         final float[] gamma;        // [H] act(gate)
         final float[] promptProbs;  // [B, H, T, K]
@@ -71,7 +73,8 @@ public final class Activations {
         /** Bytes of one block: what a layer keeps for its backward without recomputation. */
         static long bytes(int B, int T, int D, int F, int H, int qw, int kw, int K, boolean full, boolean visual) {
             long M = (long) B * T, PB = visual ? B : 1;
-            return 4 * (M * D + M + M * qw + 2 * M * kw + (long) B * H * T * T + 2 * PB * K * kw + H + (long) B * H * T * K
+            return 4 * (M * D + M + M * qw + 2 * M * kw + Attention.savedFloatsCapacity(B, T, H, qw / H) + 2 * PB * K * kw + H
+                    + (long) B * H * T * K
                     + M * qw + M * D + M + 2 * M * F + (full ? M * qw : 0));
         }
 
@@ -79,7 +82,7 @@ public final class Activations {
             int M = B * T;
             xIn = new float[M * D]; rstd1 = new float[M];
             q = new float[M * qw]; k = new float[M * kw]; v = new float[M * kw];
-            probs = new float[B * H * T * T];
+            tokenSaved = new float[Math.toIntExact(Attention.savedFloatsCapacity(B, T, H, qw / H))];
             int PB = visual ? B : 1;
             ak = new float[PB * K * kw]; av = new float[PB * K * kw]; gamma = new float[H];
             promptProbs = new float[B * H * T * K]; promptOut = new float[M * qw];
@@ -122,7 +125,6 @@ public final class Activations {
         v = keepAll ? null : new float[M * kw];
         gPre = keepAll ? null : new float[M * F];
         up = keepAll ? null : new float[M * F];
-        probs = keepAll ? null : new float[B * H * T * T];
         saved = new Saved[L];
         ids = full ? new int[M] : null;
         xInKept = this.recompute ? new float[L][M * D] : null;

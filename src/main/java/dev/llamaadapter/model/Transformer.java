@@ -133,7 +133,7 @@ public final class Transformer {
         rope.apply(q, B, T, H, 0, false);
         rope.apply(k, B, T, Hkv, 0, false);
         Attention att = new Attention(B, T, H, Hkv, hd, adapted ? K : 0, visual != null);
-        float[] probs = s != null ? s.probs : a.probs;
+        float[] saved = s != null ? s.tokenSaved : null; // what the token branch's backward needs (nothing without one)
         if (adapted) {
             float[] ak = s != null ? s.ak : a.akScratch, av = s != null ? s.av : a.avScratch;
             float[] gamma = s != null ? s.gamma : a.gammaScratch;
@@ -145,10 +145,10 @@ public final class Transformer {
                 perSample(av, a.vv, B, K, kw);
             }
             for (int h = 0; h < H; h++) gamma[h] = prompts.gateActivation.apply(prompts.gate[(i - first) * H + h]);
-            att.forward(q, k, v, a.attn, probs, ak, av, gamma,
+            att.forward(q, k, v, a.attn, saved, ak, av, gamma,
                     s != null ? s.promptProbs : null, s != null ? s.promptOut : null);
         } else {
-            att.forward(q, k, v, a.attn, s != null ? s.probs : null, null, null, null, null, null);
+            att.forward(q, k, v, a.attn, saved, null, null, null, null, null);
         }
         if (s != null && s.attnOut != null) System.arraycopy(a.attn, 0, s.attnOut, 0, M * qw);
         Matmul.xwT(a.attn, M, w.wo(), a.x, true); // residual: x += attn·Woᵀ
@@ -400,7 +400,7 @@ public final class Transformer {
             boolean below = full || i > first; // only layers above the lowest trained one pass a gradient down
             Arrays.fill(a.dakPart, 0f);
             Arrays.fill(a.davPart, 0f);
-            new Attention(B, T, H, Hkv, hd, K, visual).backward(s.q, s.k, s.v, s.probs, a.dattn,
+            new Attention(B, T, H, Hkv, hd, K, visual).backward(s.q, s.k, s.v, s.tokenSaved, a.dattn,
                     below ? a.dq : null, a.dk, a.dv, s.ak, s.av, s.gamma, s.promptProbs, s.promptOut,
                     a.dgammaPart, a.dakPart, a.davPart);
             if (!full) promptGradients(a, prompts, grads, w, j);

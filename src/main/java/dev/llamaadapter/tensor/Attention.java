@@ -8,16 +8,36 @@ package dev.llamaadapter.tensor;
  * prompt keys (a separate softmax, no mask, no RoPE on ak), out_t = S_t v + γ_h · S_p av, where
  * γ_h = act(gate_h) and s = 1/sqrt(hd). Buffers are flat row-major; row m = b·T + t.
  *
- * <p>The forward keeps both probability tensors and the ungated prompt output so the backward is
- * exact without recomputation. The token branch runs per (sequence, head) as matrix products on the
- * register-tiled GEMM (see {@link #tokenBackward}); the K-wide prompt branch stays a loop of dots.
+ * <p>The token branch has two forms, chosen by T: below {@link #TILED_MIN_T} a loop of dots and axpys
+ * per token that keeps the probabilities [B, H, T, T] for the backward; from it {@link TiledAttention}, in
+ * blocks with an online softmax, which keeps only O(T) per row (lse and the token output) and recomputes
+ * each block's probabilities in the backward. {@link #savedFloats} sizes what either keeps. The K-wide
+ * prompt branch stays a loop of dots and keeps its probabilities and ungated output (K is small).
  */
 public final class Attention {
     private final int B, T, H, Hkv, hd, K;
     private final int promptStride; // floats between sequences' prompt keys/values: 0 = one set shared by the batch
     private final float scale;
-    /** From this many tokens the token branch runs as matrix products per head (measured: several times faster at 128 and 256). */
-    static final int PRODUCTS_MIN_T = 64;
+    /**
+     * From this many tokens the token branch runs tiled. Measured (AttentionSpeed, tinyllama heads, 2 cores):
+     * the per-token loop is ahead below about 24 tokens, even at 32, behind from 40 (1.4× at 48, 2× at 64,
+     * 4× from 256, where it also keeps T× less); the tiled form also beat the full T×T products it replaced
+     * from T = 64 on (equal at 64, 1.6× forward at 256, ~2× at 1024).
+     */
+    public static final int TILED_MIN_T = 32;
+
+    /**
+     * Floats of the token branch's saved state for a [B, T] batch: below TILED_MIN_T the probabilities
+     * [B, H, T, T], from it lse [B, H, T] then the token output [B·T, H·hd] (see {@link TiledAttention}).
+     */
+    public static long savedFloats(int B, int T, int H, int hd) {
+        return T < TILED_MIN_T ? (long) B * H * T * T : TiledAttention.savedFloats(B, T, H, hd);
+    }
+
+    /** The most {@link #savedFloats} any batch within the capacity [B, maxT] needs (buffers are sized once). */
+    public static long savedFloatsCapacity(int B, int maxT, int H, int hd) {
+        return Math.max(savedFloats(B, Math.min(maxT, TILED_MIN_T - 1), H, hd), savedFloats(B, maxT, H, hd));
+    }
 
     /** K = 0: no prompt branch (a base-model layer). */
     public Attention(int B, int T, int H, int Hkv, int hd, int K) {
@@ -37,74 +57,69 @@ public final class Attention {
 
     /**
      * q [B·T, H·hd], k, v [B·T, Hkv·hd] → out [B·T, H·hd] (overwritten).
-     * probs [B, H, T, T] receives S_t (entries j > t are left 0).
+     * saved ({@link #savedFloats} floats) receives what the token branch's backward needs: below
+     * TILED_MIN_T S_t [B, H, T, T] (entries j > t are 0), from it lse [B, H, T] then the token output [B·T, H·hd].
      * Prompt branch (when K > 0): ak, av [K, Hkv·hd] (per sample: [B, K, Hkv·hd]), gamma [H] = act(gate); promptProbs [B, H, T, K]
      * receives S_p and promptOut [B·T, H·hd] the ungated S_p av. Any saved buffer may be null when no
      * backward follows.
      */
-    public void forward(float[] q, float[] k, float[] v, float[] out, float[] probs,
+    public void forward(float[] q, float[] k, float[] v, float[] out, float[] saved,
                         float[] ak, float[] av, float[] gamma, float[] promptProbs, float[] promptOut) {
-        if (T < PRODUCTS_MIN_T) {
-            forwardByRows(q, k, v, out, probs, ak, av, gamma, promptProbs, promptOut);
-            return;
-        }
-        int qw = H * hd, kw = Hkv * hd, group = H / Hkv, TT = T * T;
-        Parallel.forRange(B * H, (lo, hi) -> {
-            HeadWork w = HeadWork.of(T, hd);
-            float[] p = Scratch.floats(Scratch.PROBS, Math.max(T, K)); // [K] scratch row of prompt probabilities
-            float[] po = Scratch.floats(Scratch.HEAD, hd);             // [hd] ungated prompt output of one token
-            for (int bh = lo; bh < hi; bh++) {
-                int b = bh / H, h = bh % H, g = h / group;
-                // token branch as two products on the head's contiguous rows: S = Q·Kᵀ, softmax by row (causal), O = P·V
-                for (int t = 0; t < T; t++) {
-                    System.arraycopy(q, (b * T + t) * qw + h * hd, w.q, t * hd, hd);
-                    System.arraycopy(k, (b * T + t) * kw + g * hd, w.kv, t * hd, hd);
-                    System.arraycopy(v, (b * T + t) * kw + g * hd, w.kv, (T + t) * hd, hd);
-                }
-                Matmul.gemm(w.q, T, w.k, true, w.p, false, 1); // [T, T] scores (above the diagonal: unused); 1 task: see gemm
-                for (int t = 0, r = 0; t < T; t++, r += T) {
-                    float max = Float.NEGATIVE_INFINITY;
-                    for (int j = 0; j <= t; j++) max = Math.max(max, w.p[r + j] *= scale);
-                    softmaxRow(w.p, r, t + 1, max);
-                    java.util.Arrays.fill(w.p, r + t + 1, r + T, 0f);
-                }
-                Matmul.gemm(w.p, T, w.v, false, w.dq, false, 1); // [T, hd] = P·V
-                if (probs != null) System.arraycopy(w.p, 0, probs, (b * H + h) * TT, TT);
-                for (int t = 0; t < T; t++) {
-                    int qo = (b * T + t) * qw + h * hd, oo = qo;
-                    System.arraycopy(w.dq, t * hd, out, oo, hd);
-                    if (K == 0) continue;
-                    promptForwardRow(q, qo, b, h, g, t, ak, av, gamma, out, oo, promptProbs, promptOut, p, po);
-                }
-            }
-        });
+        if (T < TILED_MIN_T) forwardByRows(q, k, v, out, saved, ak, av, gamma, promptProbs, promptOut);
+        else forwardTiled(q, k, v, out, saved, ak, av, gamma, promptProbs, promptOut);
     }
 
     /**
-     * Backward from dout [B·T, H·hd].
+     * Backward from dout [B·T, H·hd], given what the forward saved.
      * Token branch (when dq != null): dq [B·T, H·hd], dk, dv [B·T, Hkv·hd] are overwritten.
      * Prompt branch (when K > 0): dgammaPart [B, H] receives Σ_t dout·(S_p av) per sequence and head
      * (the gate gradient before act'), dakPart, davPart [B, K, Hkv·hd] the prompt key/value gradients
      * per sequence (summed over b by the caller), and the prompt's share of dq is added when dq != null.
      * Work is split by (sequence, kv head) so no two tasks write the same element.
      */
-    public void backward(float[] q, float[] k, float[] v, float[] probs, float[] dout,
+    public void backward(float[] q, float[] k, float[] v, float[] saved, float[] dout,
                          float[] dq, float[] dk, float[] dv,
                          float[] ak, float[] av, float[] gamma, float[] promptProbs, float[] promptOut,
                          float[] dgammaPart, float[] dakPart, float[] davPart) {
-        if (T < PRODUCTS_MIN_T) {
-            backwardByRows(q, k, v, probs, dout, dq, dk, dv, ak, av, gamma, promptProbs, promptOut, dgammaPart, dakPart, davPart);
-            return;
-        }
-        int qw = H * hd, kw = Hkv * hd, group = H / Hkv;
+        if (T < TILED_MIN_T)
+            backwardByRows(q, k, v, saved, dout, dq, dk, dv, ak, av, gamma, promptProbs, promptOut, dgammaPart, dakPart, davPart);
+        else backwardTiled(q, k, v, saved, dout, dq, dk, dv, ak, av, gamma, promptProbs, promptOut, dgammaPart, dakPart, davPart);
+    }
+
+    /** The tiled token branch (TiledAttention) per (sequence, head), then each row's prompt branch. */
+    void forwardTiled(float[] q, float[] k, float[] v, float[] out, float[] saved,
+                      float[] ak, float[] av, float[] gamma, float[] promptProbs, float[] promptOut) {
+        int qw = H * hd, group = H / Hkv;
+        Parallel.forRange(B * H, (lo, hi) -> {
+            float[] p = Scratch.floats(Scratch.PROBS, K);  // [K] scratch row of prompt probabilities
+            float[] po = Scratch.floats(Scratch.HEAD, hd); // [hd] ungated prompt output of one token
+            for (int bh = lo; bh < hi; bh++) {
+                int b = bh / H, h = bh % H, g = h / group;
+                TiledAttention.forwardHead(B, T, H, Hkv, hd, b, h, q, k, v, out, saved);
+                if (K == 0) continue;
+                for (int t = 0; t < T; t++) {
+                    int qo = (b * T + t) * qw + h * hd;
+                    promptForwardRow(q, qo, b, h, g, t, ak, av, gamma, out, qo, promptProbs, promptOut, p, po);
+                }
+            }
+        });
+    }
+
+    /** The tiled token branch's backward and the prompt branch's, per (sequence, kv head). */
+    void backwardTiled(float[] q, float[] k, float[] v, float[] saved, float[] dout,
+                       float[] dq, float[] dk, float[] dv,
+                       float[] ak, float[] av, float[] gamma, float[] promptProbs, float[] promptOut,
+                       float[] dgammaPart, float[] dakPart, float[] davPart) {
+        int qw = H * hd, group = H / Hkv;
         boolean tokens = dq != null;
-        if (tokens) tokenBackward(q, k, v, probs, dout, dq, dk, dv);
-        if (K == 0) return;
         Parallel.forRange(B * Hkv, (lo, hi) -> {
             float[] dp = Scratch.floats(Scratch.PROBS, K);  // [K] gradient of one prompt probability row
             float[] dpo = Scratch.floats(Scratch.HEAD, hd); // [hd] gradient of the ungated prompt output
             for (int bg = lo; bg < hi; bg++) {
                 int b = bg / Hkv, g = bg % Hkv;
+                // the token branch first: it overwrites dq rows the prompt branch then adds to
+                if (tokens) TiledAttention.backwardGroup(B, T, H, Hkv, hd, b, g, q, k, v, saved, dout, dq, dk, dv);
+                if (K == 0) continue;
                 for (int h = g * group; h < (g + 1) * group; h++) {
                     double dgamma = 0;
                     for (int t = 0; t < T; t++) {
@@ -118,89 +133,10 @@ public final class Attention {
         });
     }
 
-    /**
-     * The token branch's backward as four matrix products per (sequence, head), run by {@link Matmul} (the
-     * register-tiled kernels, or a native backend): with P = S_t [T, T] of the head and dO = dout_h [T, hd],
-     * dP = dO·Vᵀ, dv += Pᵀ·dO, dS = P ⊙ (dP − rowsum(P ⊙ dP))·s, dq = dS·K, dk += dSᵀ·Q. The per-row loop of
-     * dots and axpys over hd = 64 it replaces was bound by loads, stores and reductions (~17 GFLOP/s on the
-     * tinyllama step); as products, the whole T×T (zeros above the diagonal included: twice the causal work)
-     * still runs several times faster. dq, dk, dv rows are overwritten (the prompt branch adds to dq after).
-     */
-    private void tokenBackward(float[] q, float[] k, float[] v, float[] probs, float[] dout, float[] dq, float[] dk, float[] dv) {
-        int qw = H * hd, kw = Hkv * hd, group = H / Hkv, TT = T * T;
-        Parallel.forRange(B * Hkv, (lo, hi) -> {
-            HeadWork w = HeadWork.of(T, hd);
-            for (int bg = lo; bg < hi; bg++) {
-                int b = bg / Hkv, g = bg % Hkv;
-                for (int t = 0; t < T; t++) { // k_g, v_g of the sequence, contiguous [T, hd]
-                    System.arraycopy(k, (b * T + t) * kw + g * hd, w.kv, t * hd, hd);
-                    System.arraycopy(v, (b * T + t) * kw + g * hd, w.kv, (T + t) * hd, hd);
-                }
-                java.util.Arrays.fill(w.dk, 0, T * hd, 0f);
-                java.util.Arrays.fill(w.dv, 0, T * hd, 0f);
-                for (int h = g * group; h < (g + 1) * group; h++) {
-                    for (int t = 0; t < T; t++) {
-                        System.arraycopy(q, (b * T + t) * qw + h * hd, w.q, t * hd, hd);
-                        System.arraycopy(dout, (b * T + t) * qw + h * hd, w.dO, t * hd, hd);
-                    }
-                    System.arraycopy(probs, (b * H + h) * TT, w.p, 0, TT);
-                    // the Java kernels directly, in this task (1 chunk): a native backend's threads would fight this
-                    // task's siblings, and nested tasks could run a sibling on this thread, sharing its HeadWork
-                    Matmul.gemm(w.dO, T, w.v, true, w.dS, false, 1);       // dP = dO·Vᵀ [T, T], into dS
-                    Matmul.weightGradJava(w.p, w.dO, T, T, hd, w.dv, 1);  // dv += Pᵀ·dO
-                    for (int t = 0, r = 0; t < T; t++, r += T) {       // dS = P ⊙ (dP − Σ_j P dP)·s, in place
-                        float sum = 0f;
-                        for (int j = 0; j <= t; j++) sum += w.p[r + j] * w.dS[r + j];
-                        for (int j = 0; j <= t; j++) w.dS[r + j] = w.p[r + j] * (w.dS[r + j] - sum) * scale;
-                        java.util.Arrays.fill(w.dS, r + t + 1, r + T, 0f);
-                    }
-                    Matmul.gemm(w.dS, T, w.k, false, w.dq, false, 1);      // dq = dS·K
-                    Matmul.weightGradJava(w.dS, w.q, T, T, hd, w.dk, 1);  // dk += dSᵀ·Q
-                    for (int t = 0; t < T; t++) System.arraycopy(w.dq, t * hd, dq, (b * T + t) * qw + h * hd, hd);
-                }
-                for (int t = 0; t < T; t++) {
-                    System.arraycopy(w.dk, t * hd, dk, (b * T + t) * kw + g * hd, hd);
-                    System.arraycopy(w.dv, t * hd, dv, (b * T + t) * kw + g * hd, hd);
-                }
-            }
-        });
-    }
+    // Short sequences: per token, a loop of dot products and axpys over the head (the tiled form only pays
+    // from a few dozen tokens, and this keeps short-sequence runs, the demo's among them, as they were).
 
-    /**
-     * One head's buffers for {@link #tokenBackward}, per calling thread, made again only when the shape
-     * changes (Matmul reads activations from index 0 and the right-hand side as a WeightMatrix: k and v are
-     * views of kv, no copy).
-     */
-    private static final class HeadWork {
-        private static final ThreadLocal<HeadWork> LAST = new ThreadLocal<>();
-        final int T, hd;
-        final float[] p, dS;             // [T, T] the head's probabilities; dP, turned into dS in place
-        final float[] q, dO, dq, dk, dv; // [T, hd]
-        final float[] kv;                // [2, T, hd] k_g then v_g
-        final WeightMatrix k, v;         // [T, hd] views of kv
-
-        private HeadWork(int T, int hd) {
-            this.T = T; this.hd = hd;
-            p = new float[T * T]; dS = new float[T * T];
-            q = new float[T * hd]; dO = new float[T * hd]; dq = new float[T * hd]; dk = new float[T * hd]; dv = new float[T * hd];
-            kv = new float[2 * T * hd];
-            java.lang.foreign.MemorySegment s = java.lang.foreign.MemorySegment.ofArray(kv);
-            long bytes = 4L * T * hd;
-            k = new WeightMatrix("attention keys", s.asSlice(0, bytes), DType.F32, T, hd);
-            v = new WeightMatrix("attention values", s.asSlice(bytes, bytes), DType.F32, T, hd);
-        }
-
-        static HeadWork of(int T, int hd) {
-            HeadWork w = LAST.get();
-            if (w == null || w.T != T || w.hd != hd) LAST.set(w = new HeadWork(T, hd));
-            return w;
-        }
-    }
-
-    // Short sequences: per token, a loop of dot products and axpys over the head (the T×T products above
-    // only pay from a few dozen tokens, and this keeps short-sequence runs, the demo's among them, as they were).
-
-    private void forwardByRows(float[] q, float[] k, float[] v, float[] out, float[] probs,
+    void forwardByRows(float[] q, float[] k, float[] v, float[] out, float[] probs,
                         float[] ak, float[] av, float[] gamma, float[] promptProbs, float[] promptOut) {
         int qw = H * hd, kw = Hkv * hd, group = H / Hkv;
         Parallel.forRange(B * H, (lo, hi) -> {
@@ -231,7 +167,7 @@ public final class Attention {
         });
     }
 
-    private void backwardByRows(float[] q, float[] k, float[] v, float[] probs, float[] dout,
+    void backwardByRows(float[] q, float[] k, float[] v, float[] probs, float[] dout,
                          float[] dq, float[] dk, float[] dv,
                          float[] ak, float[] av, float[] gamma, float[] promptProbs, float[] promptOut,
                          float[] dgammaPart, float[] dakPart, float[] davPart) {
@@ -328,15 +264,6 @@ public final class Attention {
             Vec.axpy(ds, q, qo, dakPart, kvOff + ao, hd);
         }
         return dgamma;
-    }
-
-    /** p[r .. r + n) = softmax of itself given its maximum. */
-    static void softmaxRow(float[] p, int r, int n, float max) {
-        CrossEntropy.scaledExp(p, r, n, max, 1f, p);
-        float sum = 0f;
-        for (int j = r; j < r + n; j++) sum += p[j];
-        float inv = 1f / sum;
-        for (int j = r; j < r + n; j++) p[j] *= inv;
     }
 
     /** p[0..n) = softmax(p[0..n)) given its maximum. */

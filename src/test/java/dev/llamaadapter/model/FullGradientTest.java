@@ -18,20 +18,21 @@ import static org.assertj.core.api.Assertions.assertThat;
  */
 class FullGradientTest {
 
-    @ParameterizedTest(name = "D={0} N={2} H={3} Hkv={4} tied={5}")
+    @ParameterizedTest(name = "D={0} N={2} H={3} Hkv={4} tied={5} T={6}")
     @CsvSource({
-            // D, F, N, H, Hkv, tied
-            "16, 24, 2, 4, 2, false",
-            "32, 40, 3, 4, 4, true",
-            "24, 36, 2, 6, 3, false",
+            // D, F, N, H, Hkv, tied, T (from 32: tiled attention)
+            "16, 24, 2, 4, 2, false, 7",
+            "32, 40, 3, 4, 4, true, 7",
+            "24, 36, 2, 6, 3, false, 7",
+            "16, 24, 2, 4, 2, false, 40",
     })
-    void everyWeightGradientMatchesFiniteDifferences(int D, int F, int N, int H, int Hkv, boolean tied) {
+    void everyWeightGradientMatchesFiniteDifferences(int D, int F, int N, int H, int Hkv, boolean tied, int T) {
         int V = 29;
         LlamaConfig cfg = LlamaConfig.of(D, F, N, H, Hkv, V, tied);
         TrainableWeights tw = new TrainableWeights(cfg, LlamaWeights.random(cfg, DType.F32, 5, Arena.ofAuto()));
         Transformer model = new Transformer(cfg, tw.weights);
         Random r = new Random(D * 31 + N);
-        int B = 2, T = 7;
+        int B = 2;
         int[] ids = new int[B * T], labels = new int[B * T];
         for (int i = 0; i < ids.length; i++) {
             ids[i] = r.nextInt(V);

@@ -15,25 +15,27 @@ import static org.assertj.core.api.Assertions.assertThat;
  */
 class TransformerGradientTest {
 
-    @ParameterizedTest(name = "H={3} Hkv={4} K={5} L={6} {7} recompute={8}")
+    @ParameterizedTest(name = "H={3} Hkv={4} K={5} L={6} {7} recompute={8} T={9}")
     @CsvSource({
-            // D, F, N, H, Hkv, K, L, act, recompute (activation recomputation in the backward)
-            "16, 24, 3, 4, 4, 3, 2, tanh, false",
-            "16, 24, 3, 4, 2, 1, 3, identity, false",
-            "24, 40, 4, 6, 3, 4, 1, tanh, false",
-            "16, 20, 2, 2, 1, 2, 2, identity, false",
-            "32, 48, 3, 4, 1, 5, 3, tanh, false",
-            "16, 24, 3, 4, 2, 3, 2, tanh, true",
-            "32, 48, 3, 4, 1, 5, 3, tanh, true",
+            // D, F, N, H, Hkv, K, L, act, recompute (activation recomputation in the backward), T (from 32: tiled attention)
+            "16, 24, 3, 4, 4, 3, 2, tanh, false, 6",
+            "16, 24, 3, 4, 2, 1, 3, identity, false, 6",
+            "24, 40, 4, 6, 3, 4, 1, tanh, false, 6",
+            "16, 20, 2, 2, 1, 2, 2, identity, false, 6",
+            "32, 48, 3, 4, 1, 5, 3, tanh, false, 6",
+            "16, 24, 3, 4, 2, 3, 2, tanh, true, 6",
+            "32, 48, 3, 4, 1, 5, 3, tanh, true, 6",
+            "16, 24, 3, 4, 2, 3, 2, tanh, false, 70",
+            "32, 48, 3, 4, 1, 5, 3, identity, true, 70",
     })
-    void backwardMatchesFiniteDifferences(int D, int F, int N, int H, int Hkv, int K, int L, String act, boolean recompute) {
+    void backwardMatchesFiniteDifferences(int D, int F, int N, int H, int Hkv, int K, int L, String act, boolean recompute, int T) {
         LlamaConfig cfg = LlamaConfig.of(D, F, N, H, Hkv, 29, false);
         LlamaWeights w = LlamaWeights.random(cfg, DType.F32, 11, Arena.ofAuto());
         Transformer model = new Transformer(cfg, w);
         AdaptionPrompts p = AdaptionPrompts.init(K, L, D, H, GateActivation.parse(act), 3);
         Random r = new Random(D * 7 + K);
         for (int i = 0; i < p.gate.length; i++) p.gate[i] = (float) (r.nextGaussian() * 0.6); // non-zero: prompts get a gradient
-        int B = 2, T = 6;
+        int B = 2;
         int[] ids = new int[B * T], labels = new int[B * T];
         for (int i = 0; i < ids.length; i++) {
             ids[i] = r.nextInt(29);

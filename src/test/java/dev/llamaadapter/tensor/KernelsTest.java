@@ -127,7 +127,7 @@ class KernelsTest {
         float[] q = rand(r, M * qw, 1), k = rand(r, M * kw, 1), v = rand(r, M * kw, 1);
         float[] ak = rand(r, Math.max(K, 1) * kw, 1), av = rand(r, Math.max(K, 1) * kw, 1), gamma = rand(r, H, 0.7);
         Attention att = new Attention(B, T, H, Hkv, hd, K);
-        float[] out = new float[M * qw], probs = new float[B * H * T * T];
+        float[] out = new float[M * qw], probs = new float[(int) Attention.savedFloats(B, T, H, hd)];
         float[] pp = new float[B * H * T * Math.max(K, 1)], po = new float[M * qw];
         att.forward(q, k, v, out, probs, ak, av, gamma, pp, po);
         assertThat(relErr(out, ScalarKernels.attention(q, k, v, ak, av, gamma, B, T, H, Hkv, hd, K))).isLessThan(1e-5);
@@ -162,7 +162,7 @@ class KernelsTest {
         float[] q = rand(r, M * qw, 1), k = rand(r, M * kw, 1), v = rand(r, M * kw, 1);
         float[] ak = rand(r, Math.max(K, 1) * kw, 1), av = rand(r, Math.max(K, 1) * kw, 1), gamma = rand(r, H, 0.7);
         Attention att = new Attention(B, T, H, Hkv, hd, K);
-        float[] out = new float[M * qw], probs = new float[B * H * T * T];
+        float[] out = new float[M * qw], probs = new float[(int) Attention.savedFloats(B, T, H, hd)];
         float[] pp = new float[B * H * T * Math.max(K, 1)], po = new float[M * qw];
         att.forward(q, k, v, out, probs, ak, av, gamma, pp, po);
         assertThat(relErr(out, ScalarKernels.attention(q, k, v, ak, av, gamma, B, T, H, Hkv, hd, K))).isLessThan(1e-5);

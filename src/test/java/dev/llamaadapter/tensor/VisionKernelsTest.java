@@ -130,8 +130,8 @@ class VisionKernelsTest {
         }
         float[] o1 = new float[B * T * qw], o2 = new float[B * T * qw], pp1 = new float[B * H * T * K], pp2 = pp1.clone();
         float[] po1 = new float[B * T * qw], po2 = new float[B * T * qw];
-        new Attention(B, T, H, Hkv, hd, K).forward(q, k, v, o1, new float[B * H * T * T], ak, av, gamma, pp1, po1);
-        float[] probs = new float[B * H * T * T];
+        new Attention(B, T, H, Hkv, hd, K).forward(q, k, v, o1, new float[(int) Attention.savedFloats(B, T, H, hd)], ak, av, gamma, pp1, po1);
+        float[] probs = new float[(int) Attention.savedFloats(B, T, H, hd)];
         new Attention(B, T, H, Hkv, hd, K, true).forward(q, k, v, o2, probs, akB, avB, gamma, pp2, po2);
         assertThat(o2).containsExactly(o1);
         float[] dout = rand(r, B * T * qw), dq1 = new float[B * T * qw], dq2 = new float[B * T * qw];
