@@ -19,7 +19,7 @@ public class AttentionBench {
     Attention att;
     float[] q, out, dout, dq;         // [M, H·hd]
     float[] k, v, dk, dv;             // [M, Hkv·hd]
-    float[] probs;                    // [B, H, T, T]
+    float[] saved;                    // Attention.savedFloats: lse [B, H, T] and the token output [M, H·hd] (tiled from TILED_MIN_T)
     float[] ak, av;                   // [K, Hkv·hd]
     float[] gamma;                    // [H]
     float[] promptProbs;              // [B, H, T, K]
@@ -34,23 +34,23 @@ public class AttentionBench {
         att = new Attention(AT_B, AT_T, AT_H, AT_HKV, AT_HD, AT_K);
         q = ElementwiseBench.fill(r, M * qw); out = new float[M * qw]; dout = ElementwiseBench.fill(r, M * qw); dq = new float[M * qw];
         k = ElementwiseBench.fill(r, M * kw); v = ElementwiseBench.fill(r, M * kw); dk = new float[M * kw]; dv = new float[M * kw];
-        probs = new float[AT_B * AT_H * AT_T * AT_T];
+        saved = new float[(int) Attention.savedFloats(AT_B, AT_T, AT_H, AT_HD)];
         ak = ElementwiseBench.fill(r, AT_K * kw); av = ElementwiseBench.fill(r, AT_K * kw);
         gamma = ElementwiseBench.fill(r, AT_H);
         promptProbs = new float[AT_B * AT_H * AT_T * AT_K]; promptOut = new float[M * qw];
         dgamma = new float[AT_B * AT_H]; dak = new float[AT_B * AT_K * kw]; dav = new float[AT_B * AT_K * kw];
-        att.forward(q, k, v, out, probs, ak, av, gamma, promptProbs, promptOut);
+        att.forward(q, k, v, out, saved, ak, av, gamma, promptProbs, promptOut);
     }
 
     @Benchmark
     public float[] forward() {
-        att.forward(q, k, v, out, probs, ak, av, gamma, promptProbs, promptOut);
+        att.forward(q, k, v, out, saved, ak, av, gamma, promptProbs, promptOut);
         return out;
     }
 
     @Benchmark
     public float[] backward() {
-        att.backward(q, k, v, probs, dout, dq, dk, dv, ak, av, gamma, promptProbs, promptOut, dgamma, dak, dav);
+        att.backward(q, k, v, saved, dout, dq, dk, dv, ak, av, gamma, promptProbs, promptOut, dgamma, dak, dav);
         return dq;
     }
 }
