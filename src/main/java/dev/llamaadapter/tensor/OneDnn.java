@@ -133,6 +133,7 @@ public final class OneDnn implements GemmBackend {
     private static void sgemm(char ta, char tb, long m, long n, long k, MemorySegment a, long lda, MemorySegment b, long ldb,
                               boolean accumulate, MemorySegment c, long ldc) {
         int st;
+        Parallel.releaseCores(); // oneDNN runs on its own OpenMP threads
         try {
             st = (int) SGEMM.invokeExact((byte) ta, (byte) tb, m, n, k, 1f, a, lda, b, ldb, accumulate ? 1f : 0f, c, ldc);
         } catch (Throwable t) {
@@ -144,6 +145,7 @@ public final class OneDnn implements GemmBackend {
     private static void gemmBf16(char ta, char tb, long m, long n, long k, MemorySegment a, long lda, MemorySegment b, long ldb,
                                  boolean accumulate, MemorySegment c, long ldc) {
         int st;
+        Parallel.releaseCores();
         try {
             st = (int) GEMM_BF16.invokeExact((byte) ta, (byte) tb, m, n, k, 1f, a, lda, b, ldb, accumulate ? 1f : 0f, c, ldc);
         } catch (Throwable t) {
