@@ -3,6 +3,7 @@ package dev.llamaadapter.tensor;
 import java.util.concurrent.TimeUnit;
 import java.util.concurrent.atomic.AtomicBoolean;
 import java.util.concurrent.atomic.AtomicInteger;
+import java.util.concurrent.atomic.AtomicLong;
 import java.util.concurrent.atomic.AtomicReference;
 import java.util.concurrent.locks.LockSupport;
 
@@ -34,37 +35,18 @@ public final class Parallel {
         void run(int lo, int hi);
     }
 
-    /** One call's work: chunks are claimed from next; pending counts those not yet finished. */
-    private static final class Job {
-        final long id;
-        final Range body;
-        final int n, chunks;
-        final AtomicInteger next = new AtomicInteger(), pending;
-        final AtomicReference<Throwable> error = new AtomicReference<>();
-
-        Job(long id, Range body, int n, int chunks) {
-            this.id = id; this.body = body; this.n = n; this.chunks = chunks;
-            pending = new AtomicInteger(chunks);
-        }
-
-        /** Claims and runs chunks until none is left. */
-        void work() {
-            for (int c; (c = next.getAndIncrement()) < chunks; ) {
-                int lo = (int) ((long) n * c / chunks), hi = (int) ((long) n * (c + 1) / chunks);
-                try {
-                    if (hi > lo) body.run(lo, hi);
-                } catch (Throwable t) {
-                    error.compareAndSet(null, t);
-                } finally {
-                    pending.decrementAndGet();
-                }
-            }
-        }
-    }
-
+    // The one job, reused by every call (nothing is allocated per call): its chunks are claimed through `ticket`,
+    // which packs [job id: 24 bits | chunk count: 20 | next chunk: 20]. A claim is a compare-and-set of the whole
+    // ticket, so it succeeds only while that job is live and a chunk is left; the job's fields are read after
+    // the claim, when they are stable (the job cannot finish, nor the next one be written, while a chunk is out).
+    private static final int BITS = 20, MASK = (1 << BITS) - 1;
+    private static final AtomicLong TICKET = new AtomicLong();
+    private static final AtomicInteger PENDING = new AtomicInteger();          // chunks of the live job not yet finished
+    private static final AtomicReference<Throwable> ERROR = new AtomicReference<>();
+    private static Range body;                                               // the live job (null between jobs)
+    private static int total;                                                // its range [0, total)
     private static final AtomicBoolean BUSY = new AtomicBoolean();
-    private static volatile Job current; // the running job, null between jobs (so no body outlives its call)
-    private static long jobs;            // jobs started; written only by the thread holding BUSY
+    private static long jobs;                                                // jobs started; written only under BUSY
     private static volatile boolean released; // a native library's own threads have the cores: park, do not spin
     private static final Worker[] WORKERS = new Worker[Math.max(0, THREADS - 1)];
 
@@ -72,6 +54,29 @@ public final class Parallel {
         for (int i = 0; i < WORKERS.length; i++) {
             WORKERS[i] = new Worker("llama-adapter-kernel-" + (i + 1));
             WORKERS[i].start();
+        }
+    }
+
+    private static int id(long ticket) {
+        return (int) (ticket >>> (2 * BITS));
+    }
+
+    /** Claims and runs chunks of job `id` until none is left (or another job has replaced it). */
+    private static void work(int id) {
+        while (true) {
+            long t = TICKET.get();
+            int chunks = (int) (t >>> BITS) & MASK, c = (int) t & MASK;
+            if (id(t) != id || c >= chunks) return;
+            if (!TICKET.compareAndSet(t, t + 1)) continue;
+            int n = total;
+            int lo = (int) ((long) n * c / chunks), hi = (int) ((long) n * (c + 1) / chunks);
+            try {
+                if (hi > lo) body.run(lo, hi);
+            } catch (Throwable e) {
+                ERROR.compareAndSet(null, e);
+            } finally {
+                PENDING.decrementAndGet();
+            }
         }
     }
 
@@ -85,22 +90,22 @@ public final class Parallel {
 
         @Override
         public void run() {
-            long done = 0; // the last job this worker took part in (ids start at 1)
+            int done = 0; // the last job this worker took part in (ids start at 1)
             while (true) {
-                Job j = current;
-                if (j != null && j.id != done) {
-                    done = j.id;
-                    j.work();
+                int id = id(TICKET.get());
+                if (id != done) {
+                    done = id;
+                    work(id);
                     continue;
                 }
                 long since = System.nanoTime();
-                while ((j = current) == null || j.id == done) {
+                while (id(TICKET.get()) == done) {
                     if (!released && System.nanoTime() - since < SPIN_NANOS) {
                         Thread.onSpinWait();
                         continue;
                     }
                     parked = true; // the caller reads this after publishing a job, so one of the two sees the other
-                    if ((j = current) == null || j.id == done) LockSupport.park(this);
+                    if (id(TICKET.get()) == done) LockSupport.park(this);
                     parked = false;
                     since = System.nanoTime();
                 }
@@ -111,26 +116,31 @@ public final class Parallel {
     /** Runs body over [0, n) split in at most `chunks` pieces, in parallel; returns when all are done. */
     public static void forRange(int n, int chunks, Range body) {
         if (n <= 0) return;
-        int c = Math.max(1, Math.min(chunks, n));
+        int c = Math.max(1, Math.min(Math.min(chunks, n), MASK));
         if (c == 1 || WORKERS.length == 0 || !BUSY.compareAndSet(false, true)) {
             body.run(0, n); // one chunk, one thread, or a call inside a running job: all of it here
             return;
         }
-        Job job = new Job(++jobs, body, n, c);
+        int id = (int) (++jobs % ((1 << (64 - 2 * BITS)) - 1)) + 1; // 1 .. 2^24 − 1: 0 is "no job yet"
+        Throwable t;
         try {
             if (released) released = false;
-            current = job;
+            Parallel.body = body;
+            total = n;
+            ERROR.set(null);
+            PENDING.set(c);
+            TICKET.set((long) id << (2 * BITS) | (long) c << BITS); // publishes the job: chunk 0 of c is next
             for (Worker w : WORKERS) if (w.parked) LockSupport.unpark(w);
-            job.work();
-            for (int spins = 0; job.pending.get() > 0; spins++) {
+            work(id);
+            for (int spins = 0; PENDING.get() > 0; spins++) {
                 if (spins < 1 << 14) Thread.onSpinWait();
                 else Thread.yield(); // a worker descheduled mid-chunk: give it the core
             }
+            t = ERROR.getAndSet(null);
         } finally {
-            current = null;
+            Parallel.body = null; // no body outlives its call (its captures may be large)
             BUSY.set(false);
         }
-        Throwable t = job.error.get();
         if (t instanceof RuntimeException e) throw e;
         if (t instanceof Error e) throw e;
         if (t != null) throw new IllegalStateException(t);
