@@ -116,9 +116,7 @@ public final class BenchCommand implements Callable<Integer> {
                 loss = model.backward(a, labels, p, g);
                 if (i >= 0) ms[i] = (System.nanoTime() - st) / 1e6;
             }
-            double[] sorted = ms.clone();
-            Arrays.sort(sorted);
-            double med = n % 2 == 1 ? sorted[n / 2] : (sorted[n / 2 - 1] + sorted[n / 2]) / 2;
+            double med = median(ms);
             double tokS = M / (med / 1000);
             double gflops = StepFlops.trainingStep(c, B, T, s.K, s.L) / (med / 1000) / 1e9;
             long rss = peakRssMb();
@@ -191,8 +189,23 @@ public final class BenchCommand implements Callable<Integer> {
         LlamaConfig c = s.config;
         DType dt = DType.valueOf(dtype.name().toUpperCase(Locale.ROOT));
         long bytesPerToken = dt.bytes(perLayerElements(c) * c.numHiddenLayers()) + dt.bytes((long) c.vocabSize() * c.hiddenSize());
-        MemoryBandwidth.Figures bw = MemoryBandwidth.measure(256L << 20, 5);
-        double bound = bw.copyGBps() * 1e9 / bytesPerToken, one = f.decode().get(0).tokensPerS();
+        // Paired rounds: on a shared machine the bandwidth drifts by tens of percent within a minute, so the
+        // bandwidth and one sequence's decoding are measured alternately and each round's decode rate is set
+        // against that round's own bandwidth; the medians are reported.
+        int rounds = 5;
+        var adapter = new dev.llamaadapter.model.PreparedPrompts[]{dev.llamaadapter.generate.GenerationBench.adapter(model, s.K, s.L, 0)};
+        int[] prompt = dev.llamaadapter.generate.GenerationBench.randomPrompt(c.vocabSize(), 1);
+        double[] copy = new double[rounds], read = new double[rounds], tps = new double[rounds], ofCopy = new double[rounds], ofRead = new double[rounds];
+        for (int i = 0; i < rounds; i++) {
+            MemoryBandwidth.Figures bw = MemoryBandwidth.measure(512L << 20, 2);
+            copy[i] = bw.copyGBps();
+            read[i] = bw.readGBps();
+            tps[i] = dev.llamaadapter.generate.GenerationBench.decode(model, adapter, 1, prompt, 16).tokensPerS();
+            ofCopy[i] = tps[i] * bytesPerToken / (copy[i] * 1e9);
+            ofRead[i] = tps[i] * bytesPerToken / (read[i] * 1e9);
+        }
+        double copyGBps = median(copy), readGBps = median(read), one = median(tps);
+        double bound = copyGBps * 1e9 / bytesPerToken, fraction = median(ofCopy), fractionRead = median(ofRead);
         if (json) {
             StringBuilder d = new StringBuilder();
             for (var x : f.decode())
@@ -200,10 +213,12 @@ public final class BenchCommand implements Callable<Integer> {
                         x.adapters(), x.tokensPerS(), x.msPerStep()));
             System.out.printf(Locale.ROOT, "{\"shape\":\"%s\",\"dtype\":\"%s\",\"mode\":\"generate\",\"prompt_tokens\":%d,\"prompt_tokens_per_s\":%.2f,"
                             + "\"decode\":[%s],\"bytes_per_adapter\":%d,\"kv_cache_bytes_per_slot\":%d,\"peak_rss_mb\":%d,\"threads\":%d,"
-                            + "\"weight_bytes_per_token\":%d,\"copy_gbps\":%.2f,\"read_gbps\":%.2f,\"bound_tokens_per_s\":%.2f,\"fraction_of_bound\":%.3f,"
-                            + "\"backend\":\"%s\"}%n",
+                            + "\"weight_bytes_per_token\":%d,\"copy_gbps\":%.2f,\"read_gbps\":%.2f,\"bound_tokens_per_s\":%.2f,"
+                            + "\"bound_tokens_per_s_read\":%.2f,\"decode_tokens_per_s\":%.2f,\"fraction_of_bound\":%.3f,\"fraction_of_read_bound\":%.3f,"
+                            + "\"rounds\":%d,\"backend\":\"%s\"}%n",
                     s, dtype, f.promptTokens(), f.promptTokensPerS(), d, f.bytesPerAdapter(), f.kvCacheBytesPerSlot(), rss, Parallel.THREADS,
-                    bytesPerToken, bw.copyGBps(), bw.readGBps(), bound, one / bound, GemmBackend.current().name());
+                    bytesPerToken, copyGBps, readGBps, bound, readGBps * 1e9 / bytesPerToken, one, fraction, fractionRead, rounds,
+                    GemmBackend.current().name());
         } else {
             System.out.printf(Locale.ROOT, "model %s, %s weights, built in %.1f s; adapters K %d × L %d%n", s, dtype, buildS, s.K, s.L);
             System.out.printf(Locale.ROOT, "prompt processing: %d tokens at %.1f tok/s%n", f.promptTokens(), f.promptTokensPerS());
@@ -212,12 +227,19 @@ public final class BenchCommand implements Callable<Integer> {
                         x.adapters(), x.tokensPerS(), x.msPerStep());
             System.out.printf(Locale.ROOT, "memory: %,d bytes per loaded adapter (prompt keys/values and gates), KV cache %,d bytes per sequence slot; peak RSS %d MB%n",
                     f.bytesPerAdapter(), f.kvCacheBytesPerSlot(), rss);
-            System.out.printf(Locale.ROOT, "bandwidth bound: %.1f MB of weights read per token; copy %.1f GB/s (read+write), read-only %.1f GB/s; "
-                            + "bound %.1f tok/s; one sequence decodes at %.1f tok/s = %.0f%% of it (%.0f%% of the read-only bound)%n",
-                    bytesPerToken / 1e6, bw.copyGBps(), bw.readGBps(), bound, one, 100 * one / bound,
-                    100 * one / (bw.readGBps() * 1e9 / bytesPerToken));
+            System.out.printf(Locale.ROOT, "bandwidth bound (%d paired rounds, medians): %.1f MB of weights read per token; copy %.1f GB/s (read+write), "
+                            + "read-only %.1f GB/s; bound %.1f tok/s (read-only: %.1f); one sequence decodes at %.1f tok/s = %.0f%% of the bound "
+                            + "(%.0f%% of the read-only bound)%n",
+                    rounds, bytesPerToken / 1e6, copyGBps, readGBps, bound, readGBps * 1e9 / bytesPerToken, one, 100 * fraction, 100 * fractionRead);
         }
         return 0;
+    }
+
+    static double median(double[] v) {
+        double[] t = v.clone();
+        Arrays.sort(t);
+        int n = t.length;
+        return n % 2 == 1 ? t[n / 2] : (t[n / 2 - 1] + t[n / 2]) / 2;
     }
 
     private static double[] round(double[] ms) {

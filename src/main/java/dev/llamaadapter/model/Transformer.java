@@ -156,10 +156,10 @@ public final class Transformer {
         RmsNorm.forward(a.x, w.mlpNorm(), (float) config.rmsNormEps(), M, D, a.h, s != null ? s.rstd2 : a.rstdScratch);
         float[] g = s != null ? s.gPre : a.gPre, u = s != null ? s.up : a.up;
         Matmul.xwT(a.h, M, w.wGate(), g, false);
-        Matmul.xwT(a.h, M, w.wUp(), u, false);
+        float[] act = a.act; // [M, F] silu(g)·u, made tile by tile as the up projection finishes them
+        Matmul.xwT(a.h, M, w.wUp(), u, false, output ? (r, c, n) -> SwiGlu.forwardRange(g, u, act, r * F + c, n) : null);
         if (!output) return; // a recomputation for the backward needs the MLP's inputs, not the layer's output
-        SwiGlu.forward(g, u, a.act, M * F);
-        Matmul.xwT(a.act, M, w.wDown(), a.x, true); // residual: x += act·Wdownᵀ
+        Matmul.xwT(act, M, w.wDown(), a.x, true); // residual: x += act·Wdownᵀ
     }
 
     /**
@@ -269,8 +269,8 @@ public final class Transformer {
             Matmul.xwT(s.attn, M, w.wo(), s.x, true);
             RmsNorm.forward(s.x, w.mlpNorm(), eps, M, D, s.h, null);
             Matmul.xwT(s.h, M, w.wGate(), s.g, false);
-            Matmul.xwT(s.h, M, w.wUp(), s.u, false);
-            SwiGlu.forward(s.g, s.u, s.act, M * F);
+            float[] g = s.g, u = s.u, act = s.act; // [rows, F]
+            Matmul.xwT(s.h, M, w.wUp(), u, false, (r, c, n) -> SwiGlu.forwardRange(g, u, act, r * F + c, n));
             Matmul.xwT(s.act, M, w.wDown(), s.x, true);
         }
         int R = 0;
@@ -382,8 +382,8 @@ public final class Transformer {
                 SwiGlu.forward(s.gPre, s.up, a.dact, M * F); // act again, before dact takes its buffer
                 Matmul.weightGrad(a.dx, a.dact, M, D, F, gw.wDown());
             }
-            Matmul.xw(a.dx, M, w.wDown(), a.dact, false);
-            SwiGlu.backward(s.gPre, s.up, a.dact, a.dg, a.du, M * F);
+            float[] gPre = s.gPre, up = s.up, dact = a.dact, dg = a.dg, du = a.du; // [M, F] each
+            Matmul.xw(a.dx, M, w.wDown(), dact, false, (r, c, n) -> SwiGlu.backwardRange(gPre, up, dact, dg, du, r * F + c, n));
             if (full) {
                 RmsNorm.forward(s.xMid, w.mlpNorm(), eps, M, D, a.h, null); // h2 again
                 Matmul.weightGrad(a.dg, a.h, M, F, D, gw.wGate());

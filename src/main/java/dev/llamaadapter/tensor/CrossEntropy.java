@@ -5,8 +5,9 @@ import jdk.incubator.vector.VectorOperators;
 import jdk.incubator.vector.VectorSpecies;
 
 /**
- * Mean cross-entropy over scored positions (label −100 = not scored), fused with its backward: one
- * pass per row computes log-sum-exp, the row's loss and the gradient (softmax − onehot)/count.
+ * Mean cross-entropy over scored positions (label −100 = not scored), fused with its backward: per row,
+ * a max pass, one pass that writes exp(x − max) and sums it, and a scaling pass give the row's loss and
+ * the gradient (softmax − onehot)/count; a row fits in L1/L2, so only the first pass reads memory.
  */
 public final class CrossEntropy {
     private CrossEntropy() {}
@@ -35,10 +36,11 @@ public final class CrossEntropy {
                     java.util.Arrays.fill(dlogits, o, o + V, 0f);
                     continue;
                 }
-                float max = max(logits, o, V);
-                double lse = max + Math.log(sumExp(logits, o, V, max));
-                rowLoss[m] = lse - logits[o + y];
-                scaledExp(logits, o, V, (float) lse, inv, dlogits);
+                // one exp per logit: e = exp(x − max) written once (the row is L1/L2-resident), then scaled by inv/Σe
+                float max = max(logits, o, V), target = logits[o + y]; // target read first: dlogits may be logits
+                double sum = expInto(logits, o, V, max, dlogits);
+                rowLoss[m] = max + Math.log(sum) - target;
+                scale(dlogits, o, V, (float) (inv / sum));
                 dlogits[o + y] -= inv;
             }
         });
@@ -61,18 +63,28 @@ public final class CrossEntropy {
         return m;
     }
 
-    /** Σ exp(x − shift), accumulated per lane in fp32. */
-    static double sumExp(float[] x, int o, int n, float shift) {
+    /** out[o+i] = exp(x[o+i] − shift) (out may be x); returns their sum, accumulated per lane in fp32. */
+    static double expInto(float[] x, int o, int n, float shift, float[] out) {
         int i = 0;
         double s = 0;
         if (n >= S.length()) {
             FloatVector acc = FloatVector.zero(S);
-            for (int ub = S.loopBound(n); i < ub; i += S.length())
-                acc = acc.add(Vec.exp(FloatVector.fromArray(S, x, o + i).sub(shift)));
+            for (int ub = S.loopBound(n); i < ub; i += S.length()) {
+                FloatVector e = Vec.exp(FloatVector.fromArray(S, x, o + i).sub(shift));
+                e.intoArray(out, o + i);
+                acc = acc.add(e);
+            }
             s = Vec.sum(acc);
         }
-        for (; i < n; i++) s += Vec.exp(x[o + i] - shift);
+        for (; i < n; i++) s += out[o + i] = Vec.exp(x[o + i] - shift);
         return s;
+    }
+
+    /** x[o+i] *= c. */
+    static void scale(float[] x, int o, int n, float c) {
+        int i = 0;
+        for (int ub = S.loopBound(n); i < ub; i += S.length()) FloatVector.fromArray(S, x, o + i).mul(c).intoArray(x, o + i);
+        for (; i < n; i++) x[o + i] *= c;
     }
 
     /** out[o+i] = exp(x[o+i] − shift)·scale (out may be x). */

@@ -87,21 +87,47 @@ public final class Matmul {
      * from index 0; y is overwritten, or added to when accumulate.
      */
     public static void xwT(float[] x, int M, WeightMatrix w, float[] y, boolean accumulate) {
+        xwT(x, M, w, y, accumulate, null);
+    }
+
+    /**
+     * Element-wise work fused onto a product's output (an epilogue): apply(row, col, n) runs once for each
+     * finished piece y[row, col .. col + n) of the output, every element exactly once. On the register-tiled
+     * GEMM it runs right after a tile's last reduction block, while the tile is still in L1, which saves the
+     * separate pass over memory that an element-wise kernel would make; on the other paths (few rows, a native
+     * backend, reordered weights) it runs as one parallel pass after the product, with the same results.
+     * Pieces of one row may come from different threads; an epilogue writes only its own piece of its outputs.
+     */
+    @FunctionalInterface
+    public interface Epilogue {
+        void apply(int row, int col, int n);
+    }
+
+    /** {@link #xwT(float[], int, WeightMatrix, float[], boolean)}, then e (null: none) on each finished piece of y. */
+    public static void xwT(float[] x, int M, WeightMatrix w, float[] y, boolean accumulate, Epilogue e) {
         int N = w.rows(), K = w.cols();
         check(w, "x", x, M, K, "y", y, N);
         if (M == 0 || N == 0) return;
         if (K == 0) {
             if (!accumulate) Arrays.fill(y, 0, M * N, 0f);
-            return;
-        }
-        if (w.rowOrder() != null) {
+        } else if (w.rowOrder() != null) {
             xwTReordered(x, M, w, y, accumulate);
+        } else if (GemmBackend.current().xwT(x, M, w, y, accumulate)) {
+            // the native product is done; e runs below
+        } else if (M <= XWT_DOT_MAX_M) {
+            xwTDot(x, M, w, y, accumulate);
+        } else if (M < XWT_TILES_MAX_M) {
+            xwTTiles(x, M, w, y, accumulate);
+        } else {
+            gemm(x, M, w, true, y, accumulate, 4 * Parallel.THREADS, e);
             return;
         }
-        if (GemmBackend.current().xwT(x, M, w, y, accumulate)) return;
-        if (M <= XWT_DOT_MAX_M) xwTDot(x, M, w, y, accumulate);
-        else if (M < XWT_TILES_MAX_M) xwTTiles(x, M, w, y, accumulate);
-        else gemm(x, M, w, true, y, accumulate);
+        afterwards(M, N, e);
+    }
+
+    /** The unfused form of an epilogue: one parallel pass over the rows of a finished [M, N] output. */
+    private static void afterwards(int M, int N, Epilogue e) {
+        if (e != null) Parallel.forRange(M, (lo, hi) -> { for (int m = lo; m < hi; m++) e.apply(m, 0, N); });
     }
 
     /**
@@ -109,20 +135,27 @@ public final class Matmul {
      * [M, w.rows()], dx is [M, w.cols()]; dx is overwritten, or added to when accumulate.
      */
     public static void xw(float[] dy, int M, WeightMatrix w, float[] dx, boolean accumulate) {
+        xw(dy, M, w, dx, accumulate, null);
+    }
+
+    /** {@link #xw(float[], int, WeightMatrix, float[], boolean)}, then e (null: none) on each finished piece of dx. */
+    public static void xw(float[] dy, int M, WeightMatrix w, float[] dx, boolean accumulate, Epilogue e) {
         int N = w.rows(), K = w.cols();
         check(w, "dy", dy, M, N, "dx", dx, K);
         if (M == 0 || K == 0) return;
         if (N == 0) {
             if (!accumulate) Arrays.fill(dx, 0, M * K, 0f);
-            return;
-        }
-        if (w.rowOrder() != null) {
+        } else if (w.rowOrder() != null) {
             xwReordered(dy, M, w, dx, accumulate);
+        } else if (GemmBackend.current().xw(dy, M, w, dx, accumulate)) {
+            // the native product is done; e runs below
+        } else if (M < XW_AXPY_MAX_M) {
+            xwAxpy(dy, M, w, dx, accumulate);
+        } else {
+            gemm(dy, M, w, false, dx, accumulate, 4 * Parallel.THREADS, e);
             return;
         }
-        if (GemmBackend.current().xw(dy, M, w, dx, accumulate)) return;
-        if (M < XW_AXPY_MAX_M) xwAxpy(dy, M, w, dx, accumulate);
-        else gemm(dy, M, w, false, dx, accumulate);
+        afterwards(M, K, e);
     }
 
     /**
@@ -245,6 +278,11 @@ public final class Matmul {
      * which would then share its per-thread buffers).
      */
     static void gemm(float[] a, int M, WeightMatrix w, boolean transposed, float[] c, boolean accumulate, int chunks) {
+        gemm(a, M, w, transposed, c, accumulate, chunks, null);
+    }
+
+    /** gemm with an epilogue (null: none) run on each output tile after its last reduction block. */
+    static void gemm(float[] a, int M, WeightMatrix w, boolean transposed, float[] c, boolean accumulate, int chunks, Epilogue e) {
         final int red = transposed ? w.cols() : w.rows();
         final int nOut = transposed ? w.rows() : w.cols();
         final int nPanels = (nOut + NR - 1) / NR;
@@ -269,6 +307,7 @@ public final class Matmul {
                     if (transposed) packTransposed(w, n0, nw, k0, kc, stage, panel);
                     else packDirect(w, n0, nw, k0, kc, panel);
                     boolean load = accumulate || k0 > 0; // later blocks add to the partial sums already in c
+                    boolean last = k0 + kc >= red;
                     for (int m0 = mLo; m0 < mHi; m0 += MR) {
                         int rows = Math.min(MR, mHi - m0);
                         if (nw == NR) {
@@ -278,6 +317,7 @@ public final class Matmul {
                             tile(a, red, m0 * red + k0, rows, panel, kc, edge, NR, 0, load);
                             for (int i = 0; i < rows; i++) System.arraycopy(edge, i * NR, c, (m0 + i) * nOut + n0, nw);
                         }
+                        if (last && e != null) for (int i = 0; i < rows; i++) e.apply(m0 + i, n0, nw); // the tile, still in L1
                     }
                 }
             }

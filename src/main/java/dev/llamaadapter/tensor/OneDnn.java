@@ -133,6 +133,7 @@ public final class OneDnn implements GemmBackend {
     private static void sgemm(char ta, char tb, long m, long n, long k, MemorySegment a, long lda, MemorySegment b, long ldb,
                               boolean accumulate, MemorySegment c, long ldc) {
         int st;
+        Parallel.releaseCores(); // oneDNN runs on its own OpenMP threads
         try {
             st = (int) SGEMM.invokeExact((byte) ta, (byte) tb, m, n, k, 1f, a, lda, b, ldb, accumulate ? 1f : 0f, c, ldc);
         } catch (Throwable t) {
@@ -144,6 +145,7 @@ public final class OneDnn implements GemmBackend {
     private static void gemmBf16(char ta, char tb, long m, long n, long k, MemorySegment a, long lda, MemorySegment b, long ldb,
                                  boolean accumulate, MemorySegment c, long ldc) {
         int st;
+        Parallel.releaseCores();
         try {
             st = (int) GEMM_BF16.invokeExact((byte) ta, (byte) tb, m, n, k, 1f, a, lda, b, ldb, accumulate ? 1f : 0f, c, ldc);
         } catch (Throwable t) {
@@ -163,16 +165,20 @@ public final class OneDnn implements GemmBackend {
 
     /** x[0, n) rounded to bf16, in this thread's buffer (valid until its next call). */
     static MemorySegment toBf16(float[] x, int n) {
-        short[] buf = BF16_BUF.get();
-        if (buf.length < n) BF16_BUF.set(buf = new short[n]);
-        int i = 0;
-        for (int ub = n - S.length(); i <= ub; i += S.length()) {
-            IntVector b = FloatVector.fromArray(S, x, i).reinterpretAsInts();
-            // round to nearest even: add 0x7fff plus the lowest kept bit, keep the upper half (activations are finite)
-            IntVector r = b.add(b.lanewise(VectorOperators.LSHR, 16).and(1)).add(0x7fff).lanewise(VectorOperators.LSHR, 16);
-            ((ShortVector) r.convertShape(VectorOperators.I2S, SH, 0)).intoArray(buf, i);
-        }
-        for (; i < n; i++) buf[i] = DType.floatToBf16(x[i]);
+        short[] buf0 = BF16_BUF.get();
+        if (buf0.length < n) BF16_BUF.set(buf0 = new short[n]);
+        short[] buf = buf0; // [n] bf16 bits
+        // in parallel, in pieces of whole vectors (a training product converts ~10^6 activations per call)
+        int vecs = n / S.length();
+        Parallel.forRange(vecs, (lo, hi) -> {
+            for (int i = lo * S.length(), ub = hi * S.length(); i < ub; i += S.length()) {
+                IntVector b = FloatVector.fromArray(S, x, i).reinterpretAsInts();
+                // round to nearest even: add 0x7fff plus the lowest kept bit, keep the upper half (activations are finite)
+                IntVector r = b.add(b.lanewise(VectorOperators.LSHR, 16).and(1)).add(0x7fff).lanewise(VectorOperators.LSHR, 16);
+                ((ShortVector) r.convertShape(VectorOperators.I2S, SH, 0)).intoArray(buf, i);
+            }
+        });
+        for (int i = vecs * S.length(); i < n; i++) buf[i] = DType.floatToBf16(x[i]);
         return MemorySegment.ofArray(buf);
     }
 }

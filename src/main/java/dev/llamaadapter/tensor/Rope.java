@@ -1,5 +1,8 @@
 package dev.llamaadapter.tensor;
 
+import jdk.incubator.vector.FloatVector;
+import jdk.incubator.vector.VectorSpecies;
+
 /**
  * Rotary position embedding, Hugging Face "rotate_half" convention: within each head, element j pairs
  * with j + hd/2, angle p·θ^(−2j/hd) for position p (spec §1). Angles are computed in double and
@@ -62,13 +65,22 @@ public final class Rope {
         });
     }
 
+    private static final VectorSpecies<Float> S = FloatVector.SPECIES_PREFERRED;
+
+    /** One row, every head: vectors over j, then a scalar tail; the same products and differences either way (same bits). */
     private void rotateRow(float[] x, int m, int heads, int p, boolean inverse, float[][] t) {
         float[] cos = t[0], sin = t[1];
         float sign = inverse ? -1f : 1f;
-        int co = p * half, width = heads * headDim;
+        int co = p * half, width = heads * headDim, vecEnd = S.loopBound(half);
         for (int h = 0; h < heads; h++) {
             int o = m * width + h * headDim;
-            for (int j = 0; j < half; j++) {
+            for (int j = 0; j < vecEnd; j += S.length()) {
+                FloatVector c = FloatVector.fromArray(S, cos, co + j), s = FloatVector.fromArray(S, sin, co + j).mul(sign);
+                FloatVector x1 = FloatVector.fromArray(S, x, o + j), x2 = FloatVector.fromArray(S, x, o + j + half);
+                x1.mul(c).sub(x2.mul(s)).intoArray(x, o + j);
+                x2.mul(c).add(x1.mul(s)).intoArray(x, o + j + half);
+            }
+            for (int j = vecEnd; j < half; j++) {
                 float c = cos[co + j], s = sign * sin[co + j];
                 float x1 = x[o + j], x2 = x[o + j + half];
                 x[o + j] = x1 * c - x2 * s;

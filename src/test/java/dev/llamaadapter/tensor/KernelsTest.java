@@ -74,10 +74,11 @@ class KernelsTest {
         assertThat(relErr(dw, numW)).isLessThan(2e-3);
     }
 
-    @Test
-    void ropeMatchesTwinAndItsInverseIsTheTranspose() {
+    @ParameterizedTest
+    @org.junit.jupiter.params.provider.ValueSource(ints = {10, 40, 64}) // scalar only; a vector plus a tail; whole vectors
+    void ropeMatchesTwinAndItsInverseIsTheTranspose(int hd) {
         Random r = new Random(7);
-        int B = 2, T = 9, heads = 3, hd = 10;
+        int B = 2, T = 9, heads = 3;
         float[] x = rand(r, B * T * heads * hd, 1), y = x.clone();
         Rope rope = new Rope(hd, 10000.0, 64);
         rope.apply(y, B, T, heads, 0, false);

@@ -53,6 +53,36 @@ class MatmulTest {
     }
 
     @Test
+    void epilogueSeesEveryFinishedElementOnceOnEveryPath() {
+        // row counts that take the dot, tile, axpy and GEMM paths; widths with a narrow last panel and several reduction blocks
+        Random r = new Random(11);
+        try (Arena arena = Arena.ofShared()) {
+            for (int[] s : new int[][] {{45, 300}, {300, 45}, {64, 600}})
+                for (int M : new int[] {1, 5, 9, 130, 200}) {
+                    WeightMatrix w = WeightMatrix.of("w", DType.F32, rand(r, s[0] * s[1]), s[0], s[1], arena);
+                    int N = s[0], K = s[1];
+                    float[] x = rand(r, M * K), dy = rand(r, M * N);
+                    for (boolean transposed : new boolean[] {true, false}) {
+                        int cols = transposed ? N : K;
+                        float[] out = new float[M * cols], plain = new float[M * cols], seen = new float[M * cols]; // [M, cols]
+                        int[] calls = new int[M * cols];
+                        Matmul.Epilogue e = (row, col, n) -> {
+                            for (int j = col; j < col + n; j++) {
+                                seen[row * cols + j] = out[row * cols + j]; // the element is final when its piece arrives
+                                synchronized (calls) { calls[row * cols + j]++; }
+                            }
+                        };
+                        if (transposed) { Matmul.xwT(x, M, w, out, false, e); Matmul.xwT(x, M, w, plain, false); }
+                        else { Matmul.xw(dy, M, w, out, false, e); Matmul.xw(dy, M, w, plain, false); }
+                        assertThat(out).as("M=%d %dx%d %s", M, N, K, transposed ? "xwT" : "xw").containsExactly(plain);
+                        assertThat(seen).containsExactly(plain);
+                        assertThat(calls).containsOnly(1);
+                    }
+                }
+        }
+    }
+
+    @Test
     void weightGradMatchesScalarAndAccumulates() {
         Random r = new Random(9);
         for (int[] s : SHAPES)
