@@ -12,12 +12,13 @@ package dev.llamaadapter.tensor;
  * per token that keeps the probabilities [B, H, T, T] for the backward; from it {@link TiledAttention}, in
  * blocks with an online softmax, which keeps only O(T) per row (lse and the token output) and recomputes
  * each block's probabilities in the backward. {@link #savedFloats} sizes what either keeps. The K-wide
- * prompt branch stays a loop of dots and keeps its probabilities and ungated output (K is small).
+ * prompt branch ({@link PromptAttention}, per head) keeps its probabilities and ungated output (K is small).
  */
 public final class Attention {
     private final int B, T, H, Hkv, hd, K;
     private final int promptStride; // floats between sequences' prompt keys/values: 0 = one set shared by the batch
     private final float scale;
+    private final PromptAttention prompt; // the gated prompt branch, per (sequence, head); null when K = 0
     /**
      * From this many tokens the token branch runs tiled. Measured (AttentionSpeed, tinyllama's heads, 2 cores,
      * forward + backward): the per-token loop is ahead up to 16 tokens, even at 24, behind from 32 (0.69-0.77
@@ -54,6 +55,7 @@ public final class Attention {
         this.B = B; this.T = T; this.H = H; this.Hkv = Hkv; this.hd = hd; this.K = K;
         this.promptStride = perSamplePrompts ? K * Hkv * hd : 0;
         this.scale = (float) (1.0 / Math.sqrt(hd));
+        this.prompt = K > 0 ? new PromptAttention(T, H, Hkv, hd, K, promptStride, scale) : null;
     }
 
     /**
@@ -87,21 +89,15 @@ public final class Attention {
         else backwardTiled(q, k, v, saved, dout, dq, dk, dv, ak, av, gamma, promptProbs, promptOut, dgammaPart, dakPart, davPart);
     }
 
-    /** The tiled token branch (TiledAttention) per (sequence, head), then each row's prompt branch. */
+    /** The tiled token branch (TiledAttention) per (sequence, head), then the head's prompt branch. */
     void forwardTiled(float[] q, float[] k, float[] v, float[] out, float[] saved,
                       float[] ak, float[] av, float[] gamma, float[] promptProbs, float[] promptOut) {
-        int qw = H * hd, group = H / Hkv;
         Parallel.forRange(B * H, (lo, hi) -> {
-            float[] p = Scratch.floats(Scratch.PROBS, K);  // [K] scratch row of prompt probabilities
-            float[] po = Scratch.floats(Scratch.HEAD, hd); // [hd] ungated prompt output of one token
+            float[] work = K > 0 ? Scratch.floats(Scratch.PROMPT, prompt.workFloats()) : null; // the prompt branch's
             for (int bh = lo; bh < hi; bh++) {
-                int b = bh / H, h = bh % H, g = h / group;
+                int b = bh / H, h = bh % H;
                 TiledAttention.forwardHead(B, T, H, Hkv, hd, b, h, q, k, v, out, saved);
-                if (K == 0) continue;
-                for (int t = 0; t < T; t++) {
-                    int qo = (b * T + t) * qw + h * hd;
-                    promptForwardRow(q, qo, b, h, g, t, ak, av, gamma, out, qo, promptProbs, promptOut, p, po);
-                }
+                if (K > 0) prompt.forwardHead(q, b, h, ak, av, gamma, out, promptProbs, promptOut, work);
             }
         });
     }
@@ -111,25 +107,18 @@ public final class Attention {
                        float[] dq, float[] dk, float[] dv,
                        float[] ak, float[] av, float[] gamma, float[] promptProbs, float[] promptOut,
                        float[] dgammaPart, float[] dakPart, float[] davPart) {
-        int qw = H * hd, group = H / Hkv;
+        int group = H / Hkv;
         boolean tokens = dq != null;
         Parallel.forRange(B * Hkv, (lo, hi) -> {
-            float[] dp = Scratch.floats(Scratch.PROBS, K);  // [K] gradient of one prompt probability row
-            float[] dpo = Scratch.floats(Scratch.HEAD, hd); // [hd] gradient of the ungated prompt output
+            float[] work = K > 0 ? Scratch.floats(Scratch.PROMPT, prompt.workFloats()) : null; // the prompt branch's
             for (int bg = lo; bg < hi; bg++) {
                 int b = bg / Hkv, g = bg % Hkv;
                 // the token branch first: it overwrites dq rows the prompt branch then adds to
                 if (tokens) TiledAttention.backwardGroup(B, T, H, Hkv, hd, b, g, q, k, v, saved, dout, dq, dk, dv);
                 if (K == 0) continue;
-                for (int h = g * group; h < (g + 1) * group; h++) {
-                    double dgamma = 0;
-                    for (int t = 0; t < T; t++) {
-                        int qo = (b * T + t) * qw + h * hd;
-                        dgamma += promptBackwardRow(q, qo, b, h, g, t, dout, tokens ? dq : null, ak, av, gamma, promptProbs, promptOut,
-                                dakPart, davPart, dp, dpo);
-                    }
-                    dgammaPart[b * H + h] = (float) dgamma;
-                }
+                for (int h = g * group; h < (g + 1) * group; h++)
+                    dgammaPart[b * H + h] = (float) prompt.backwardHead(q, b, h, dout, tokens ? dq : null, ak, av, gamma,
+                            promptProbs, promptOut, dakPart, davPart, work);
             }
         });
     }
@@ -141,8 +130,8 @@ public final class Attention {
                         float[] ak, float[] av, float[] gamma, float[] promptProbs, float[] promptOut) {
         int qw = H * hd, kw = Hkv * hd, group = H / Hkv;
         Parallel.forRange(B * H, (lo, hi) -> {
-            float[] p = Scratch.floats(Scratch.PROBS, Math.max(T, K)); // [T] scratch row of probabilities
-            float[] po = Scratch.floats(Scratch.HEAD, hd);             // [hd] ungated prompt output of one token
+            float[] p = Scratch.floats(Scratch.PROBS, T); // [T] scratch row of probabilities
+            float[] work = K > 0 ? Scratch.floats(Scratch.PROMPT, prompt.workFloats()) : null; // the prompt branch's
             for (int bh = lo; bh < hi; bh++) {
                 int b = bh / H, h = bh % H, g = h / group;
                 for (int t = 0; t < T; t++) {
@@ -161,9 +150,8 @@ public final class Attention {
                         System.arraycopy(p, 0, probs, po0, t + 1);
                         java.util.Arrays.fill(probs, po0 + t + 1, po0 + T, 0f);
                     }
-                    if (K == 0) continue;
-                    promptForwardRow(q, qo, b, h, g, t, ak, av, gamma, out, oo, promptProbs, promptOut, p, po);
                 }
+                if (K > 0) prompt.forwardHead(q, b, h, ak, av, gamma, out, promptProbs, promptOut, work);
             }
         });
     }
@@ -175,8 +163,8 @@ public final class Attention {
         int qw = H * hd, kw = Hkv * hd, group = H / Hkv;
         boolean tokens = dq != null;
         Parallel.forRange(B * Hkv, (lo, hi) -> {
-            float[] dp = Scratch.floats(Scratch.PROBS, Math.max(T, K)); // [T] gradient of one probability row
-            float[] dpo = Scratch.floats(Scratch.HEAD, hd);             // [hd] gradient of the ungated prompt output
+            float[] dp = Scratch.floats(Scratch.PROBS, T); // [T] gradient of one probability row
+            float[] work = K > 0 ? Scratch.floats(Scratch.PROMPT, prompt.workFloats()) : null; // the prompt branch's
             for (int bg = lo; bg < hi; bg++) {
                 int b = bg / Hkv, g = bg % Hkv;
                 if (tokens) {
@@ -187,7 +175,6 @@ public final class Attention {
                     }
                 }
                 for (int h = g * group; h < (g + 1) * group; h++) {
-                    double dgamma = 0;
                     for (int t = 0; t < T; t++) {
                         int qo = (b * T + t) * qw + h * hd;
                         if (tokens) {
@@ -208,63 +195,13 @@ public final class Attention {
                                 Vec.axpy(ds, q, qo, dk, ko, hd);
                             }
                         }
-                        if (K == 0) continue;
-                        dgamma += promptBackwardRow(q, qo, b, h, g, t, dout, tokens ? dq : null, ak, av, gamma, promptProbs, promptOut,
-                                dakPart, davPart, dp, dpo);
                     }
-                    if (K > 0) dgammaPart[b * H + h] = (float) dgamma;
+                    // after the token rows, which overwrite the dq rows the prompt branch adds to
+                    if (K > 0) dgammaPart[b * H + h] = (float) prompt.backwardHead(q, b, h, dout, tokens ? dq : null, ak, av, gamma,
+                            promptProbs, promptOut, dakPart, davPart, work);
                 }
             }
         });
-    }
-
-    /**
-     * The prompt branch of one query row (sequence b, head h over kv head g, token t at q[qo]): its own
-     * softmax over all K prompt keys into p [K], the ungated output S_p av into po [hd], γ_h · po added to
-     * out at oo; S_p and po saved when their buffers are given. Both forward paths share it.
-     */
-    private void promptForwardRow(float[] q, int qo, int b, int h, int g, int t, float[] ak, float[] av, float[] gamma,
-                                  float[] out, int oo, float[] promptProbs, float[] promptOut, float[] p, float[] po) {
-        int kw = Hkv * hd, ps = b * promptStride;
-        float max = Float.NEGATIVE_INFINITY;
-        for (int j = 0; j < K; j++) {
-            p[j] = Vec.dot(q, qo, ak, ps + j * kw + g * hd, hd) * scale;
-            max = Math.max(max, p[j]);
-        }
-        softmaxInPlace(p, K, max);
-        java.util.Arrays.fill(po, 0f);
-        for (int j = 0; j < K; j++) Vec.axpy(p[j], av, ps + j * kw + g * hd, po, 0, hd);
-        Vec.axpy(gamma[h], po, 0, out, oo, hd);
-        if (promptProbs != null) System.arraycopy(p, 0, promptProbs, ((b * H + h) * T + t) * K, K);
-        if (promptOut != null) System.arraycopy(po, 0, promptOut, qo, hd);
-    }
-
-    /**
-     * The prompt branch's backward for one query row (out += γ_h · po, po = S_p av): adds to davPart and
-     * dakPart [B, K, kw] of sequence b, and to dq when given; returns dout·po, the row's share of the gate
-     * gradient before act'. dp [K] and dpo [hd] are scratch. Both backward paths share it.
-     */
-    private double promptBackwardRow(float[] q, int qo, int b, int h, int g, int t, float[] dout, float[] dq, float[] ak, float[] av,
-                                     float[] gamma, float[] promptProbs, float[] promptOut, float[] dakPart, float[] davPart,
-                                     float[] dp, float[] dpo) {
-        int kw = Hkv * hd, kvOff = b * K * kw, ps = b * promptStride;
-        double dgamma = Vec.dot(dout, qo, promptOut, qo, hd);
-        for (int i = 0; i < hd; i++) dpo[i] = gamma[h] * dout[qo + i];
-        int pr = ((b * H + h) * T + t) * K;
-        float sum = 0f;
-        for (int j = 0; j < K; j++) {
-            int ao = j * kw + g * hd;
-            dp[j] = Vec.dot(dpo, 0, av, ps + ao, hd);
-            sum += promptProbs[pr + j] * dp[j];
-            Vec.axpy(promptProbs[pr + j], dpo, 0, davPart, kvOff + ao, hd);
-        }
-        for (int j = 0; j < K; j++) {
-            float ds = promptProbs[pr + j] * (dp[j] - sum) * scale;
-            int ao = j * kw + g * hd;
-            if (dq != null) Vec.axpy(ds, ak, ps + ao, dq, qo, hd);
-            Vec.axpy(ds, q, qo, dakPart, kvOff + ao, hd);
-        }
-        return dgamma;
     }
 
     /** p[0..n) = softmax(p[0..n)) given its maximum. */

@@ -9,8 +9,8 @@ package dev.llamaadapter.tensor;
 final class Scratch {
     private Scratch() {}
 
-    static final int PANEL = 0, STAGE = 1, EDGE = 2, ROWS = 3, PROBS = 4, HEAD = 5;
-    private static final ThreadLocal<float[][]> SLOTS = ThreadLocal.withInitial(() -> new float[6][]);
+    static final int PANEL = 0, STAGE = 1, EDGE = 2, ROWS = 3, PROBS = 4, HEAD = 5, PROMPT = 6;
+    private static final ThreadLocal<float[][]> SLOTS = ThreadLocal.withInitial(() -> new float[7][]);
 
     /** A float[] of at least n elements for this thread's slot. */
     static float[] floats(int slot, int n) {

@@ -30,6 +30,7 @@ class AttentionTiledTest {
         a.add(Arguments.of(1, 100, 4, 2, 8, 3));
         a.add(Arguments.of(2, 70, 2, 1, 20, 0));
         a.add(Arguments.of(1, 129, 6, 3, 48, 2));
+        a.add(Arguments.of(1, 70, 4, 2, 64, 20)); // more prompts than vector lanes
         return a.stream();
     }
 
