@@ -50,7 +50,7 @@ public final class BenchCommand implements Callable<Integer> {
     Dt dtype;
     @Option(names = "--steps", description = "timed steps (default 5 for small, 3 for tinyllama)")
     Integer steps;
-    @Option(names = "--warmup", defaultValue = "1", description = "untimed steps first (default ${DEFAULT-VALUE})")
+    @Option(names = "--warmup", defaultValue = "2", description = "untimed steps first, ours and the peers' (default ${DEFAULT-VALUE})")
     int warmup;
     @Option(names = "--generate", description = "inference instead of training: prompt processing, and decoding with 1, 4 and 16 adapters batched")
     boolean generate;
@@ -174,7 +174,7 @@ public final class BenchCommand implements Callable<Integer> {
                     Peers.writeModel(s.config, LlamaWeights.random(s.config, DType.F32, 42, tmp), modelDir);
                 }
             }
-            return Peers.run(dir, peersWork, modelDir, B, T, s.K, s.L, dtype.name(), n, warmup + 1, Parallel.THREADS,
+            return Peers.run(dir, peersWork, modelDir, B, T, s.K, s.L, dtype.name(), n, warmup, Parallel.THREADS,
                     peerNames, peerTimeout);
         } catch (Exception e) {
             System.err.println("bench --peers: " + e);
