@@ -21,7 +21,10 @@ import static org.assertj.core.api.Assertions.assertThat;
  * The PyTorch reference cases (copied from ../shared/parity/cases) reproduced through the dump-step
  * command: logits, loss and every adapter gradient within 1e-4 relative error (L2 norm of the
  * difference over the L2 norm of the expected). The multimodal cases add a CLIP tower (--vision) and the
- * gradients of visual_proj and visual_norm.
+ * gradients of visual_proj and visual_norm. The two long cases (made here with ../shared/parity/make_parity_case.py:
+ * long-gqa-tanh --seed 21 --dim 64 --heads 4 --kv 2 --layers 3 --adapter-layers 2 --adapter-len 5 --batch 2 --seq 70;
+ * long-k20 --seed 22 --dim 64 --heads 1 --kv 1 --layers 2 --adapter-layers 2 --adapter-len 20 --batch 1 --seq 130
+ * --gate identity) take the tiled attention (T ≥ 32, partial diagonal blocks) and more prompts than vector lanes.
  */
 class ParityTest {
     static final Path CASES = Path.of("src/test/resources/parity");
@@ -53,7 +56,8 @@ class ParityTest {
     }
 
     @ParameterizedTest
-    @ValueSource(strings = {"mha-tanh", "gqa-identity-tied", "zero-init", "bf16-base", "interop-identity", "multimodal", "multimodal-gqa-identity"})
+    @ValueSource(strings = {"mha-tanh", "gqa-identity-tied", "zero-init", "bf16-base", "interop-identity", "multimodal", "multimodal-gqa-identity",
+            "long-gqa-tanh", "long-k20"})
     void dumpStepMatchesTheReference(String name) throws Exception {
         Path out = dump(name);
         try (SafeTensors got = SafeTensors.open(out); SafeTensors want = SafeTensors.open(CASES.resolve(name).resolve("expected.safetensors"))) {
