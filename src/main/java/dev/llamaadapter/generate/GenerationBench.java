@@ -41,7 +41,7 @@ public final class GenerationBench {
 
         List<Decode> out = new ArrayList<>();
         for (int n : adapterCounts) out.add(decode(model, adapters, n, prompt, decodeSteps));
-        return new Figures(promptTps, promptTokens, out, adapters[0].bytes(), new KvCache(c, 1, ctx).bytes());
+        return new Figures(promptTps, promptTokens, out, adapters[0].bytes(), KvCache.bytes(c, 1, ctx));
     }
 
     /**

@@ -24,6 +24,11 @@ public final class KvCache {
         return 2L * layers * slots * maxSeq * kw * 4;
     }
 
+    /** Bytes a cache of this shape would hold, without making one. */
+    public static long bytes(LlamaConfig c, int slots, int maxSeq) {
+        return 2L * c.numHiddenLayers() * slots * maxSeq * c.kvDim() * 4;
+    }
+
     int offset(int slot, int pos) {
         return (slot * maxSeq + pos) * kw;
     }

@@ -33,12 +33,10 @@ public final class SwiGlu {
         for (; i < hi; i++) a[i] = g[i] * sigmoid(g[i]) * u[i];
     }
 
-    /** da → dg = da·u·σ(g)(1 + g(1−σ(g))), du = da·silu(g). dg and du are overwritten (du may alias da). */
-    public static void backward(float[] g, float[] u, float[] da, float[] dg, float[] du, int n) {
-        Parallel.forRange(n, (lo, hi) -> backwardRange(g, u, da, dg, du, lo, hi - lo));
-    }
-
-    /** {@link #backward} over [o, o + n) of every array. */
+    /**
+     * Over [o, o + n) of every array: da → dg = da·u·σ(g)(1 + g(1−σ(g))), du = da·silu(g). dg and du are
+     * overwritten (du may alias da).
+     */
     public static void backwardRange(float[] g, float[] u, float[] da, float[] dg, float[] du, int o, int n) {
         int i = o, hi = o + n;
         for (int ub = o + S.loopBound(n); i < ub; i += S.length()) {

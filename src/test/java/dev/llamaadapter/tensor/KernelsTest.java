@@ -97,7 +97,7 @@ class KernelsTest {
         SwiGlu.forward(g, u, a, n);
         assertThat(relErr(a, ScalarKernels.swiglu(g, u))).isLessThan(1e-6);
         float[] da = rand(r, n, 1), dg = new float[n], du = new float[n];
-        SwiGlu.backward(g, u, da, dg, du, n);
+        SwiGlu.backwardRange(g, u, da, dg, du, 0, n);
         assertThat(relErr(dg, numericGrad(g, gg -> weightedD((ScalarKernels.swiglu(gg, u)), da), 1e-3f))).isLessThan(1e-3);
         assertThat(relErr(du, numericGrad(u, uu -> weightedD((ScalarKernels.swiglu(g, uu)), da), 1e-3f))).isLessThan(1e-3);
     }
@@ -124,67 +124,72 @@ class KernelsTest {
     // the last two: more prompts than lanes (two vector blocks, the second partial), head sizes with a vector and a tail
     @CsvSource({"1,1,1,1,4,0", "2,5,4,4,6,3", "2,7,4,2,8,1", "1,4,6,3,4,2", "3,3,2,1,10,5", "2,6,4,2,20,17", "1,5,2,2,36,33"})
     void attentionMatchesTwinAndFiniteDifferences(int B, int T, int H, int Hkv, int hd, int K) {
-        Random r = new Random(B * 1000 + T * 100 + H * 10 + K);
-        int qw = H * hd, kw = Hkv * hd, M = B * T;
-        float[] q = rand(r, M * qw, 1), k = rand(r, M * kw, 1), v = rand(r, M * kw, 1);
-        float[] ak = rand(r, Math.max(K, 1) * kw, 1), av = rand(r, Math.max(K, 1) * kw, 1), gamma = rand(r, H, 0.7);
-        Attention att = new Attention(B, T, H, Hkv, hd, K);
-        float[] out = new float[M * qw], probs = new float[(int) Attention.savedFloats(B, T, H, hd)];
-        float[] pp = new float[B * H * T * Math.max(K, 1)], po = new float[M * qw];
-        att.forward(q, k, v, out, probs, ak, av, gamma, pp, po);
-        assertThat(relErr(out, ScalarKernels.attention(q, k, v, ak, av, gamma, B, T, H, Hkv, hd, K))).isLessThan(1e-5);
-
-        float[] dout = rand(r, M * qw, 1);
-        float[] dq = new float[M * qw], dk = new float[M * kw], dv = new float[M * kw];
-        float[] dgp = new float[B * H], dakp = new float[B * Math.max(K, 1) * kw], davp = new float[B * Math.max(K, 1) * kw];
-        att.backward(q, k, v, probs, dout, dq, dk, dv, ak, av, gamma, pp, po, dgp, dakp, davp);
-        Function<float[], Double> f = ignored -> weightedD((ScalarKernels.attention(q, k, v, ak, av, gamma, B, T, H, Hkv, hd, K)), dout);
+        AttentionRun a = AttentionRun.of(new Random(B * 1000 + T * 100 + H * 10 + K), B, T, H, Hkv, hd, K);
+        Function<float[], Double> f = ignored -> weightedD(a.twin(a.q, a.k, a.v), a.dout);
         float eps = 1e-2f;
-        assertThat(relErr(dq, numericGrad(q, f, eps))).isLessThan(1e-3);
-        assertThat(relErr(dk, numericGrad(k, f, eps))).isLessThan(1e-3);
-        assertThat(relErr(dv, numericGrad(v, f, eps))).isLessThan(1e-3);
+        assertThat(relErr(a.dq, numericGrad(a.q, f, eps))).isLessThan(1e-3);
+        assertThat(relErr(a.dk, numericGrad(a.k, f, eps))).isLessThan(1e-3);
+        assertThat(relErr(a.dv, numericGrad(a.v, f, eps))).isLessThan(1e-3);
         if (K > 0) {
-            assertThat(relErr(sumOverBatch(dakp, B), numericGrad(ak, f, eps))).isLessThan(1e-3);
-            assertThat(relErr(sumOverBatch(davp, B), numericGrad(av, f, eps))).isLessThan(1e-3);
+            assertThat(relErr(sumOverBatch(a.dakp, B), numericGrad(a.ak, f, eps))).isLessThan(1e-3);
+            assertThat(relErr(sumOverBatch(a.davp, B), numericGrad(a.av, f, eps))).isLessThan(1e-3);
             float[] dgamma = new float[H];
-            for (int b = 0; b < B; b++) for (int h = 0; h < H; h++) dgamma[h] += dgp[b * H + h];
-            assertThat(relErr(dgamma, numericGrad(gamma, f, eps))).isLessThan(1e-3);
+            for (int b = 0; b < B; b++) for (int h = 0; h < H; h++) dgamma[h] += a.dgp[b * H + h];
+            assertThat(relErr(dgamma, numericGrad(a.gamma, f, eps))).isLessThan(1e-3);
         }
     }
 
     /**
-     * Shapes past the GEMM's tiles and panels (the token branch runs as matrix products): forward against the
-     * twin, backward by a directional derivative of the twin along one random direction over q, k and v at once.
+     * Shapes past the tiled attention's blocks (T ≥ Attention.TILED_MIN_T, partial diagonal blocks): forward
+     * against the twin, backward by a directional derivative of the twin along one random direction over q, k
+     * and v at once.
      */
     @ParameterizedTest
     @CsvSource({"1,40,4,2,64,3", "2,67,2,1,32,0", "1,130,2,2,64,10", "1,256,32,4,64,10"})
     void attentionAtLargerShapesMatchesTwinAndADirectionalDerivative(int B, int T, int H, int Hkv, int hd, int K) {
         Random r = new Random(T * 31 + hd);
-        int qw = H * hd, kw = Hkv * hd, M = B * T;
-        float[] q = rand(r, M * qw, 1), k = rand(r, M * kw, 1), v = rand(r, M * kw, 1);
-        float[] ak = rand(r, Math.max(K, 1) * kw, 1), av = rand(r, Math.max(K, 1) * kw, 1), gamma = rand(r, H, 0.7);
-        Attention att = new Attention(B, T, H, Hkv, hd, K);
-        float[] out = new float[M * qw], probs = new float[(int) Attention.savedFloats(B, T, H, hd)];
-        float[] pp = new float[B * H * T * Math.max(K, 1)], po = new float[M * qw];
-        att.forward(q, k, v, out, probs, ak, av, gamma, pp, po);
-        assertThat(relErr(out, ScalarKernels.attention(q, k, v, ak, av, gamma, B, T, H, Hkv, hd, K))).isLessThan(1e-5);
-        float[] dout = rand(r, M * qw, 1);
-        float[] dq = new float[M * qw], dk = new float[M * kw], dv = new float[M * kw];
-        float[] dgp = new float[B * H], dakp = new float[B * Math.max(K, 1) * kw], davp = new float[B * Math.max(K, 1) * kw];
-        att.backward(q, k, v, probs, dout, dq, dk, dv, ak, av, gamma, pp, po, dgp, dakp, davp);
-        float[] eq = rand(r, q.length, 1), ek = rand(r, k.length, 1), ev = rand(r, v.length, 1);
+        AttentionRun a = AttentionRun.of(r, B, T, H, Hkv, hd, K);
+        float[] eq = rand(r, a.q.length, 1), ek = rand(r, a.k.length, 1), ev = rand(r, a.v.length, 1);
         double analytic = 0;
-        for (int i = 0; i < q.length; i++) analytic += eq[i] * dq[i];
-        for (int i = 0; i < k.length; i++) analytic += ek[i] * dk[i] + ev[i] * dv[i];
+        for (int i = 0; i < a.q.length; i++) analytic += eq[i] * a.dq[i];
+        for (int i = 0; i < a.k.length; i++) analytic += ek[i] * a.dk[i] + ev[i] * a.dv[i];
         double step = 1e-3, f[] = new double[2];
         for (int s = 0; s < 2; s++) {
             double sign = s == 0 ? step : -step;
-            float[] q2 = q.clone(), k2 = k.clone(), v2 = v.clone();
-            for (int i = 0; i < q.length; i++) q2[i] += (float) (sign * eq[i]);
-            for (int i = 0; i < k.length; i++) { k2[i] += (float) (sign * ek[i]); v2[i] += (float) (sign * ev[i]); }
-            f[s] = weightedD(ScalarKernels.attention(q2, k2, v2, ak, av, gamma, B, T, H, Hkv, hd, K), dout);
+            float[] q2 = a.q.clone(), k2 = a.k.clone(), v2 = a.v.clone();
+            for (int i = 0; i < q2.length; i++) q2[i] += (float) (sign * eq[i]);
+            for (int i = 0; i < k2.length; i++) { k2[i] += (float) (sign * ek[i]); v2[i] += (float) (sign * ev[i]); }
+            f[s] = weightedD(a.twin(q2, k2, v2), a.dout);
         }
         assertThat((f[0] - f[1]) / (2 * step)).isCloseTo(analytic, org.assertj.core.data.Offset.offset(2e-3 * Math.abs(analytic) + 1e-2));
+    }
+
+    /**
+     * One attention forward (checked against the twin at 1e-5) and backward on random inputs, drawn from r in a
+     * fixed order: q, k, v, prompt keys and values, gates, then the output gradient.
+     */
+    record AttentionRun(int B, int T, int H, int Hkv, int hd, int K, float[] q, float[] k, float[] v, float[] ak, float[] av,
+                        float[] gamma, float[] dout, float[] dq, float[] dk, float[] dv, float[] dgp, float[] dakp, float[] davp) {
+        static AttentionRun of(Random r, int B, int T, int H, int Hkv, int hd, int K) {
+            int qw = H * hd, kw = Hkv * hd, M = B * T, Kp = Math.max(K, 1);
+            float[] q = rand(r, M * qw, 1), k = rand(r, M * kw, 1), v = rand(r, M * kw, 1);
+            float[] ak = rand(r, Kp * kw, 1), av = rand(r, Kp * kw, 1), gamma = rand(r, H, 0.7);
+            Attention att = new Attention(B, T, H, Hkv, hd, K);
+            float[] out = new float[M * qw], saved = new float[(int) Attention.savedFloats(B, T, H, hd)];
+            float[] pp = new float[B * H * T * Kp], po = new float[M * qw];
+            att.forward(q, k, v, out, saved, ak, av, gamma, pp, po);
+            assertThat(relErr(out, ScalarKernels.attention(q, k, v, ak, av, gamma, B, T, H, Hkv, hd, K))).isLessThan(1e-5);
+            float[] dout = rand(r, M * qw, 1);
+            float[] dq = new float[M * qw], dk = new float[M * kw], dv = new float[M * kw];
+            float[] dgp = new float[B * H], dakp = new float[B * Kp * kw], davp = new float[B * Kp * kw];
+            att.backward(q, k, v, saved, dout, dq, dk, dv, ak, av, gamma, pp, po, dgp, dakp, davp);
+            return new AttentionRun(B, T, H, Hkv, hd, K, q, k, v, ak, av, gamma, dout, dq, dk, dv, dgp, dakp, davp);
+        }
+
+        /** The double-precision twin's output for these prompts and gates, at the given q, k, v. */
+        double[] twin(float[] q, float[] k, float[] v) {
+            return ScalarKernels.attention(q, k, v, ak, av, gamma, B, T, H, Hkv, hd, K);
+        }
     }
 
     static float[] sumOverBatch(float[] part, int B) {
