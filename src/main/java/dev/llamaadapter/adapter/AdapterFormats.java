@@ -2,7 +2,7 @@ package dev.llamaadapter.adapter;
 
 import dev.llamaadapter.io.SafeTensors;
 import dev.llamaadapter.io.TensorInfo;
-import dev.llamaadapter.io.torch.TorchZip;
+import dev.llamaadapter.io.FileKind;
 import dev.llamaadapter.model.AdaptionPrompts;
 import dev.llamaadapter.model.BaseModel;
 import dev.llamaadapter.model.GateActivation;
@@ -99,7 +99,12 @@ public final class AdapterFormats {
         }
         if (!Files.exists(path)) throw new AdapterFormatException(path, "no such file or directory");
         if (PeftAdapter.isPeft(path)) return Format.PEFT;
-        if (TorchZip.looksLikeTorchZip(path) || TorchZip.looksLikeLegacyTorch(path)) return Format.OFFICIAL;
+        switch (FileKind.of(path)) {
+            case SAFETENSORS -> { return Format.NATIVE; }
+            case TORCH_ZIP, PICKLE -> { return Format.OFFICIAL; }
+            case GGUF, LLAMA2C -> throw new AdapterFormatException(path, "is " + FileKind.of(path).description() + ", a base model, not an adapter");
+            case UNKNOWN -> { } // by name below: the reader of that format says what is wrong
+        }
         String name = path.getFileName().toString().toLowerCase(Locale.ROOT);
         if (name.endsWith(".pth") || name.endsWith(".pt") || name.endsWith(".bin") || name.endsWith(".ckpt")) return Format.OFFICIAL;
         return Format.NATIVE; // safetensors: the reader says so if it is not one
@@ -118,13 +123,18 @@ public final class AdapterFormats {
      * @param override the gate activation to use instead of the source's (null: the source's)
      */
     public static Loaded load(Path path, BaseModel base, GateActivation override) throws IOException {
+        return load(path, base, base == null ? null : base.config(), override);
+    }
+
+    /** As {@link #load(Path, BaseModel, GateActivation)} with a base known by its shape only (cfg); base, when given, is also checked by identity. */
+    private static Loaded load(Path path, BaseModel base, LlamaConfig cfg, GateActivation override) throws IOException {
         Format f = detect(path);
-        LlamaConfig cfg = base == null ? null : base.config();
         return switch (f) {
             case NATIVE -> {
-                AdapterFile.Adapter a = base != null ? AdapterFile.read(path, base) : readNativeStandalone(path);
+                AdapterFile.Adapter a = base != null ? AdapterFile.read(path, base)
+                        : cfg != null ? AdapterFile.read(path, cfg) : readNativeStandalone(path);
                 AdaptionPrompts p = a.prompts();
-                int n = base != null ? cfg.numHiddenLayers() : nativeLayers(path);
+                int n = cfg != null ? cfg.numHiddenLayers() : nativeLayers(path);
                 String source = "file metadata";
                 if (override != null && override != p.gateActivation) {
                     p = withActivation(p, override);
@@ -241,6 +251,45 @@ public final class AdapterFormats {
             }
         }
         return notes;
+    }
+
+    /**
+     * Reads back an adapter just written by {@link #write} and checks it is the same model (same prompts and
+     * visual projection bit for bit, the same effective gate weights act(g)), so a file that would not load is
+     * an error of the run that wrote it rather than a surprise later.
+     *
+     * @throws AdapterFormatException naming the file and what differs or why it does not load
+     */
+    public static void verifyWritten(Format format, Path out, AdaptionPrompts p, int nLayers) throws IOException {
+        Format seen = detect(out);
+        if (seen != format)
+            throw new AdapterFormatException(out, "was written as " + format.id() + " but reads back as " + seen.id() + ": please report this");
+        LlamaConfig shape = LlamaConfig.of(p.dim, 1, nLayers, p.heads, p.heads, 1, false);
+        AdaptionPrompts q;
+        try {
+            q = load(out, null, shape, null).prompts();
+        } catch (IOException e) {
+            throw new AdapterFormatException(out, "was written but does not read back (" + e.getMessage() + "): please report this", e);
+        }
+        String diff = difference(p, q);
+        if (diff != null) throw new AdapterFormatException(out, "was written but reads back different: " + diff + ": please report this");
+    }
+
+    /** What makes two adapters different models (null: none). */
+    private static String difference(AdaptionPrompts p, AdaptionPrompts q) {
+        if (p.adapterLen != q.adapterLen || p.adapterLayers != q.adapterLayers || p.dim != q.dim || p.heads != q.heads)
+            return "K " + q.adapterLen + ", L " + q.adapterLayers + ", D " + q.dim + ", H " + q.heads + " instead of K " + p.adapterLen
+                    + ", L " + p.adapterLayers + ", D " + p.dim + ", H " + p.heads;
+        if (!java.util.Arrays.equals(p.prompt, q.prompt)) return AdapterFile.PROMPT + " values";
+        for (int i = 0; i < p.gate.length; i++) {
+            float a = p.gateActivation.apply(p.gate[i]), b = q.gateActivation.apply(q.gate[i]);
+            if (Math.abs(a - b) > 1e-6f * Math.max(1f, Math.abs(a))) return "gate weight " + i + " (" + b + " instead of " + a + ")";
+        }
+        if ((p.visual == null) != (q.visual == null)) return "the visual projection " + (p.visual == null ? "appeared" : "is missing");
+        if (p.visual != null && !(java.util.Arrays.equals(p.visual.weight, q.visual.weight) && java.util.Arrays.equals(p.visual.bias, q.visual.bias)
+                && java.util.Arrays.equals(p.visual.normWeight, q.visual.normWeight) && java.util.Arrays.equals(p.visual.normBias, q.visual.normBias)))
+            return "the visual projection's values";
+        return null;
     }
 
     /** Lists what an adapter file or directory holds, without a base model. */

@@ -1,5 +1,6 @@
 package dev.llamaadapter.adapter;
 
+import dev.llamaadapter.io.FileKind;
 import dev.llamaadapter.io.SafeTensors;
 import dev.llamaadapter.io.torch.TorchUnpickler.TensorRef;
 import dev.llamaadapter.io.torch.TorchZip;
@@ -42,7 +43,9 @@ interface TensorTable extends AutoCloseable {
 
     /** Opens a safetensors file or a torch.save zip, told apart by the first bytes. */
     static TensorTable open(Path file) throws IOException {
-        if (TorchZip.looksLikeTorchZip(file) || TorchZip.looksLikeLegacyTorch(file)) return torch(TorchZip.open(file));
+        FileKind kind = FileKind.of(file);
+        if (kind == FileKind.SAFETENSORS) return safetensors(SafeTensors.open(file));
+        if (kind == FileKind.TORCH_ZIP || kind == FileKind.PICKLE) return torch(TorchZip.open(file));
         String n = file.getFileName() == null ? "" : file.getFileName().toString().toLowerCase(java.util.Locale.ROOT);
         if (n.endsWith(".pth") || n.endsWith(".pt") || n.endsWith(".bin") || n.endsWith(".ckpt")) return torch(TorchZip.open(file)); // says what it is not
         return safetensors(SafeTensors.open(file));

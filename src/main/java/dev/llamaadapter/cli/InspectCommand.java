@@ -1,7 +1,7 @@
 package dev.llamaadapter.cli;
 
 import dev.llamaadapter.adapter.AdapterFormats;
-import dev.llamaadapter.io.torch.TorchZip;
+import dev.llamaadapter.io.FileKind;
 import dev.llamaadapter.model.AdaptionPrompts;
 import dev.llamaadapter.model.BaseModel;
 import dev.llamaadapter.model.GateActivation;
@@ -48,9 +48,11 @@ public final class InspectCommand implements Callable<Integer> {
     static boolean isModel(Path p) {
         if (Files.isDirectory(p)) return Files.isRegularFile(p.resolve("config.json")) && !Files.isRegularFile(p.resolve("adapter_config.json"));
         String n = p.getFileName() == null ? "" : p.getFileName().toString().toLowerCase(Locale.ROOT);
-        if (n.endsWith(".gguf")) return true;
-        Path parent = p.toAbsolutePath().getParent();
-        return n.endsWith(".bin") && Files.isRegularFile(p) && !TorchZip.looksLikeTorchZip(p) && !TorchZip.looksLikeLegacyTorch(p)
+        FileKind kind = FileKind.of(p);
+        if (kind == FileKind.GGUF || kind == FileKind.LLAMA2C) return true;
+        if (kind != FileKind.UNKNOWN) return false;
+        Path parent = p.toAbsolutePath().getParent(); // unrecognised: by name, so the model readers say what is wrong
+        return (n.endsWith(".gguf") || n.endsWith(".bin") && Files.isRegularFile(p))
                 && (parent == null || !Files.isRegularFile(parent.resolve("adapter_config.json")));
     }
 

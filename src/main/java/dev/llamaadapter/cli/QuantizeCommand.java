@@ -28,6 +28,7 @@ public final class QuantizeCommand implements Callable<Integer> {
         try (BaseModel base = BaseModel.open(model)) {
             long t0 = System.nanoTime();
             GgufExport.Summary s = GgufExport.write(base, t, out);
+            BaseModel.verifyWritten(out, base);
             String types = s.tensorsByType().entrySet().stream().map(e -> e.getValue() + " " + e.getKey()).collect(Collectors.joining(", "));
             System.out.printf(Locale.ROOT, "quantize: %s (%s, %s, %.1f MB) -> %s: %s tensors, %.1f MB, tokenizer %s, %.1f s%n",
                     model, base.shape(), base.dtypes(), base.bytesOnDisk() / 1e6, out, types, s.bytes() / 1e6,

@@ -134,6 +134,28 @@ public final class Llama2cSource implements TensorSource {
         }
     }
 
+    /**
+     * The exact file size a legacy header implies, or -1 when the seven values cannot be a llama2.c header
+     * (used to recognise such a file, which has no magic, by {@link FileKind}).
+     */
+    static long impliedSize(int[] h) {
+        for (int i = 0; i < 7; i++)
+            if (i != 5 ? h[i] <= 0 : h[i] == 0 || h[i] == Integer.MIN_VALUE) return -1;
+        long D = h[0], F = h[1], N = h[2], H = h[3], Hkv = h[4], V = Math.abs((long) h[5]), T = h[6];
+        if (D % H != 0 || H % Hkv != 0 || (D / H) % 2 != 0) return -1;
+        long hs = D / H, qd = H * hs, kd = Hkv * hs;
+        try {
+            long perLayer = Math.addExact(Math.addExact(2 * D, Math.multiplyExact(2 * qd, D)),
+                    Math.addExact(Math.multiplyExact(2 * kd, D), Math.multiplyExact(3 * F, D)));
+            long floats = Math.addExact(Math.multiplyExact(V, D), Math.multiplyExact(N, perLayer));
+            floats = Math.addExact(floats, Math.addExact(D, Math.multiplyExact(T, hs)));
+            if (h[5] < 0) floats = Math.addExact(floats, Math.multiplyExact(V, D));
+            return Math.addExact(28, Math.multiplyExact(floats, 4));
+        } catch (ArithmeticException e) {
+            return -1;
+        }
+    }
+
     private interface Slicer {
         long slice(String name, long... shape);
     }

@@ -4,7 +4,7 @@ import dev.llamaadapter.io.GgufSource;
 import dev.llamaadapter.io.Llama2cSource;
 import dev.llamaadapter.io.SafeTensorsDir;
 import dev.llamaadapter.io.TensorSource;
-import dev.llamaadapter.io.gguf.GgufFile;
+import dev.llamaadapter.io.FileKind;
 import dev.llamaadapter.tokenizer.Tokenizer;
 import dev.llamaadapter.tokenizer.TokenizerException;
 import dev.llamaadapter.tokenizer.Tokenizers;
@@ -28,14 +28,20 @@ public record BaseModel(Path dir, LlamaConfig config, LlamaWeights weights, Tens
         if (!Files.exists(path))
             throw new IOException(path + ": no such model (expected a Hugging Face directory, a .gguf file or a llama2.c .bin checkpoint)");
         String name = path.getFileName().toString().toLowerCase(java.util.Locale.ROOT);
-        if (GgufFile.looksLikeGguf(path) || name.endsWith(".gguf")) {
+        FileKind kind = FileKind.of(path);
+        if (kind == FileKind.GGUF || kind == FileKind.UNKNOWN && name.endsWith(".gguf")) {
             GgufSource src = GgufSource.open(path);
             return load(path, src, () -> ModelFiles.fromGguf(src));
         }
-        if (name.endsWith(".bin")) {
+        if (kind == FileKind.LLAMA2C || kind == FileKind.UNKNOWN && name.endsWith(".bin")) {
             Llama2cSource src = Llama2cSource.open(path);
             return load(path, src, () -> ModelFiles.fromLlama2c(src));
         }
+        if (kind == FileKind.SAFETENSORS)
+            throw new IOException(path + ": is a safetensors file: give the Hugging Face model directory that holds it (with config.json)"
+                    + " as --model (an adapter goes to --adapter)");
+        if (kind != FileKind.UNKNOWN)
+            throw new IOException(path + ": is " + kind.description() + ", not a model: expected a Hugging Face directory (config.json), a .gguf file or a llama2.c .bin checkpoint");
         throw new IOException(path + ": not a model: expected a Hugging Face directory (config.json), a .gguf file or a llama2.c .bin checkpoint");
     }
 
@@ -119,6 +125,22 @@ public record BaseModel(Path dir, LlamaConfig config, LlamaWeights weights, Tens
         } catch (java.security.NoSuchAlgorithmException e) {
             throw new IllegalStateException(e);
         }
+    }
+
+    /**
+     * Opens a model just written (quantize, train --full) to prove it loads as the model it should be: the
+     * same architecture (a tied head may be stored once or twice, so parameter counts may differ). An error names the file, so the run that wrote it fails
+     * instead of the next command that reads it.
+     */
+    public static void verifyWritten(Path out, BaseModel expected) throws IOException {
+        String shape;
+        try (BaseModel m = open(out)) {
+            shape = m.shape();
+        } catch (IOException | RuntimeException e) {
+            throw new IOException(out + ": was written but does not load (" + e.getMessage() + "): please report this", e);
+        }
+        if (!shape.equals(expected.shape()))
+            throw new IOException(out + ": was written but reads back as " + shape + " instead of " + expected.shape() + ": please report this");
     }
 
     /** The architecture in one line, e.g. "D=4096 F=11008 N=32 H=32 Hkv=32 V=32000". */

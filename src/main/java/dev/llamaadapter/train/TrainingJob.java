@@ -1,6 +1,7 @@
 package dev.llamaadapter.train;
 
 import dev.llamaadapter.adapter.AdapterFile;
+import dev.llamaadapter.adapter.AdapterFormats;
 import dev.llamaadapter.data.Example;
 import dev.llamaadapter.data.ExampleEncoder;
 import dev.llamaadapter.data.Instruction;
@@ -301,9 +302,11 @@ public final class TrainingJob {
                 if (o.full()) {
                     full.writeHf(o.out(), meta);
                     copyTokenizer(o, base, log);
+                    BaseModel.verifyWritten(o.out(), base);
                     bytes = Files.size(o.out().resolve("model.safetensors"));
                 } else {
                     AdapterFile.write(o.out(), p, N, meta);
+                    AdapterFormats.verifyWritten(AdapterFormats.Format.NATIVE, o.out(), p, N);
                     bytes = Files.size(o.out());
                 }
                 LossChart.write(o.plotFile(), "LLaMA-Adapter: " + o.data().getFileName(), metrics.steps, metrics.vals);

@@ -64,17 +64,6 @@ public final class GgufFile implements AutoCloseable {
         this.fileSize = fileSize;
     }
 
-    /** True when the file starts with the GGUF magic (false for a missing or short file). */
-    public static boolean looksLikeGguf(Path file) {
-        try (FileChannel ch = FileChannel.open(file, StandardOpenOption.READ)) {
-            java.nio.ByteBuffer b = java.nio.ByteBuffer.allocate(4).order(ByteOrder.LITTLE_ENDIAN);
-            while (b.hasRemaining() && ch.read(b) >= 0) { }
-            return !b.hasRemaining() && b.getInt(0) == MAGIC;
-        } catch (IOException e) {
-            return false;
-        }
-    }
-
     /** Maps and validates the file; every problem is a {@link GgufException} naming the file. */
     public static GgufFile open(Path file) throws IOException {
         Arena arena = Arena.ofShared();

@@ -1,5 +1,7 @@
 package dev.llamaadapter.io.torch;
 
+import dev.llamaadapter.io.FileKind;
+
 import dev.llamaadapter.io.torch.TorchUnpickler.StorageRef;
 import dev.llamaadapter.io.torch.TorchUnpickler.StorageType;
 import dev.llamaadapter.io.torch.TorchUnpickler.TensorRef;
@@ -61,34 +63,16 @@ public final class TorchZip implements AutoCloseable {
         this.stateDict = stateDict;
     }
 
-    /** True when the file starts like a zip archive (what torch.save writes since 1.6). */
-    public static boolean looksLikeTorchZip(Path file) {
-        byte[] head = head(file, 4);
-        return head.length == 4 && head[0] == 'P' && head[1] == 'K' && head[2] == 3 && head[3] == 4;
-    }
-
-    /** True when the file starts with a pickle PROTO opcode: the legacy (before 1.6) torch.save format. */
-    public static boolean looksLikeLegacyTorch(Path file) {
-        byte[] head = head(file, 2);
-        return head.length == 2 && (head[0] & 0xff) == 0x80 && head[1] >= 2 && head[1] <= 5;
-    }
-
-    private static byte[] head(Path file, int n) {
-        try (InputStream in = Files.newInputStream(file)) {
-            return in.readNBytes(n);
-        } catch (IOException | RuntimeException e) {
-            return new byte[0];
-        }
-    }
-
     /** Opens the archive and unpickles data.pkl (storages are read later, on demand). */
     public static TorchZip open(Path file) throws TorchFormatException {
         if (!Files.exists(file)) throw new TorchFormatException(file, "no such file");
-        if (looksLikeLegacyTorch(file))
+        FileKind kind = FileKind.of(file);
+        if (kind == FileKind.PICKLE)
             throw new TorchFormatException(file, "is in the legacy torch.save format (before PyTorch 1.6), which is not supported: "
                     + "re-save it with a recent torch.save (the zip format)");
-        if (!looksLikeTorchZip(file))
-            throw new TorchFormatException(file, "is not a torch.save checkpoint (a zip archive starting with 'PK')");
+        if (kind != FileKind.TORCH_ZIP)
+            throw new TorchFormatException(file, "is not a torch.save checkpoint (a zip archive starting with 'PK')"
+                    + (kind == FileKind.UNKNOWN ? "" : ": it is " + kind.description()));
         ZipFile zip;
         try {
             zip = new ZipFile(file.toFile());
