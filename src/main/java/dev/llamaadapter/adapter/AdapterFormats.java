@@ -98,6 +98,7 @@ public final class AdapterFormats {
             throw new AdapterFormatException(path, "is a directory without " + PeftAdapter.CONFIG + ": not a PEFT adapter directory");
         }
         if (!Files.exists(path)) throw new AdapterFormatException(path, "no such file or directory");
+        if (!Files.isRegularFile(path)) throw new AdapterFormatException(path, "is not a regular file (a device, pipe or socket): an adapter is a file or a PEFT directory");
         if (PeftAdapter.isPeft(path)) return Format.PEFT;
         switch (FileKind.of(path)) {
             case SAFETENSORS -> { return Format.NATIVE; }
@@ -290,6 +291,11 @@ public final class AdapterFormats {
                 && java.util.Arrays.equals(p.visual.normWeight, q.visual.normWeight) && java.util.Arrays.equals(p.visual.normBias, q.visual.normBias)))
             return "the visual projection's values";
         return null;
+    }
+
+    /** The files a PEFT adapter directory written here holds. */
+    public static List<String> peftFiles() {
+        return List.of(PeftAdapter.CONFIG, PeftAdapter.SAFETENSORS);
     }
 
     /** Lists what an adapter file or directory holds, without a base model. */

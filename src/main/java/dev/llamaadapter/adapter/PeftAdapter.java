@@ -80,7 +80,7 @@ final class PeftAdapter {
         if (!Files.isRegularFile(file)) throw new AdapterFormatException(dir, "no " + CONFIG + ": not a PEFT adapter directory");
         JsonNode root;
         try {
-            root = JSON.readTree(Files.readString(file, StandardCharsets.UTF_8));
+            root = JSON.readTree(dev.llamaadapter.io.TextFiles.readUtf8(file));
         } catch (JacksonException e) {
             throw new AdapterFormatException(file, "not valid JSON: " + e.getOriginalMessage(), e);
         } catch (java.nio.charset.MalformedInputException e) {

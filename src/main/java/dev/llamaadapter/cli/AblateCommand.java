@@ -37,6 +37,7 @@ public final class AblateCommand implements Callable<Integer> {
     @Override
     public Integer call() throws Exception {
         if ((model == null) != (data == null)) throw new IllegalArgumentException("--model and --data go together (neither: the demo's setup)");
+        new dev.llamaadapter.io.OutputGuard().input("--model", model).input("--data", data).input("--val-data", valData).output("--out", out).check();
         Demo.Options d = Demo.defaults(cache, out);
         var o = new Ablation.Options(model, data, valData, out, cache, epochs != null ? epochs : d.epochs(), batch != null ? batch : d.batch(),
                 lr != null ? lr : d.lr(), fullLr, adapterLen != null ? adapterLen : d.adapterLen(),

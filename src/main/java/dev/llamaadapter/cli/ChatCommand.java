@@ -37,7 +37,7 @@ public final class ChatCommand implements Callable<Integer> {
     @Option(names = "--temperature", defaultValue = "0", description = "0 = greedy (default)") double temperature;
     @Option(names = "--top-p", defaultValue = "0.95") double topP;
     @Option(names = "--seed", defaultValue = "0") long seed;
-    @Option(names = "--context", defaultValue = "2048") int context;
+    @Option(names = "--context", description = "positions per turn: prompt plus answer (default: the model's max_position_embeddings, else 2048)") Integer context;
 
     @Override
     public Integer call() throws Exception {
@@ -65,7 +65,8 @@ public final class ChatCommand implements Callable<Integer> {
             if (adapters != null) registry.loadDirectory(adapters);
             String current = null;
             if (adapter != null) current = registry.load(name(adapter), adapter).name();
-            Generator g = new Generator(t, tok, 1, context);
+            Generator g = new Generator(t, tok, 1, dev.llamaadapter.generate.ContextLength.resolve(context, "--context", base.config(),
+                    msg -> { w.println(msg); w.flush(); }));
             Path history = historyFile();
             LineReaderBuilder b = LineReaderBuilder.builder().terminal(term);
             if (history != null) b.variable(LineReader.HISTORY_FILE, history);

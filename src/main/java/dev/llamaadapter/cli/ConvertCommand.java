@@ -3,6 +3,7 @@ package dev.llamaadapter.cli;
 import dev.llamaadapter.adapter.AdapterFile;
 import dev.llamaadapter.adapter.AdapterFormats;
 import dev.llamaadapter.adapter.AdapterFormats.Format;
+import dev.llamaadapter.io.OutputGuard;
 import dev.llamaadapter.model.AdaptionPrompts;
 import dev.llamaadapter.model.BaseModel;
 import dev.llamaadapter.model.GateActivation;
@@ -48,6 +49,10 @@ public final class ConvertCommand implements Callable<Integer> {
     @Override
     public Integer call() throws Exception {
         PrintWriter pw = spec.commandLine().getOut();
+        OutputGuard g = new OutputGuard().input("--adapter", adapter).input("--model", model);
+        if (to == Format.PEFT) g.outputDir("--out", out, AdapterFormats.peftFiles());
+        else g.output("--out", out);
+        g.check();
         try (BaseModel base = model == null ? null : BaseModel.open(model)) {
             AdapterFormats.Loaded l = AdapterFormats.load(adapter, base, gateActivation);
             AdaptionPrompts p = l.prompts();

@@ -1,5 +1,7 @@
 package dev.llamaadapter.cli;
 
+import dev.llamaadapter.io.OutputGuard;
+
 import dev.llamaadapter.adapter.AdapterFile;
 import dev.llamaadapter.adapter.AdapterFormats;
 import dev.llamaadapter.io.SafeTensorsWriter;
@@ -45,6 +47,7 @@ public final class DumpStepCommand implements Callable<Integer> {
 
     @Override
     public Integer call() throws Exception {
+        new OutputGuard().input("--model", model).input("--adapter", adapter).input("--batch", batch).input("--vision", vision).output("--out", out).check();
         try (BaseModel base = BaseModel.open(model); ClipVision tower = vision == null ? null : ClipVision.open(vision)) {
             var cfg = base.config();
             AdaptionPrompts p = AdapterFormats.read(adapter, base, gateActivation).prompts();
@@ -68,6 +71,9 @@ public final class DumpStepCommand implements Callable<Integer> {
                 vs = new VisualProjection.Saved(b.B(), cfg.hiddenSize());
                 p.visual.forward(feats, null, b.B(), tokens, vs);
             }
+            Integer maxPos = cfg.maxPositionEmbeddings();
+            if (maxPos != null && b.T() > maxPos)
+                System.err.println(dev.llamaadapter.generate.ContextLength.beyond("the batch's T = " + b.T(), maxPos));
             logits = t.forward(a, b.ids(), p, tokens);
             float loss = t.backward(a, b.labels(), p, grads);
             if (tower != null) p.visual.backward(feats, null, b.B(), a.dVisual, vs, grads.visual);

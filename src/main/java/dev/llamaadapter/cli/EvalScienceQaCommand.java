@@ -1,5 +1,7 @@
 package dev.llamaadapter.cli;
 
+import dev.llamaadapter.io.OutputGuard;
+
 import com.fasterxml.jackson.databind.ObjectMapper;
 import com.fasterxml.jackson.databind.node.ObjectNode;
 import dev.llamaadapter.adapter.AdapterFormats;
@@ -69,6 +71,8 @@ public final class EvalScienceQaCommand implements Callable<Integer> {
         List<Problem> problems = sqa.split(split);
         if (limit != null && limit < problems.size()) problems = problems.subList(0, limit);
         if (problems.isEmpty()) throw new IllegalArgumentException(data + ": split '" + split + "' has no problems");
+        new OutputGuard().input("--model", model).input("--adapter", adapter).input("--data", data).input("--pid-splits", pidSplits)
+                .input("--captions", captions).input("--image-root", imageRoot).input("--vision", vision).output("--out", out).check();
         if (out != null) checkWritable(out);
 
         try (BaseModel base = BaseModel.open(model); ClipVision tower = vision == null ? null : ClipVision.open(vision)) {
@@ -78,8 +82,7 @@ public final class EvalScienceQaCommand implements Callable<Integer> {
             if (tower != null && ap == null) throw new IllegalArgumentException("--vision needs a multimodal --adapter");
             if (ap != null) VisualAdapter.check(ap, adapter, tower);
             PreparedPrompts pp = ap == null ? null : t.prepare(ap);
-            Integer maxPos = base.config().maxPositionEmbeddings();
-            int ctx = context != null ? context : maxPos != null ? maxPos : 2048;
+            int ctx = dev.llamaadapter.generate.ContextLength.resolve(context, "--context", base.config(), System.err::println);
             List<ScienceQaEval.Prompted> prompts = ScienceQaEval.prompts(sqa, problems, tok, ctx, maxTokens, tower != null);
             int longest = prompts.stream().mapToInt(p -> p.ids().length).max().orElse(1);
             // the cache holds only what the longest prompt and its answer need, not the whole window

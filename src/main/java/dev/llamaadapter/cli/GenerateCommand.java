@@ -1,5 +1,7 @@
 package dev.llamaadapter.cli;
 
+import dev.llamaadapter.generate.ContextLength;
+
 import com.fasterxml.jackson.databind.ObjectMapper;
 import com.fasterxml.jackson.databind.node.ObjectNode;
 import dev.llamaadapter.adapter.AdapterFormats;
@@ -53,7 +55,7 @@ public final class GenerateCommand implements Callable<Integer> {
     @Option(names = "--seed", defaultValue = "0", description = "sampling seed (default ${DEFAULT-VALUE})") long seed;
     @Option(names = "--stop", description = "stop when this text appears (repeatable)") List<String> stop;
     @Option(names = "--ignore-eos", description = "keep going past end-of-sequence") boolean ignoreEos;
-    @Option(names = "--context", defaultValue = "2048", description = "KV cache positions (default ${DEFAULT-VALUE})") int context;
+    @Option(names = "--context", description = "positions: prompt plus generated tokens (default: the model's max_position_embeddings, else 2048)") Integer context;
     @Option(names = "--image", description = "an image (PNG, JPEG, BMP) the answer is about: needs a multimodal adapter and --vision") Path image;
     @Option(names = "--vision", description = "the CLIP vision tower of the multimodal adapter (Hugging Face CLIPVisionModel or CLIP directory)") Path vision;
     @Option(names = "--no-image", description = "use a multimodal adapter without an image (its text-only prompts)") boolean noImage;
@@ -100,7 +102,9 @@ public final class GenerateCommand implements Callable<Integer> {
                         + "): --image needs its CLIP vision tower, --vision DIR");
             if (vision != null && image == null) throw new IllegalArgumentException("--vision goes with --image");
             SamplingParams sp = new SamplingParams(greedy ? 0 : temperature, topK, topP, repetitionPenalty, seed, maxTokens, stop, !ignoreEos);
-            int ctx = Math.min(context, Math.max(prompt.length + maxTokens, 16));
+            int window = ContextLength.resolve(context, "--context", base.config(), System.err::println);
+            ContextLength.checkPrompt(prompt.length, window, context != null ? "--context" : "the model's context");
+            int ctx = Math.min(window, Math.max(prompt.length + maxTokens, 16)); // the cache holds what this run can use, not the whole window
             Generator.Result r;
             try (ClipVision tower = vision == null ? null : ClipVision.open(vision)) {
                 if (tower != null) VisualAdapter.check(ap, adapter, tower);

@@ -2,7 +2,9 @@ package dev.llamaadapter.cli;
 
 import dev.llamaadapter.data.InstructionReader;
 import dev.llamaadapter.eval.ScienceQaInstructions;
+import dev.llamaadapter.io.OutputGuard;
 import dev.llamaadapter.model.GateActivation;
+import dev.llamaadapter.train.Checkpoint;
 import dev.llamaadapter.train.ClusterTrainer;
 import dev.llamaadapter.train.Trainer;
 import dev.llamaadapter.train.TrainingJob;
@@ -56,6 +58,7 @@ public final class TrainCommand implements Callable<Integer> {
     @Option(names = "--metrics", description = "metrics file, JSON Lines (default: <out>.metrics.jsonl)") Path metrics;
     @Option(names = "--plot", description = "loss chart PNG (default: <out>.loss.png)") Path plot;
     @Option(names = "--resume", description = "continue from the checkpoint when there is one") boolean resume;
+    @Option(names = "--overwrite", description = "start over even though a checkpoint of an earlier run is at the checkpoint path (it is replaced)") boolean overwrite;
     @Option(names = "--vision", description = "CLIP vision tower (Hugging Face CLIPVisionModel or CLIP directory): trains a multimodal adapter on records with an \"image\"") Path vision;
     @Option(names = "--visual-layers", description = "CLIP layers whose CLS features are used, 1-based, e.g. 1,2,3 (default: a third, two thirds and the top of the tower)") String visualLayers;
     @Option(names = "--full", description = "full fine-tuning: train every weight of the model (the paper's Alpaca-style baseline) and write a whole model directory to --out") boolean full;
@@ -74,6 +77,10 @@ public final class TrainCommand implements Callable<Integer> {
     @Override
     public Integer call() throws Exception {
         if (recompute) System.setProperty("llamaadapter.recompute", "true"); // read by the training objectives
+        if (valData != null && java.nio.file.Files.exists(valData) && java.nio.file.Files.exists(data)
+                && java.nio.file.Files.isSameFile(valData, data))
+            throw new IllegalArgumentException("--val-data " + valData + " is the --data file itself: a validation loss on the training records "
+                    + "measures memorising, not learning. Leave out --val-data to hold out a share of --data (--val-split), or give other records");
         InstructionReader reader = null, valReader = null;
         Path valFile = valData;
         String held = valSplit;
@@ -98,6 +105,8 @@ public final class TrainCommand implements Callable<Integer> {
         var o = new TrainingJob.Options(model, data, out, tokenizer, valFile, held, epochs, warmupEpochs, batchSize, microBatchSize,
                 lr, blr, minLr, weightDecay, clipGrad, adapterLen, adapterLayers, gate, maxSeqLen, seed, scorePrompt, !noBucket,
                 evalEvery, saveEvery, checkpoint, metrics, plot, resume, gateInit, full, reader, valReader, vision, visualLayers);
+        guardOutputs(o);
+        guardCheckpoint(o.checkpointFile());
         ClusterTrainer.Launcher cluster = null;
         if (spark != null) {
             if (full) throw new IllegalArgumentException("--spark trains adapters only: --full's gradient is the whole model, too big to aggregate every step");
@@ -107,6 +116,25 @@ public final class TrainCommand implements Callable<Integer> {
         }
         TrainingJob.run(o, System.err, resumeStep -> quiet ? new Lines() : new Bar(full ? "full" : "train"), cluster);
         return 0;
+    }
+
+    /** Every file the run writes is checked against every file it reads, before any work (see {@link OutputGuard}). */
+    private void guardOutputs(TrainingJob.Options o) throws java.io.IOException {
+        OutputGuard g = new OutputGuard().input("--model", model).input("--data", data).input("--val-data", valData)
+                .input("--tokenizer", tokenizer).input("--vision", vision).input("--pid-splits", pidSplits).input("--captions", captions)
+                .input("--image-root", imageRoot);
+        if (full) g.outputDir("--out", out, TrainingJob.fullModelFiles());
+        else g.output("--out", out);
+        g.output("--checkpoint", o.checkpointFile()).output("--metrics", o.metricsFile()).output("--plot", o.plotFile()).check();
+    }
+
+    /** An interrupted run's checkpoint is work: replacing it takes --overwrite, continuing it --resume. */
+    private void guardCheckpoint(Path ckpt) {
+        if (resume && overwrite) throw new IllegalArgumentException("--resume and --overwrite exclude each other");
+        if (resume || overwrite || !java.nio.file.Files.exists(ckpt)) return;
+        throw new IllegalArgumentException(ckpt + ": a checkpoint of an earlier run is there (" + Checkpoint.describe(ckpt)
+                + "); this run would replace it. Continue that run with --resume, or start over with --overwrite "
+                + "(or write elsewhere: --out, --checkpoint)");
     }
 
     /** Validation and checkpoint lines only. */

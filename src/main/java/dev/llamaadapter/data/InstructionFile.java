@@ -43,7 +43,7 @@ public final class InstructionFile {
 
     public static Contents read(Path file) throws IOException {
         if (!Files.isRegularFile(file)) throw new IOException(file + ": no such data file");
-        String text = Files.readString(file, StandardCharsets.UTF_8);
+        String text = dev.llamaadapter.io.TextFiles.readUtf8(file);
         int i = 0;
         while (i < text.length() && Character.isWhitespace(text.charAt(i))) i++;
         if (i == text.length()) throw new IOException(file + ": the data file is empty");

@@ -27,6 +27,8 @@ public record BaseModel(Path dir, LlamaConfig config, LlamaWeights weights, Tens
         if (Files.isDirectory(path)) return openHf(path);
         if (!Files.exists(path))
             throw new IOException(path + ": no such model (expected a Hugging Face directory, a .gguf file or a llama2.c .bin checkpoint)");
+        if (!Files.isRegularFile(path))
+            throw new IOException(path + ": is not a regular file (a device, pipe or socket): expected a Hugging Face directory, a .gguf file or a llama2.c .bin checkpoint");
         String name = path.getFileName().toString().toLowerCase(java.util.Locale.ROOT);
         FileKind kind = FileKind.of(path);
         if (kind == FileKind.GGUF || kind == FileKind.UNKNOWN && name.endsWith(".gguf")) {

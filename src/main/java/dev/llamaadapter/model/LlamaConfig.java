@@ -115,7 +115,7 @@ public record LlamaConfig(int hiddenSize,
     public static LlamaConfig read(Path configJson) throws IOException {
         String text;
         try {
-            text = Files.readString(configJson, StandardCharsets.UTF_8);
+            text = dev.llamaadapter.io.TextFiles.readUtf8(configJson);
         } catch (NoSuchFileException e) {
             throw new IOException(configJson + ": no such file", e);
         }

@@ -38,6 +38,23 @@ public final class Checkpoint {
         SafeTensorsWriter.write(file, t, meta);
     }
 
+    /** What a checkpoint file holds, in a few words for messages: "step 12, saved 2026-12-06T20:01:02Z" or why it cannot be read. */
+    public static String describe(Path file) {
+        try (SafeTensors st = SafeTensors.open(file)) {
+            String step = st.metadata().get(STEP);
+            if (step == null) return "not a training checkpoint: no " + STEP;
+            String when;
+            try {
+                when = ", saved " + java.nio.file.Files.getLastModifiedTime(file).toInstant().truncatedTo(java.time.temporal.ChronoUnit.SECONDS);
+            } catch (IOException e) {
+                when = "";
+            }
+            return "step " + step + when;
+        } catch (IOException | RuntimeException e) {
+            return "unreadable: " + e.getMessage();
+        }
+    }
+
     /** Restores params and optimizer from file; returns the number of optimizer steps already taken. */
     public static long load(Path file, List<Param> params, AdamW adam, String identity) throws IOException {
         try (SafeTensors st = SafeTensors.open(file)) {

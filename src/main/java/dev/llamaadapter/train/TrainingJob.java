@@ -358,13 +358,23 @@ public final class TrainingJob {
         return out;
     }
 
+    /** The tokenizer files a fully fine-tuned model takes along from its base, when present. */
+    private static final List<String> TOKENIZER_FILES = List.of("tokenizer.model", "tokenizer.json", "tokenizer_config.json", "special_tokens_map.json");
+
+    /** The files train --full may write into its output directory. */
+    public static List<String> fullModelFiles() {
+        List<String> names = new ArrayList<>(List.of("config.json", "model.safetensors"));
+        names.addAll(TOKENIZER_FILES);
+        return names;
+    }
+
     /** A fully fine-tuned model is a whole model directory: it takes the base's tokenizer files along. */
     private static void copyTokenizer(Options o, BaseModel base, PrintStream log) throws IOException {
         Path from = o.tokenizer() != null ? o.tokenizer() : base.dir();
         List<Path> files = new ArrayList<>();
         if (Files.isRegularFile(from)) files.add(from);
         else if (Files.isDirectory(from))
-            for (String n : List.of("tokenizer.model", "tokenizer.json", "tokenizer_config.json", "special_tokens_map.json"))
+            for (String n : TOKENIZER_FILES)
                 if (Files.isRegularFile(from.resolve(n))) files.add(from.resolve(n));
         for (Path f : files) dev.llamaadapter.io.AtomicFile.write(o.out().resolve(f.getFileName()), Files.readAllBytes(f));
         if (files.isEmpty())
@@ -378,17 +388,28 @@ public final class TrainingJob {
         checkWritable(dir.resolve("config.json"));
     }
 
-    /** "200" = that many records; "0.05" = that share; "0" = none. */
+    /** "200" = that many records; "0.05" = that share (a decimal point makes a fraction, below 1); "0" = none. */
     static int valCount(String split, int n) {
         if (split == null || split.isBlank()) return Math.min(200, (int) Math.round(n * 0.05));
-        double v;
+        String s = split.strip();
+        boolean fraction = s.contains(".") || s.contains("e") || s.contains("E");
+        int k;
         try {
-            v = Double.parseDouble(split);
+            if (fraction) {
+                double v = Double.parseDouble(s);
+                if (!(v >= 0 && v < 1))
+                    throw new IllegalArgumentException("--val-split " + split + ": a fraction must be at least 0 and below 1 (0.05 = 5%); "
+                            + "a count of records is a whole number (200)");
+                k = (int) Math.round(n * v);
+            } else {
+                long c = Long.parseLong(s);
+                if (c < 0) throw new IllegalArgumentException("--val-split " + split + " is negative: give a count of records (200), a fraction (0.05) or 0 for none");
+                k = (int) Math.min(c, Integer.MAX_VALUE);
+            }
         } catch (NumberFormatException e) {
             throw new IllegalArgumentException("--val-split '" + split + "': a count (200) or a fraction (0.05)");
         }
-        int k = v < 1 && split.contains(".") ? (int) Math.round(n * v) : (int) v;
-        if (k < 0 || k >= n) throw new IllegalArgumentException("--val-split " + split + " leaves no training data (" + n + " records)");
+        if (k >= n) throw new IllegalArgumentException("--val-split " + split + " holds out " + k + " of the " + n + " records: that leaves no training data");
         return k;
     }
 

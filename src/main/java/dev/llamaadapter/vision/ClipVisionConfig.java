@@ -54,7 +54,7 @@ public record ClipVisionConfig(int hiddenSize, int intermediateSize, int numLaye
         Path file = dir.resolve("config.json");
         JsonNode root;
         try {
-            root = JSON.readTree(Files.readString(file));
+            root = JSON.readTree(dev.llamaadapter.io.TextFiles.readUtf8(file));
         } catch (NoSuchFileException e) {
             throw new IOException(dir + ": no config.json (expected a Hugging Face CLIPVisionModel or CLIP model directory)", e);
         } catch (JacksonException e) {
