@@ -5,6 +5,8 @@ import dev.llamaadapter.io.SafeTensorsException;
 import dev.llamaadapter.io.SafeTensorsWriter;
 import dev.llamaadapter.io.TensorInfo;
 import dev.llamaadapter.model.AdaptionPrompts;
+import dev.llamaadapter.model.BaseModel;
+import dev.llamaadapter.model.BaseSketch;
 import dev.llamaadapter.model.GateActivation;
 import dev.llamaadapter.model.LlamaConfig;
 import dev.llamaadapter.model.VisualProjection;
@@ -15,6 +17,7 @@ import java.nio.file.Path;
 import java.util.ArrayList;
 import java.util.LinkedHashMap;
 import java.util.List;
+import java.util.Locale;
 import java.util.Map;
 import java.util.TreeSet;
 import java.util.regex.Matcher;
@@ -46,20 +49,46 @@ public final class AdapterFile {
     /** A loaded adapter: its trainable tensors and the file's metadata. */
     public record Adapter(AdaptionPrompts prompts, Map<String, String> metadata, Path path) {}
 
-    /** Metadata keys that tie an adapter to its base model. */
-    public static final String BASE_FINGERPRINT = "base_model.fingerprint", BASE_SHAPE = "base_model.shape";
+    /**
+     * Metadata keys that tie an adapter to its base model: the architecture's fingerprint, its shape, and a
+     * sketch of its weights ({@link BaseSketch#encode()}) that tells models of one architecture apart.
+     */
+    public static final String BASE_FINGERPRINT = "base_model.fingerprint", BASE_SHAPE = "base_model.shape",
+            BASE_SKETCH = "base_model.sketch";
 
     /**
-     * Reads an adapter for this base model, refusing one trained on another base (by fingerprint, when
-     * the file records one) as well as one whose shapes do not fit.
+     * Reads an adapter for this base model, refusing one trained on another base (by fingerprint, then by
+     * the weights' sketch, when the file records them) as well as one whose shapes do not fit.
      */
-    public static Adapter read(Path file, dev.llamaadapter.model.BaseModel base) throws IOException {
+    public static Adapter read(Path file, BaseModel base) throws IOException {
         Adapter a = read(file, base.config());
         String fp = a.metadata().get(BASE_FINGERPRINT);
         if (fp != null && !fp.equals(base.fingerprint()))
             throw new SafeTensorsException(file, null, "was trained on another base model (" + a.metadata().getOrDefault(BASE_SHAPE, "?")
                     + ", fingerprint " + fp + ") than " + base.dir() + " (" + base.shape() + ", fingerprint " + base.fingerprint() + ")");
+        BaseSketch.Match m = baseMatch(file, a.metadata(), base);
+        if (m != null && !m.accepted())
+            throw new SafeTensorsException(file, null, String.format(Locale.ROOT,
+                    "was trained on another base model of the same shape: %s has other weights (weight similarity %.4f in %s, %.2f needed) "
+                            + "than the adapter's base %s",
+                    base.dir(), m.similarity(), m.weakestKind(), BaseSketch.THRESHOLD, a.metadata().getOrDefault("base_model.path", "(path not recorded)")));
         return a;
+    }
+
+    /**
+     * How the base's weights compare with the sketch the adapter recorded; null when it records none (files
+     * written before sketches, or by a later sketch version): then only the architecture was checked.
+     */
+    public static BaseSketch.Match baseMatch(Path file, Map<String, String> metadata, BaseModel base) throws SafeTensorsException {
+        String s = metadata.get(BASE_SKETCH);
+        if (s == null) return null;
+        BaseSketch recorded;
+        try {
+            recorded = BaseSketch.decode(s);
+        } catch (IllegalArgumentException e) {
+            throw new SafeTensorsException(file, null, "__metadata__ " + BASE_SKETCH + " is malformed: " + e.getMessage());
+        }
+        return recorded == null ? null : BaseSketch.of(base).compare(recorded);
     }
 
     public static Adapter read(Path file, LlamaConfig base) throws IOException {

@@ -61,8 +61,9 @@ public final class ConvertCommand implements Callable<Integer> {
             if (base != null) {
                 meta.put(AdapterFile.BASE_FINGERPRINT, base.fingerprint());
                 meta.put(AdapterFile.BASE_SHAPE, base.shape());
+                meta.put(AdapterFile.BASE_SKETCH, dev.llamaadapter.model.BaseSketch.of(base).encode());
             } else if (l.format() == Format.NATIVE) {
-                for (String k : new String[]{AdapterFile.BASE_FINGERPRINT, AdapterFile.BASE_SHAPE})
+                for (String k : new String[]{AdapterFile.BASE_FINGERPRINT, AdapterFile.BASE_SHAPE, AdapterFile.BASE_SKETCH})
                     if (src.containsKey(k)) meta.put(k, src.get(k));
             }
             meta.put("converted_from", l.format().id() + ":" + adapter.toAbsolutePath().normalize());

@@ -111,6 +111,10 @@ public final class InspectCommand implements Callable<Integer> {
                 return 1;
             }
             describe(out, l, "");
+            if (l.format() == AdapterFormats.Format.NATIVE) { // only native files record the base's weights
+                var m = dev.llamaadapter.adapter.AdapterFile.baseMatch(path, l.adapter().metadata(), base);
+                out.printf("base weights: %s%n", m == null ? "not recorded in the adapter (an older file): only the architecture was checked" : m.describe());
+            }
             out.printf("fits %s (%s): yes%n", model, base.shape());
             return 0;
         }

@@ -109,8 +109,8 @@ public record BaseModel(Path dir, LlamaConfig config, LlamaWeights weights, Tens
      * Identifies the base an adapter was trained on: SHA-256 over the architecture of config.json and
      * the canonical tensor index it implies (names and shapes of every weight, tied head or not). It
      * depends on neither the file format nor the dtype, so the same model as safetensors, GGUF or
-     * BF16 carries the same adapters; a model of another shape is refused. (Two fine-tunes of one
-     * architecture share a fingerprint: telling them apart would need the weights' values.)
+     * BF16 carries the same adapters; a model of another shape is refused. Two models of one architecture
+     * share a fingerprint: {@link BaseSketch} tells them apart by their weights.
      */
     public String fingerprint() {
         LlamaConfig c = config;

@@ -113,6 +113,15 @@ public final class Trainer {
         return out;
     }
 
+    /**
+     * The base model as a run's identity holds it: the architecture's fingerprint and the exact hash of the
+     * weights' sampled rows ({@link dev.llamaadapter.model.BaseSketch#exact()}), so a resume refuses a
+     * checkpoint made on other weights of the same shape, or on the same model in another dtype.
+     */
+    public static String baseIdentity(dev.llamaadapter.model.BaseModel base) {
+        return base.fingerprint() + " " + Checkpoint.BASE_WEIGHTS + "=" + dev.llamaadapter.model.BaseSketch.of(base).exact();
+    }
+
     /** What a checkpoint must match to be resumed: hyper-parameters, data and base model. */
     public String identity() {
         TrainConfig c = cfg;

@@ -271,7 +271,7 @@ public final class TrainingJob {
                         bar.checkpoint(step, file);
                     }
                 };
-                Trainer trainer = new Trainer(model, cfg, train, val, o.checkpointFile(), base.fingerprint(), listener);
+                Trainer trainer = new Trainer(model, cfg, train, val, o.checkpointFile(), Trainer.baseIdentity(base), listener);
                 int maxT = trainer.longestExample();
                 if (trainFeats != null) trainer.images(trainFeats, valFeats); // the images enter the run's identity
                 Objective objective = o.full() ? Objective.full(model, full, cfg.microBatchSize(), maxT)
@@ -288,6 +288,7 @@ public final class TrainingJob {
                 Map<String, String> meta = new LinkedHashMap<>(cfg.asMetadata());
                 meta.put(AdapterFile.BASE_FINGERPRINT, base.fingerprint());
                 meta.put(AdapterFile.BASE_SHAPE, base.shape());
+                meta.put(AdapterFile.BASE_SKETCH, dev.llamaadapter.model.BaseSketch.of(base).encode());
                 meta.put("base_model.path", o.model().toString());
                 meta.put("summary.data", o.data().toString());
                 if (tower != null) meta.put("vision_tower.path", o.vision().toString());

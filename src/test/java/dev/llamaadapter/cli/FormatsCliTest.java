@@ -95,7 +95,7 @@ class FormatsCliTest {
         assertThat(r3.rc()).as(r3.err()).isZero();
         for (Path p : new Path[]{peft, pth, nat}) assertMatchesExpected(p);
         try (SafeTensors st = SafeTensors.open(nat)) {
-            assertThat(st.metadata()).containsKey("base_model.fingerprint").containsEntry("gate_activation", "identity")
+            assertThat(st.metadata()).containsKeys("base_model.fingerprint", "base_model.sketch").containsEntry("gate_activation", "identity")
                     .containsEntry("converted_from", "official:" + pth.toAbsolutePath().normalize());
         }
         assertThat(Files.readString(peft.resolve("adapter_config.json"))).contains("\"peft_type\": \"ADAPTION_PROMPT\"");

@@ -100,6 +100,33 @@ class TrainCommandErrorsTest {
     }
 
     @Test
+    void resumingOnAnotherModelOfTheSameShapeIsRefused() throws Exception {
+        Path out = tmp.resolve("r.safetensors");
+        String[] run = {"train", "--data", data.toString(), "--out", out.toString(), "--epochs", "1", "--batch-size", "4", "--val-split", "0", "--quiet"};
+        assertThat(Main.commandLine().execute(concat(run, "--model", MODEL.toString()))).isZero();
+        byte[] adapter = Files.readAllBytes(out);
+        Path ckpt = tmp.resolve("r.ckpt.safetensors");
+        assertThat(ckpt).exists();
+        // stories260K's shape (and so its fingerprint) with random weights
+        Path random;
+        try (var base = dev.llamaadapter.model.BaseModel.open(MODEL)) {
+            random = dev.llamaadapter.model.TestModels.write(tmp.resolve("random"), base.config(), dev.llamaadapter.tensor.DType.F32, 5);
+        }
+        Files.copy(MODEL.resolve("tokenizer.model"), random.resolve("tokenizer.model"));
+        StringWriter err = new StringWriter();
+        CommandLine cl = Main.commandLine();
+        cl.setErr(new PrintWriter(err, true));
+        assertThat(cl.execute(concat(run, "--model", random.toString(), "--resume"))).as(err.toString()).isEqualTo(2);
+        assertThat(err.toString()).contains(ckpt.toString()).contains("differs in base_weights")
+                .contains("the base model's weights are not those it was trained on");
+        assertThat(Files.readAllBytes(out)).as("the finished run's adapter is left alone").isEqualTo(adapter);
+    }
+
+    static String[] concat(String[] a, String... b) {
+        return java.util.stream.Stream.concat(java.util.Arrays.stream(a), java.util.Arrays.stream(b)).toArray(String[]::new);
+    }
+
+    @Test
     void anAdapterTrainedOnAnotherBaseIsRefused() throws Exception {
         Path other = Path.of("src/test/resources/parity/mha-tanh");
         var p = dev.llamaadapter.model.AdaptionPrompts.init(4, 2, 64, 4, dev.llamaadapter.model.GateActivation.TANH, 1);

@@ -2,6 +2,7 @@ package dev.llamaadapter.train;
 
 import dev.llamaadapter.adapter.AdapterFile;
 import dev.llamaadapter.model.BaseModel;
+import dev.llamaadapter.model.BaseSketch;
 import dev.llamaadapter.model.GateActivation;
 import org.junit.jupiter.api.BeforeAll;
 import org.junit.jupiter.api.Test;
@@ -72,6 +73,13 @@ class TrainEndToEndTest {
             assertThat(tuned.tokenizer().encode("Lily went to the park.")).isEqualTo(base.tokenizer().encode("Lily went to the park."));
             assertThat(tuned.weights().layers()[0].wq().get(0, 0)).isNotEqualTo(base.weights().layers()[0].wq().get(0, 0));
             assertThat(tuned.parameterCount()).isEqualTo(base.parameterCount());
+            // same architecture, other weights: the sketch sees the change (README quotes the figure)
+            assertThat(tuned.fingerprint()).isEqualTo(base.fingerprint());
+            BaseSketch.Match m = BaseSketch.of(tuned).compare(BaseSketch.of(base));
+            System.out.printf(java.util.Locale.ROOT, "train --full (3 epochs, lr 1e-3) vs its base: similarity %.6f (weakest %s), by kind %s%n",
+                    m.similarity(), m.weakestKind(), m.byKind());
+            assertThat(m.exact()).isFalse();
+            assertThat(m.similarity()).isLessThan(1.0);
         }
         assertThat(out.resolve("tokenizer.model")).isNotEmptyFile();
     }
@@ -89,7 +97,8 @@ class TrainEndToEndTest {
             assertThat(r.baseValidation().loss()).isEqualTo(baseLoss);
             // the file is a plug-and-play adapter for this base, and refuses another
             var a = AdapterFile.read(out, base);
-            assertThat(a.metadata()).containsKeys(AdapterFile.BASE_FINGERPRINT, "train.lr", "summary.final_val_loss");
+            assertThat(a.metadata()).containsKeys(AdapterFile.BASE_FINGERPRINT, AdapterFile.BASE_SKETCH, "train.lr", "summary.final_val_loss");
+            assertThat(AdapterFile.baseMatch(out, a.metadata(), base).exact()).isTrue();
             assertThat(a.prompts().adapterLayers).isEqualTo(3); // all but the bottom 2 of 5
         }
         assertThat(Files.size(out)).isLessThan(20_000);
