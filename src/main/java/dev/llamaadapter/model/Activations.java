@@ -48,6 +48,7 @@ public final class Activations {
     final float[] dak, dav;     // [K, kw]
     final float[] promptRows;   // [K, D] one layer's prompt P_j (plus, later, a visual token)
     final float[] dPrompt;      // [K, D] gradient of P_j
+    final float[] normScratch;  // [max(M·qw, K·kw)] the per-head norms' backward (qwen3), else null
 
     // multimodal adapter (spec §5): each sample's prompts carry its visual token I_p[b]
     final boolean visual;       // buffers sized for per-sample prompt keys/values
@@ -69,16 +70,21 @@ public final class Activations {
         final float[] xMid, rstd2;  // [M, D], [M]
         final float[] gPre, up;     // [M, F]
         final float[] attnOut;      // [M, qw] input of o_proj (full fine-tuning only, else null)
+        // per-head q/k norms (qwen3), else null: the projections' outputs before the norm and the norms' r
+        final float[] qPre, kPre;   // [M, qw], [M, kw]
+        final float[] qRstd, kRstd; // [M·H], [M·Hkv]
+        final float[] akPre, akRstd; // [K, kw], [K·Hkv] the prompt keys before the norm
 
         /** Bytes of one block: what a layer keeps for its backward without recomputation. */
-        static long bytes(int B, int T, int D, int F, int H, int qw, int kw, int K, boolean full, boolean visual) {
-            long M = (long) B * T, PB = visual ? B : 1;
+        static long bytes(int B, int T, int D, int F, int H, int qw, int kw, int K, boolean full, boolean visual, boolean headNorms) {
+            long M = (long) B * T, PB = visual ? B : 1, hd = qw / H;
             return 4 * (M * D + M + M * qw + 2 * M * kw + Attention.savedFloatsCapacity(B, T, H, qw / H) + 2 * PB * K * kw + H
                     + (long) B * H * T * K
-                    + M * qw + M * D + M + 2 * M * F + (full ? M * qw : 0));
+                    + M * qw + M * D + M + 2 * M * F + (full ? M * qw : 0)
+                    + (headNorms ? M * qw + M * kw + M * H + M * (kw / hd) + K * kw + K * (kw / hd) : 0));
         }
 
-        Saved(int B, int T, int D, int F, int H, int qw, int kw, int K, boolean full, boolean visual) {
+        Saved(int B, int T, int D, int F, int H, int qw, int kw, int K, boolean full, boolean visual, boolean headNorms) {
             int M = B * T;
             xIn = new float[M * D]; rstd1 = new float[M];
             q = new float[M * qw]; k = new float[M * kw]; v = new float[M * kw];
@@ -89,6 +95,10 @@ public final class Activations {
             xMid = new float[M * D]; rstd2 = new float[M];
             gPre = new float[M * F]; up = new float[M * F];
             attnOut = full ? new float[M * qw] : null;
+            int hkv = kw / (qw / H);
+            qPre = headNorms ? new float[M * qw] : null; kPre = headNorms ? new float[M * kw] : null;
+            qRstd = headNorms ? new float[M * H] : null; kRstd = headNorms ? new float[M * hkv] : null;
+            akPre = headNorms ? new float[K * kw] : null; akRstd = headNorms ? new float[K * hkv] : null;
         }
     }
 
@@ -107,6 +117,7 @@ public final class Activations {
         this.B = B; this.T = T; this.M = B * T;
         int D = c.hiddenSize(), F = c.intermediateSize(), V = c.vocabSize(), H = c.numAttentionHeads();
         int hd = c.headDim(), qw = H * hd, kw = c.numKeyValueHeads() * hd;
+        boolean headNorms = c.arch().family().qkNorm();
         x = new float[M * D]; h = new float[M * D]; attn = new float[M * qw]; act = new float[M * F];
         logits = new float[Math.multiplyExact(M, V)];
         rstdScratch = new float[M];
@@ -128,9 +139,9 @@ public final class Activations {
         saved = new Saved[L];
         ids = full ? new int[M] : null;
         xInKept = this.recompute ? new float[L][M * D] : null;
-        work = this.recompute && L > 0 ? new Saved(B, T, D, F, H, qw, kw, K, full, visual) : null;
+        work = this.recompute && L > 0 ? new Saved(B, T, D, F, H, qw, kw, K, full, visual, headNorms) : null;
         if (train) {
-            if (!this.recompute) for (int j = 0; j < L; j++) saved[j] = new Saved(B, T, D, F, H, qw, kw, K, full, visual);
+            if (!this.recompute) for (int j = 0; j < L; j++) saved[j] = new Saved(B, T, D, F, H, qw, kw, K, full, visual, headNorms);
             xFinal = new float[M * D]; rstdFinal = new float[M];
             dlogits = keepLogits ? new float[M * V] : logits;
             dx = new float[M * D]; dh = new float[M * D];
@@ -141,7 +152,9 @@ public final class Activations {
             dgammaPart = new float[B * H];
             dakPart = new float[B * K * kw]; davPart = new float[B * K * kw];
             dak = new float[K * kw]; dav = new float[K * kw];
+            normScratch = headNorms ? new float[Math.max(M * qw, K * kw)] : null;
         } else {
+            normScratch = null;
             xFinal = rstdFinal = dlogits = dx = dh = dattn = dq = dk = dv = dact = dg = du = null;
             dgammaPart = dakPart = davPart = dak = dav = null;
         }
@@ -199,7 +212,8 @@ public final class Activations {
      */
     public static long keptBytes(LlamaConfig c, int B, int T, int K, int L, boolean full, boolean visual, boolean recompute) {
         int hd = c.headDim(), qw = c.numAttentionHeads() * hd, kw = c.numKeyValueHeads() * hd;
-        long block = Saved.bytes(B, T, c.hiddenSize(), c.intermediateSize(), c.numAttentionHeads(), qw, kw, K, full, visual);
+        long block = Saved.bytes(B, T, c.hiddenSize(), c.intermediateSize(), c.numAttentionHeads(), qw, kw, K, full, visual,
+                c.arch().family().qkNorm());
         return recompute ? (long) L * B * T * c.hiddenSize() * 4 + (L > 0 ? block : 0) : L * block;
     }
 }

@@ -28,7 +28,8 @@ import java.util.List;
  * @param numKeyValueHeads Hkv: query head h uses kv head h / (H / Hkv); equals H without GQA
  * @param torchDtype       the dtype the checkpoint was saved in, e.g. "bfloat16"; null when unknown
  * @param eosTokenIds      all end-of-sequence ids (HF allows an int or a list); empty when unknown
- * @param hiddenAct        always "silu"
+ * @param hiddenAct        the family's activation ("silu"; gemma2 "gelu_pytorch_tanh")
+ * @param arch             the family and its resolved switches (spec §7); plain LLaMA when built without one
  */
 public record LlamaConfig(int hiddenSize,
                           int intermediateSize,
@@ -43,7 +44,8 @@ public record LlamaConfig(int hiddenSize,
                           Integer maxPositionEmbeddings,
                           Integer bosTokenId,
                           List<Integer> eosTokenIds,
-                          String hiddenAct) {
+                          String hiddenAct,
+                          Architecture arch) {
 
     /** transformers' LlamaConfig defaults. */
     public static final double DEFAULT_RMS_NORM_EPS = 1e-6;
@@ -61,15 +63,18 @@ public record LlamaConfig(int hiddenSize,
         positive("num_attention_heads", numAttentionHeads);
         positive("num_key_value_heads", numKeyValueHeads);
         positive("vocab_size", vocabSize);
-        if (hiddenSize % numAttentionHeads != 0)
-            throw new IllegalArgumentException("hidden_size " + hiddenSize + " is not divisible by num_attention_heads "
-                    + numAttentionHeads);
+        if (arch == null) { // plain LLaMA: hd = D / H
+            if (hiddenSize % numAttentionHeads != 0)
+                throw new IllegalArgumentException("hidden_size " + hiddenSize + " is not divisible by num_attention_heads "
+                        + numAttentionHeads);
+            if ((hiddenSize / numAttentionHeads) % 2 != 0)
+                throw new IllegalArgumentException("head_dim = hidden_size / num_attention_heads = "
+                        + hiddenSize / numAttentionHeads + " is odd: RoPE rotates pairs of dimensions");
+            arch = Architecture.llama(hiddenSize / numAttentionHeads);
+        }
         if (numAttentionHeads % numKeyValueHeads != 0)
             throw new IllegalArgumentException("num_attention_heads " + numAttentionHeads
                     + " is not divisible by num_key_value_heads " + numKeyValueHeads);
-        if ((hiddenSize / numAttentionHeads) % 2 != 0)
-            throw new IllegalArgumentException("head_dim = hidden_size / num_attention_heads = "
-                    + hiddenSize / numAttentionHeads + " is odd: RoPE rotates pairs of dimensions");
         if (!(rmsNormEps > 0) || Double.isInfinite(rmsNormEps))
             throw new IllegalArgumentException("rms_norm_eps " + rmsNormEps + " must be a positive number");
         if (!(ropeTheta > 0) || Double.isInfinite(ropeTheta))
@@ -80,9 +85,18 @@ public record LlamaConfig(int hiddenSize,
         eosTokenIds = eosTokenIds == null ? List.of() : List.copyOf(eosTokenIds);
         for (int id : eosTokenIds)
             if (id < 0) throw new IllegalArgumentException("eos_token_id " + id + " is negative");
-        if (hiddenAct == null) hiddenAct = "silu";
-        if (!hiddenAct.equals("silu"))
-            throw new IllegalArgumentException("hidden_act \"" + hiddenAct + "\" is not supported (LLaMA uses \"silu\")");
+        if (hiddenAct == null) hiddenAct = arch.family().hiddenAct();
+        if (!hiddenAct.equals(arch.family().hiddenAct()))
+            throw new IllegalArgumentException("hidden_act \"" + hiddenAct + "\" is not supported (" + arch.family() + " uses \""
+                    + arch.family().hiddenAct() + "\")");
+    }
+
+    /** A plain LLaMA config (spec §1): hd = D / H, no biases, plain RoPE. */
+    public LlamaConfig(int hiddenSize, int intermediateSize, int numHiddenLayers, int numAttentionHeads, int numKeyValueHeads, int vocabSize,
+                       double rmsNormEps, double ropeTheta, boolean tieWordEmbeddings, String torchDtype, Integer maxPositionEmbeddings,
+                       Integer bosTokenId, List<Integer> eosTokenIds, String hiddenAct) {
+        this(hiddenSize, intermediateSize, numHiddenLayers, numAttentionHeads, numKeyValueHeads, vocabSize, rmsNormEps, ropeTheta,
+                tieWordEmbeddings, torchDtype, maxPositionEmbeddings, bosTokenId, eosTokenIds, hiddenAct, null);
     }
 
     /** A config for tests and benchmarks: eps 1e-5, theta 10000, no dtype or token ids. */
@@ -91,9 +105,15 @@ public record LlamaConfig(int hiddenSize,
                 null, null, null, List.of(), "silu");
     }
 
-    /** hd = D / H. */
+    /** hd: D / H unless the config sets head_dim. */
     public int headDim() {
-        return hiddenSize / numAttentionHeads;
+        return arch.headDim();
+    }
+
+    /** The same config with another architecture (tests and benchmarks build families this way). */
+    public LlamaConfig withArch(Architecture a) {
+        return new LlamaConfig(hiddenSize, intermediateSize, numHiddenLayers, numAttentionHeads, numKeyValueHeads, vocabSize, rmsNormEps,
+                ropeTheta, tieWordEmbeddings, torchDtype, maxPositionEmbeddings, bosTokenId, eosTokenIds, a.family().hiddenAct(), a);
     }
 
     /** Width of the k and v projections: Hkv * hd. */
@@ -137,8 +157,9 @@ public record LlamaConfig(int hiddenSize,
     /** The config as Hugging Face config.json text (keys as transformers writes them). */
     public String toJson() {
         ObjectNode o = JSON.createObjectNode();
-        o.putArray("architectures").add("LlamaForCausalLM");
-        o.put("model_type", "llama");
+        Architecture a = arch;
+        o.putArray("architectures").add(a.family().architecture());
+        o.put("model_type", a.family().modelType());
         o.put("hidden_size", hiddenSize);
         o.put("intermediate_size", intermediateSize);
         o.put("num_hidden_layers", numHiddenLayers);
@@ -150,12 +171,33 @@ public record LlamaConfig(int hiddenSize,
         if (maxPositionEmbeddings != null) o.put("max_position_embeddings", maxPositionEmbeddings);
         o.put("tie_word_embeddings", tieWordEmbeddings);
         o.put("hidden_act", hiddenAct);
+        if (a.headDim() * numAttentionHeads != hiddenSize || a.family().qkNorm() || a.family().gemma()) o.put("head_dim", a.headDim());
+        if (!"none".equals(a.rope().type())) {
+            ObjectNode r = o.putObject("rope_scaling");
+            r.put("rope_type", a.rope().type());
+            r.put("factor", a.rope().factor());
+            if ("llama3".equals(a.rope().type())) {
+                r.put("low_freq_factor", a.rope().lowFreqFactor());
+                r.put("high_freq_factor", a.rope().highFreqFactor());
+                r.put("original_max_position_embeddings", a.rope().originalMaxPositions());
+            }
+        }
+        if (a.rotaryDim() != a.headDim()) o.put("partial_rotary_factor", (double) a.rotaryDim() / a.headDim());
+        if (a.oBias()) o.put("attention_bias", true);
+        if (a.mlpBias()) o.put("mlp_bias", true);
+        if (a.slidingWindow() > 0) o.put("sliding_window", a.slidingWindow());
+        if (a.family().gemma()) {
+            o.put("hidden_activation", hiddenAct);
+            o.put("query_pre_attn_scalar", Math.round(1 / (a.queryScale() * a.queryScale())));
+            if (a.attnSoftcap() > 0) o.put("attn_logit_softcapping", a.attnSoftcap());
+            if (a.finalSoftcap() > 0) o.put("final_logit_softcapping", a.finalSoftcap());
+        }
         if (torchDtype != null) o.put("torch_dtype", torchDtype);
         if (bosTokenId != null) o.put("bos_token_id", bosTokenId);
         if (eosTokenIds.size() == 1) o.put("eos_token_id", eosTokenIds.getFirst());
         else if (!eosTokenIds.isEmpty()) {
-            ArrayNode a = o.putArray("eos_token_id");
-            eosTokenIds.forEach(a::add);
+            ArrayNode ids = o.putArray("eos_token_id");
+            eosTokenIds.forEach(ids::add);
         }
         try {
             return JSON.writeValueAsString(o) + "\n";
@@ -178,16 +220,9 @@ public record LlamaConfig(int hiddenSize,
 
         LlamaConfig config() throws IOException {
             JsonNode modelType = root.get("model_type");
-            if (present(modelType) && !"llama".equals(modelType.asText()))
-                throw fail("model_type " + modelType + " is not supported (only \"llama\")");
-            JsonNode ropeScaling = root.get("rope_scaling");
-            if (present(ropeScaling))
-                throw fail("rope_scaling " + ropeScaling + " is not supported (plain RoPE only)");
-            for (String bias : new String[]{"attention_bias", "mlp_bias"}) {
-                JsonNode b = root.get(bias);
-                if (present(b) && b.asBoolean(true))
-                    throw fail(bias + " " + b + " is not supported (LLaMA projections have no bias)");
-            }
+            String mt = present(modelType) ? text(modelType, "model_type") : "llama";
+            Family family = Family.of(mt);
+            if (family == null) throw fail("model_type \"" + mt + "\" is not supported (known: " + Family.known() + ")");
 
             int d = requiredInt("hidden_size");
             int f = requiredInt("intermediate_size");
@@ -196,25 +231,87 @@ public record LlamaConfig(int hiddenSize,
             Integer hkv = optionalInt("num_key_value_heads");
             int v = requiredInt("vocab_size");
             Integer headDim = optionalInt("head_dim");
-            if (headDim != null && h > 0 && headDim * h != d)
-                throw fail("head_dim " + headDim + " differs from hidden_size / num_attention_heads = " + d + " / " + h
-                        + ": not supported");
+            if (headDim == null && h > 0 && d % h != 0)
+                throw fail("hidden_size " + d + " is not divisible by num_attention_heads " + h + " and there is no head_dim");
+            int hd = headDim != null ? headDim : h > 0 ? d / h : 0;
 
             JsonNode dtype = present(root.get("torch_dtype")) ? root.get("torch_dtype") : root.get("dtype"); // newer transformers
-            JsonNode act = root.get("hidden_act");
+            JsonNode act = present(root.get("hidden_activation")) ? root.get("hidden_activation") : root.get("hidden_act");
             try {
+                Architecture arch = architecture(family, d, hd);
                 return new LlamaConfig(d, f, n, h, hkv == null ? h : hkv, v,
                         optionalDouble("rms_norm_eps", DEFAULT_RMS_NORM_EPS),
                         optionalDouble("rope_theta", DEFAULT_ROPE_THETA),
-                        optionalBoolean("tie_word_embeddings", false),
+                        optionalBoolean("tie_word_embeddings", family.gemma()),
                         present(dtype) ? text(dtype, "torch_dtype") : null,
                         optionalInt("max_position_embeddings"),
                         optionalInt("bos_token_id"),
                         eosTokenIds(),
-                        present(act) ? text(act, "hidden_act") : null);
+                        present(act) ? text(act, present(root.get("hidden_activation")) ? "hidden_activation" : "hidden_act") : null,
+                        arch);
             } catch (IllegalArgumentException e) {
                 throw fail(e.getMessage());
             }
+        }
+
+        /** The family's switches as this config sets them (spec §7); every field it cannot honour is refused by name. */
+        private Architecture architecture(Family family, int d, int hd) throws IOException {
+            RopeScaling rope = ropeScaling();
+            double partial = optionalDouble("partial_rotary_factor", 1.0);
+            if (!(partial > 0 && partial <= 1)) throw fail("partial_rotary_factor " + partial + " must be in (0, 1]");
+            int rot = (int) Math.round(hd * partial);
+            if (Math.abs(rot - hd * partial) > 1e-9) throw fail("partial_rotary_factor " + partial + " × head_dim " + hd + " is not a whole number of dimensions");
+            boolean attentionBias = optionalBoolean("attention_bias", false), mlpBias = optionalBoolean("mlp_bias", false);
+            int window = 0;
+            JsonNode w = root.get("sliding_window");
+            if (present(w) && family.window() != Family.Window.NONE) {
+                int ws = toInt(w, "sliding_window");
+                if (family.window() == Family.Window.OPT_IN) {
+                    if (optionalBoolean("use_sliding_window", false))
+                        throw fail("use_sliding_window true is not supported (" + family + " windows only its upper layers, from max_window_layers)");
+                } else {
+                    window = ws;
+                }
+            }
+            double scale = 1 / Math.sqrt(hd), attnCap = 0, finalCap = 0;
+            if (family.gemma()) {
+                scale = 1 / Math.sqrt(requiredNumber("query_pre_attn_scalar"));
+                attnCap = optionalDouble("attn_logit_softcapping", 0);
+                finalCap = optionalDouble("final_logit_softcapping", 0);
+            }
+            return new Architecture(family, hd, rope, rot, family.qkvBias() || attentionBias, attentionBias, mlpBias, window, scale, attnCap, finalCap);
+        }
+
+        /** rope_scaling: null, or {rope_type (or the older type): default | linear | llama3, ...}; others are refused, not guessed. */
+        private RopeScaling ropeScaling() throws IOException {
+            JsonNode rs = root.get("rope_scaling");
+            if (!present(rs)) return RopeScaling.NONE;
+            if (!rs.isObject()) throw fail("rope_scaling must be an object, found " + rs);
+            JsonNode t = present(rs.get("rope_type")) ? rs.get("rope_type") : rs.get("type");
+            if (!present(t) || !t.isTextual()) throw fail("rope_scaling " + rs + " has no rope_type");
+            String type = t.textValue();
+            return switch (type) {
+                case "default" -> RopeScaling.NONE;
+                case "linear" -> RopeScaling.linear(number(rs, "factor"));
+                case "llama3" -> RopeScaling.llama3(number(rs, "factor"), number(rs, "low_freq_factor"), number(rs, "high_freq_factor"),
+                        (int) number(rs, "original_max_position_embeddings"));
+                default -> throw fail("rope_scaling.rope_type \"" + type + "\" is not supported (linear and llama3 are; "
+                        + "dynamic, yarn and longrope are not implemented)");
+            };
+        }
+
+        private double number(JsonNode obj, String field) throws IOException {
+            JsonNode v = obj.get(field);
+            if (!present(v)) throw fail("rope_scaling has no '" + field + "'");
+            if (!v.isNumber()) throw fail("rope_scaling." + field + " must be a number, found " + v);
+            return v.doubleValue();
+        }
+
+        private double requiredNumber(String field) throws IOException {
+            JsonNode v = root.get(field);
+            if (!present(v)) throw fail("missing required field '" + field + "'");
+            if (!v.isNumber()) throw fail("field '" + field + "' must be a number, found " + v);
+            return v.doubleValue();
         }
 
         private int requiredInt(String field) throws IOException {

@@ -19,6 +19,7 @@ public final class Transformer {
     public final LlamaConfig config;
     public final LlamaWeights weights;
     private final Rope rope;
+    private final QkvStep qkv;
     private final int D, F, V, H, Hkv, hd, N;
 
     public Transformer(LlamaConfig config, LlamaWeights weights) {
@@ -27,8 +28,14 @@ public final class Transformer {
         D = config.hiddenSize(); F = config.intermediateSize(); V = config.vocabSize();
         H = config.numAttentionHeads(); Hkv = config.numKeyValueHeads(); hd = config.headDim();
         N = config.numHiddenLayers();
-        rope = new Rope(hd, config.ropeTheta(), 512);
+        Architecture arch = config.arch();
+        if (arch.family().gemma())
+            throw new IllegalArgumentException("model_type \"gemma2\" is read but not run yet (softcapped attention, GeGLU and its four norms "
+                    + "per layer are the next step of the families work)");
+        rope = new Rope(hd, arch.rope().inverseFrequencies(config.ropeTheta(), arch.rotaryDim()), 512);
+        qkv = new QkvStep(config);
     }
+
 
     /** Buffers for batches of shape [B, T]; train keeps what backward needs; keepLogits keeps logits apart from their gradient. */
     public Activations activations(int B, int T, AdaptionPrompts prompts, boolean train, boolean keepLogits) {
@@ -127,18 +134,19 @@ public final class Transformer {
         float[] rstd1 = s != null ? s.rstd1 : a.rstdScratch;
         if (s != null) System.arraycopy(a.x, 0, s.xIn, 0, M * D);
         RmsNorm.forward(a.x, w.attnNorm(), (float) config.rmsNormEps(), M, D, a.h, rstd1);
-        Matmul.xwT(a.h, M, w.wq(), q, false);
-        Matmul.xwT(a.h, M, w.wk(), k, false);
-        Matmul.xwT(a.h, M, w.wv(), v, false);
+        if (s != null) qkv.forward(w, a.h, M, q, k, v, s.qPre, s.kPre, s.qRstd, s.kRstd);
+        else qkv.forward(w, a.h, M, q, k, v, null, null, null, null);
         rope.apply(q, B, T, H, 0, false);
         rope.apply(k, B, T, Hkv, 0, false);
-        Attention att = new Attention(B, T, H, Hkv, hd, adapted ? K : 0, visual != null);
+        Attention att = new Attention(B, T, H, Hkv, hd, adapted ? K : 0, visual != null, config.arch().windowOf(i));
         float[] saved = s != null ? s.tokenSaved : null; // what the token branch's backward needs (nothing without one)
         if (adapted) {
             float[] ak = s != null ? s.ak : a.akScratch, av = s != null ? s.av : a.avScratch;
             float[] gamma = s != null ? s.gamma : a.gammaScratch;
-            promptKeysValues(prompts, i - first, w, a.promptRows, ak, av);
+            promptKeysValues(prompts, i - first, w, a.promptRows, ak, av, s != null ? s.akPre : null, s != null ? s.akRstd : null);
             if (visual != null) {
+                if (QkvStep.hasHeadNorms(w))
+                    throw new IllegalArgumentException("a multimodal adapter on " + config.arch().family() + " (per-head key norms) is not supported yet");
                 Matmul.xwT(visual, B, w.wk(), a.vk, false);
                 Matmul.xwT(visual, B, w.wv(), a.vv, false);
                 perSample(ak, a.vk, B, K, kw);
@@ -152,14 +160,31 @@ public final class Transformer {
         }
         if (s != null && s.attnOut != null) System.arraycopy(a.attn, 0, s.attnOut, 0, M * qw);
         Matmul.xwT(a.attn, M, w.wo(), a.x, true); // residual: x += attn·Woᵀ
+        if (w.x().bo() != null) QkvStep.addRows(a.x, M, w.x().bo());
         if (s != null) System.arraycopy(a.x, 0, s.xMid, 0, M * D);
         RmsNorm.forward(a.x, w.mlpNorm(), (float) config.rmsNormEps(), M, D, a.h, s != null ? s.rstd2 : a.rstdScratch);
         float[] g = s != null ? s.gPre : a.gPre, u = s != null ? s.up : a.up;
-        Matmul.xwT(a.h, M, w.wGate(), g, false);
-        float[] act = a.act; // [M, F] silu(g)·u, made tile by tile as the up projection finishes them
-        Matmul.xwT(a.h, M, w.wUp(), u, false, output ? (r, c, n) -> SwiGlu.forwardRange(g, u, act, r * F + c, n) : null);
-        if (!output) return; // a recomputation for the backward needs the MLP's inputs, not the layer's output
-        Matmul.xwT(act, M, w.wDown(), a.x, true); // residual: x += act·Wdownᵀ
+        mlp(w, a.h, M, g, u, a.act, a.x, output);
+    }
+
+    /**
+     * The MLP on normed rows h [M, D]: g, u [M, F] receive the gate and up projections (biases added), act [M, F]
+     * silu(g)·u made tile by tile as the up projection finishes them, and x [M, D] += act·Wdownᵀ (+ b_down).
+     * output false stops before the down projection (a recomputation needs only the MLP's inputs).
+     */
+    private void mlp(LlamaWeights.Layer w, float[] h, int M, float[] g, float[] u, float[] act, float[] x, boolean output) {
+        float[] bg = w.x().bGate(), bu = w.x().bUp();
+        QkvStep.project(h, M, w.wGate(), bg, g);
+        Matmul.xwT(h, M, w.wUp(), u, false, output ? (r, c, n) -> {
+            if (bu != null) Vec.add(bu, c, u, r * F + c, n);
+            SwiGlu.forwardRange(g, u, act, r * F + c, n);
+        } : null);
+        if (!output) {
+            if (bu != null) QkvStep.addRows(u, M, bu);
+            return;
+        }
+        Matmul.xwT(act, M, w.wDown(), x, true); // residual: x += act·Wdownᵀ
+        if (w.x().bDown() != null) QkvStep.addRows(x, M, w.x().bDown());
     }
 
     /**
@@ -190,8 +215,10 @@ public final class Transformer {
         float[][] ak = new float[L][K * kw], av = new float[L][K * kw], gamma = new float[L][H];
         float[] rows = new float[K * D]; // [K, D] one layer's prompt
         for (int j = 0; j < L; j++) {
-            promptKeysValues(p, j, weights.layers()[first + j], rows, ak[j], av[j]);
+            promptKeysValues(p, j, weights.layers()[first + j], rows, ak[j], av[j], null, null);
             if (visualToken != null) {
+                if (QkvStep.hasHeadNorms(weights.layers()[first + j]))
+                    throw new IllegalArgumentException("a multimodal adapter on " + config.arch().family() + " (per-head key norms) is not supported yet");
                 float[] vk = new float[kw], vv = new float[kw]; // [kw] the token's keys/values, added to every prompt row
                 Matmul.xwT(visualToken, 1, weights.layers()[first + j].wk(), vk, false);
                 Matmul.xwT(visualToken, 1, weights.layers()[first + j].wv(), vv, false);
@@ -249,9 +276,7 @@ public final class Transformer {
         for (int i = 0; i < N; i++) {
             LlamaWeights.Layer w = weights.layers()[i];
             RmsNorm.forward(s.x, w.attnNorm(), eps, M, D, s.h, null);
-            Matmul.xwT(s.h, M, w.wq(), s.q, false);
-            Matmul.xwT(s.h, M, w.wk(), s.k, false);
-            Matmul.xwT(s.h, M, w.wv(), s.v, false);
+            qkv.forward(w, s.h, M, s.q, s.k, s.v, null, null, null, null);
             rope.applyAt(s.q, M, H, pos);
             rope.applyAt(s.k, M, Hkv, pos);
             float[] kc = cache.k[i], vc = cache.v[i];
@@ -265,13 +290,11 @@ public final class Transformer {
                 s.av[m] = adapted ? pp.av[i - pp.firstLayer] : null;
                 s.gamma[m] = adapted ? pp.gamma[i - pp.firstLayer] : null;
             }
-            Attention.cachedRows(M, H, Hkv, hd, s.q, kc, vc, s.kvBase, pos, s.ak, s.av, s.gamma, s.attn);
+            Attention.cachedRows(M, H, Hkv, hd, s.q, kc, vc, s.kvBase, pos, s.ak, s.av, s.gamma, s.attn, config.arch().windowOf(i));
             Matmul.xwT(s.attn, M, w.wo(), s.x, true);
+            if (w.x().bo() != null) QkvStep.addRows(s.x, M, w.x().bo());
             RmsNorm.forward(s.x, w.mlpNorm(), eps, M, D, s.h, null);
-            Matmul.xwT(s.h, M, w.wGate(), s.g, false);
-            float[] g = s.g, u = s.u, act = s.act; // [rows, F]
-            Matmul.xwT(s.h, M, w.wUp(), u, false, (r, c, n) -> SwiGlu.forwardRange(g, u, act, r * F + c, n));
-            Matmul.xwT(s.act, M, w.wDown(), s.x, true);
+            mlp(w, s.h, M, s.g, s.u, s.act, s.x, true);
         }
         int R = 0;
         for (int m = 0; m < M; m++) {
@@ -313,12 +336,15 @@ public final class Transformer {
             }
     }
 
-    /** Prompt keys/values of adapted layer j through the layer's own frozen projections, no RoPE: ak = P_j Wkᵀ, av = P_j Wvᵀ. */
-    private void promptKeysValues(AdaptionPrompts p, int j, LlamaWeights.Layer w, float[] pj, float[] ak, float[] av) {
+    /**
+     * Prompt keys/values of adapted layer j through the layer's own frozen key and value step (biases, key norms:
+     * spec §7), never RoPE: ak = k(P_j), av = v(P_j). akPre, akRstd (null: no backward) keep the key norm's input.
+     */
+    private void promptKeysValues(AdaptionPrompts p, int j, LlamaWeights.Layer w, float[] pj, float[] ak, float[] av,
+                                  float[] akPre, float[] akRstd) {
         int K = p.adapterLen;
         System.arraycopy(p.prompt, j * K * D, pj, 0, K * D); // pj [K, D]
-        Matmul.xwT(pj, K, w.wk(), ak, false);
-        Matmul.xwT(pj, K, w.wv(), av, false);
+        qkv.keysValues(w, pj, K, ak, av, akPre, akRstd);
     }
 
     /**
@@ -338,6 +364,8 @@ public final class Transformer {
      */
     public float backwardFull(Activations a, int[] labels, WeightGrads wg) {
         if (!a.full) throw new IllegalStateException("full fine-tuning needs activationsFull buffers");
+        if (!config.arch().isPlainLlama())
+            throw new IllegalArgumentException("full fine-tuning of " + config.arch().describe() + " is not supported yet (its extra weights have no gradients)");
         return backward(a, labels, null, null, wg);
     }
 
@@ -400,10 +428,10 @@ public final class Transformer {
             boolean below = full || i > first; // only layers above the lowest trained one pass a gradient down
             Arrays.fill(a.dakPart, 0f);
             Arrays.fill(a.davPart, 0f);
-            new Attention(B, T, H, Hkv, hd, K, visual).backward(s.q, s.k, s.v, s.tokenSaved, a.dattn,
+            new Attention(B, T, H, Hkv, hd, K, visual, config.arch().windowOf(i)).backward(s.q, s.k, s.v, s.tokenSaved, a.dattn,
                     below ? a.dq : null, a.dk, a.dv, s.ak, s.av, s.gamma, s.promptProbs, s.promptOut,
                     a.dgammaPart, a.dakPart, a.davPart);
-            if (!full) promptGradients(a, prompts, grads, w, j);
+            if (!full) promptGradients(a, prompts, grads, w, j, s);
             if (visual) visualGradient(a, w, K);
 
             if (!below) break;
@@ -415,9 +443,8 @@ public final class Transformer {
                 Matmul.weightGrad(a.dk, a.h, M, kw, D, gw.wk());
                 Matmul.weightGrad(a.dv, a.h, M, kw, D, gw.wv());
             }
-            Matmul.xw(a.dq, M, w.wq(), a.dh, false);
-            Matmul.xw(a.dk, M, w.wk(), a.dh, true);
-            Matmul.xw(a.dv, M, w.wv(), a.dh, true);
+            qkv.normBackward(w, a.dq, M, s.qPre, s.qRstd, a.dk, M, s.kPre, s.kRstd, a.normScratch);
+            QkvStep.inputGradient(w, a.dq, a.dk, a.dv, M, a.dh, false);
             if (full) RmsNorm.weightGradAccumulate(s.xIn, s.rstd1, a.dh, M, D, gw.attnNorm());
             RmsNorm.backwardAccumulate(s.xIn, w.attnNorm(), s.rstd1, a.dh, M, D, a.dx); // dx is now ∂L/∂x_in
         }
@@ -441,7 +468,8 @@ public final class Transformer {
         Matmul.xw(a.davSum, B, w.wv(), a.dVisual, true);
     }
 
-    private void promptGradients(Activations a, AdaptionPrompts prompts, AdaptionPrompts grads, LlamaWeights.Layer w, int j) {
+    private void promptGradients(Activations a, AdaptionPrompts prompts, AdaptionPrompts grads, LlamaWeights.Layer w, int j,
+                                 Activations.Saved s) {
         int B = a.B, K = prompts.adapterLen, kw = Hkv * hd;
         // gates: dg_h = act'(g_h) · Σ_b dγ_h
         for (int h = 0; h < H; h++) {
@@ -458,8 +486,8 @@ public final class Transformer {
             Vec.add(a.davPart, b * K * kw, a.dav, 0, K * kw);
         }
         float[] dP = a.dPrompt; // [K, D]
-        Matmul.xw(a.dak, K, w.wk(), dP, false);
-        Matmul.xw(a.dav, K, w.wv(), dP, true);
+        qkv.normBackward(w, null, 0, null, null, a.dak, K, s.akPre, s.akRstd, a.normScratch);
+        QkvStep.inputGradient(w, null, a.dak, a.dav, K, dP, false);
         Vec.add(dP, 0, grads.prompt, j * K * D, K * D);
     }
 }

@@ -16,6 +16,7 @@ package dev.llamaadapter.tensor;
  */
 public final class Attention {
     private final int B, T, H, Hkv, hd, K;
+    private final int window; // sliding window W (spec §7): query t sees keys j with t − W < j ≤ t; 0 = causal only
     private final int promptStride; // floats between sequences' prompt keys/values: 0 = one set shared by the batch
     private final float scale;
     private final PromptAttention prompt; // the gated prompt branch, per (sequence, head); null when K = 0
@@ -51,6 +52,13 @@ public final class Attention {
      * multimodal adapter needs (each sample's prompts carry its own visual token, spec §5).
      */
     public Attention(int B, int T, int H, int Hkv, int hd, int K, boolean perSamplePrompts) {
+        this(B, T, H, Hkv, hd, K, perSamplePrompts, 0);
+    }
+
+    /** With a sliding window on the token branch (0: none); prompts are never windowed. */
+    public Attention(int B, int T, int H, int Hkv, int hd, int K, boolean perSamplePrompts, int window) {
+        if (window < 0) throw new IllegalArgumentException("sliding window " + window);
+        this.window = window;
         if (H % Hkv != 0) throw new IllegalArgumentException("heads " + H + " not a multiple of kv heads " + Hkv);
         this.B = B; this.T = T; this.H = H; this.Hkv = Hkv; this.hd = hd; this.K = K;
         this.promptStride = perSamplePrompts ? K * Hkv * hd : 0;
@@ -96,7 +104,7 @@ public final class Attention {
             float[] work = K > 0 ? Scratch.floats(Scratch.PROMPT, prompt.workFloats()) : null; // the prompt branch's
             for (int bh = lo; bh < hi; bh++) {
                 int b = bh / H, h = bh % H;
-                TiledAttention.forwardHead(B, T, H, Hkv, hd, b, h, q, k, v, out, saved);
+                TiledAttention.forwardHead(B, T, H, Hkv, hd, b, h, q, k, v, out, saved, window);
                 if (K > 0) prompt.forwardHead(q, b, h, ak, av, gamma, out, promptProbs, promptOut, work);
             }
         });
@@ -114,7 +122,7 @@ public final class Attention {
             for (int bg = lo; bg < hi; bg++) {
                 int b = bg / Hkv, g = bg % Hkv;
                 // the token branch first: it overwrites dq rows the prompt branch then adds to
-                if (tokens) TiledAttention.backwardGroup(B, T, H, Hkv, hd, b, g, q, k, v, saved, dout, dq, dk, dv);
+                if (tokens) TiledAttention.backwardGroup(B, T, H, Hkv, hd, b, g, q, k, v, saved, dout, dq, dk, dv, window);
                 if (K == 0) continue;
                 for (int h = g * group; h < (g + 1) * group; h++)
                     dgammaPart[b * H + h] = (float) prompt.backwardHead(q, b, h, dout, tokens ? dq : null, ak, av, gamma,
@@ -136,18 +144,20 @@ public final class Attention {
                 int b = bh / H, h = bh % H, g = h / group;
                 for (int t = 0; t < T; t++) {
                     int qo = (b * T + t) * qw + h * hd, oo = qo;
-                    // token branch, causal
+                    // token branch, causal (and from t − W + 1 with a window); p[j] holds key j, 0 outside [lo, t]
+                    int j1 = firstKey(t);
                     float max = Float.NEGATIVE_INFINITY;
-                    for (int j = 0; j <= t; j++) {
+                    for (int j = j1; j <= t; j++) {
                         p[j] = Vec.dot(q, qo, k, (b * T + j) * kw + g * hd, hd) * scale;
                         max = Math.max(max, p[j]);
                     }
-                    softmaxInPlace(p, t + 1, max);
+                    softmaxInPlace(p, j1, t + 1, max);
                     java.util.Arrays.fill(out, oo, oo + hd, 0f);
-                    for (int j = 0; j <= t; j++) Vec.axpy(p[j], v, (b * T + j) * kw + g * hd, out, oo, hd);
+                    for (int j = j1; j <= t; j++) Vec.axpy(p[j], v, (b * T + j) * kw + g * hd, out, oo, hd);
                     if (probs != null) {
                         int po0 = ((b * H + h) * T + t) * T;
-                        System.arraycopy(p, 0, probs, po0, t + 1);
+                        java.util.Arrays.fill(probs, po0, po0 + j1, 0f);
+                        System.arraycopy(p, j1, probs, po0 + j1, t + 1 - j1);
                         java.util.Arrays.fill(probs, po0 + t + 1, po0 + T, 0f);
                     }
                 }
@@ -182,13 +192,14 @@ public final class Attention {
                             int pr = ((b * H + h) * T + t) * T;
                             // dS_j = dout·v_j ; dv_j += S_j·dout ; dscore = S ⊙ (dS − Σ S dS)
                             float sum = 0f;
-                            for (int j = 0; j <= t; j++) {
+                            int j1 = firstKey(t);
+                            for (int j = j1; j <= t; j++) {
                                 int vo = (b * T + j) * kw + g * hd;
                                 dp[j] = Vec.dot(dout, qo, v, vo, hd);
                                 sum += probs[pr + j] * dp[j];
                                 Vec.axpy(probs[pr + j], dout, qo, dv, vo, hd);
                             }
-                            for (int j = 0; j <= t; j++) {
+                            for (int j = j1; j <= t; j++) {
                                 float ds = probs[pr + j] * (dp[j] - sum) * scale;
                                 int ko = (b * T + j) * kw + g * hd;
                                 Vec.axpy(ds, k, ko, dq, qo, hd);
@@ -204,13 +215,23 @@ public final class Attention {
         });
     }
 
+    /** The first key query t sees: 0, or t − W + 1 with a sliding window. */
+    private int firstKey(int t) {
+        return window > 0 ? Math.max(0, t - window + 1) : 0;
+    }
+
     /** p[0..n) = softmax(p[0..n)) given its maximum. */
     static void softmaxInPlace(float[] p, int n, float max) {
-        CrossEntropy.scaledExp(p, 0, n, max, 1f, p);
+        softmaxInPlace(p, 0, n, max);
+    }
+
+    /** p[lo..n) = softmax(p[lo..n)) given its maximum. */
+    static void softmaxInPlace(float[] p, int lo, int n, float max) {
+        CrossEntropy.scaledExp(p, lo, n - lo, max, 1f, p);
         float sum = 0f;
-        for (int j = 0; j < n; j++) sum += p[j];
+        for (int j = lo; j < n; j++) sum += p[j];
         float inv = 1f / sum;
-        for (int j = 0; j < n; j++) p[j] *= inv;
+        for (int j = lo; j < n; j++) p[j] *= inv;
     }
 
     /**
@@ -222,6 +243,12 @@ public final class Attention {
      */
     public static void cachedRows(int M, int H, int Hkv, int hd, float[] q, float[] kc, float[] vc, int[] kvBase, int[] pos,
                                   float[][] ak, float[][] av, float[][] gamma, float[] out) {
+        cachedRows(M, H, Hkv, hd, q, kc, vc, kvBase, pos, ak, av, gamma, out, 0);
+    }
+
+    /** As above, row m attending only to positions pos[m] − W + 1 .. pos[m] under a sliding window W (0: none). */
+    public static void cachedRows(int M, int H, int Hkv, int hd, float[] q, float[] kc, float[] vc, int[] kvBase, int[] pos,
+                                  float[][] ak, float[][] av, float[][] gamma, float[] out, int window) {
         int qw = H * hd, kw = Hkv * hd, group = H / Hkv;
         float scale = (float) (1.0 / Math.sqrt(hd));
         int need = 1;
@@ -232,14 +259,15 @@ public final class Attention {
             float[] po = Scratch.floats(Scratch.HEAD, hd);      // [hd] ungated prompt output
             for (int mh = lo; mh < hi; mh++) {
                 int m = mh / H, h = mh % H, g = h / group, n = pos[m] + 1, qo = m * qw + h * hd, base = kvBase[m] + g * hd;
+                int j1 = window > 0 ? Math.max(0, n - window) : 0;
                 float max = Float.NEGATIVE_INFINITY;
-                for (int j = 0; j < n; j++) {
+                for (int j = j1; j < n; j++) {
                     p[j] = Vec.dot(q, qo, kc, base + j * kw, hd) * scale;
                     max = Math.max(max, p[j]);
                 }
-                softmaxInPlace(p, n, max);
+                softmaxInPlace(p, j1, n, max);
                 java.util.Arrays.fill(out, qo, qo + hd, 0f);
-                for (int j = 0; j < n; j++) Vec.axpy(p[j], vc, base + j * kw, out, qo, hd);
+                for (int j = j1; j < n; j++) Vec.axpy(p[j], vc, base + j * kw, out, qo, hd);
                 if (ak[m] == null) continue;
                 int K = ak[m].length / kw;
                 max = Float.NEGATIVE_INFINITY;

@@ -5,26 +5,43 @@ import jdk.incubator.vector.VectorSpecies;
 
 /**
  * Rotary position embedding, Hugging Face "rotate_half" convention: within each head, element j pairs
- * with j + hd/2, angle p·θ^(−2j/hd) for position p (spec §1). Angles are computed in double and
- * rounded once, as the reference does, so positions far along stay exact.
+ * with j + rot/2, angle p·inv_freq[j] for position p (spec §1; inv_freq = θ^(−2j/rot), or as a
+ * rope_scaling rescales it, spec §7). rot = hd except for partial rotary (phi3): then only each head's
+ * first rot dimensions turn and the rest pass through. Angles are computed in double and rounded once,
+ * as the reference does, so positions far along stay exact.
  */
 public final class Rope {
     private final int headDim, half;
-    private final double theta;
-    private volatile float[][] table; // {cos, sin}, each [positions, hd/2]; grown on demand
+    private final double[] invFreq;   // [rot/2]
+    private volatile float[][] table; // {cos, sin}, each [positions, rot/2]; grown on demand
 
+    /** Plain RoPE over whole heads: inv_freq[j] = θ^(−2j/hd). */
     public Rope(int headDim, double theta, int initialPositions) {
+        this(headDim, plain(headDim, theta), initialPositions);
+    }
+
+    /** RoPE turning the first 2·invFreq.length dimensions of each head by these inverse frequencies. */
+    public Rope(int headDim, double[] invFreq, int initialPositions) {
         if (headDim % 2 != 0) throw new IllegalArgumentException("RoPE needs an even head_dim, got " + headDim);
+        if (invFreq.length == 0 || 2 * invFreq.length > headDim)
+            throw new IllegalArgumentException("RoPE over " + 2 * invFreq.length + " of " + headDim + " dimensions");
         this.headDim = headDim;
-        this.half = headDim / 2;
-        this.theta = theta;
+        this.half = invFreq.length;
+        this.invFreq = invFreq.clone();
         this.table = build(Math.max(1, initialPositions));
+    }
+
+    private static double[] plain(int headDim, double theta) {
+        if (headDim % 2 != 0) throw new IllegalArgumentException("RoPE needs an even head_dim, got " + headDim);
+        double[] inv = new double[headDim / 2];
+        for (int j = 0; j < inv.length; j++) inv[j] = 1.0 / Math.pow(theta, (2.0 * j) / headDim);
+        return inv;
     }
 
     private float[][] build(int positions) {
         float[] cos = new float[positions * half], sin = new float[positions * half];
         for (int j = 0; j < half; j++) {
-            double inv = 1.0 / Math.pow(theta, (2.0 * j) / headDim);
+            double inv = invFreq[j];
             for (int p = 0; p < positions; p++) {
                 double a = p * inv;
                 cos[p * half + j] = (float) Math.cos(a);

@@ -48,6 +48,16 @@ final class TiledAttention {
      */
     static void forwardHead(int B, int T, int H, int Hkv, int hd, int b, int h, float[] q, float[] k, float[] v,
                             float[] out, float[] saved) {
+        forwardHead(B, T, H, Hkv, hd, b, h, q, k, v, out, saved, 0);
+    }
+
+    /**
+     * As above with a sliding window W (0: none): query t sees keys j with t − W &lt; j ≤ t (mistral, spec §7).
+     * Key blocks wholly left of every row's window are never visited; inside a block the keys before a row's
+     * window are masked like those after its diagonal.
+     */
+    static void forwardHead(int B, int T, int H, int Hkv, int hd, int b, int h, float[] q, float[] k, float[] v,
+                            float[] out, float[] saved, int window) {
         Work w = Work.of(T, hd);
         int qw = H * hd, kw = Hkv * hd, g = h / (H / Hkv), ldh = w.ldh, Tp = w.Tp;
         float scale = (float) (1.0 / Math.sqrt(hd));
@@ -60,17 +70,23 @@ final class TiledAttention {
             Arrays.fill(w.l, 0f);
             Arrays.fill(w.o, 0, rows * ldh, 0f);
             // key blocks up to the diagonal; BR = BC, so the diagonal block starts at i0 and every row has a key in each block
-            for (int j0 = 0; j0 < i0 + rows; j0 += BC) {
+            for (int j0 = firstBlock(i0, window); j0 < i0 + rows; j0 += BC) {
                 int cols = Math.min(BC, T - j0);
                 int diag = j0 == i0 ? 1 : 0; // the diagonal block: half of it masked
                 product(w.q, i0 * ldh, ldh, 1, rows, hd, w.kt, j0, Tp, BC, w.s, 0, BC, false, diag * C_LOWER); // S = Q_i·K_jᵀ [rows, BC]
                 for (int r = 0; r < rows; r++) {
                     int n = Math.min(cols, i0 + r - j0 + 1), so = r * BC; // causal: keys j0 .. t
-                    float mNew = Math.max(w.m[r], scaleMax(w.s, so, n, scale));
+                    int lo = windowStart(i0 + r, j0, window);              // and, with a window, from t − W + 1
+                    if (lo >= n) { // the row sees no key of this block
+                        Arrays.fill(w.s, so, so + BC, 0f);
+                        continue;
+                    }
+                    float mNew = Math.max(w.m[r], scaleMax(w.s, so + lo, n - lo, scale));
                     float alpha = Vec.exp(w.m[r] - mNew); // 0 on the first block (m = −∞)
-                    CrossEntropy.scaledExp(w.s, so, n, mNew, 1f, w.s);
+                    CrossEntropy.scaledExp(w.s, so + lo, n - lo, mNew, 1f, w.s);
+                    Arrays.fill(w.s, so, so + lo, 0f);
                     Arrays.fill(w.s, so + n, so + BC, 0f);
-                    w.l[r] = w.l[r] * alpha + sum(w.s, so, n);
+                    w.l[r] = w.l[r] * alpha + sum(w.s, so + lo, n - lo);
                     w.m[r] = mNew;
                     if (alpha != 1f) for (int d = r * ldh, e = d + ldh; d < e; d++) w.o[d] *= alpha;
                 }
@@ -94,6 +110,12 @@ final class TiledAttention {
      */
     static void backwardGroup(int B, int T, int H, int Hkv, int hd, int b, int g, float[] q, float[] k, float[] v,
                               float[] saved, float[] dout, float[] dq, float[] dk, float[] dv) {
+        backwardGroup(B, T, H, Hkv, hd, b, g, q, k, v, saved, dout, dq, dk, dv, 0);
+    }
+
+    /** As above with the forward's sliding window W (0: none). */
+    static void backwardGroup(int B, int T, int H, int Hkv, int hd, int b, int g, float[] q, float[] k, float[] v,
+                              float[] saved, float[] dout, float[] dq, float[] dk, float[] dv, int window) {
         Work w = Work.of(T, hd);
         int qw = H * hd, kw = Hkv * hd, group = H / Hkv, ldh = w.ldh, Tp = w.Tp;
         float scale = (float) (1.0 / Math.sqrt(hd));
@@ -113,22 +135,26 @@ final class TiledAttention {
             }
             for (int i0 = 0; i0 < T; i0 += BR) {
                 int rows = Math.min(BR, T - i0);
-                for (int j0 = 0; j0 < i0 + rows; j0 += BC) {
+                for (int j0 = firstBlock(i0, window); j0 < i0 + rows; j0 += BC) {
                     int cols = Math.min(BC, T - j0);
                     int diag = j0 == i0 ? 1 : 0; // the diagonal block: half of it masked
                     product(w.q, i0 * ldh, ldh, 1, rows, hd, w.kt, j0, Tp, BC, w.p, 0, BC, false, diag * C_LOWER);  // S = Q_i·K_jᵀ
-                    for (int r = 0; r < rows; r++) { // P = exp(S·s − lse), 0 past the diagonal
+                    for (int r = 0; r < rows; r++) { // P = exp(S·s − lse), 0 past the diagonal and before the window
                         int n = Math.min(cols, i0 + r - j0 + 1), po = r * BC;
-                        for (int j = 0; j < n; j++) w.p[po + j] *= scale;
-                        CrossEntropy.scaledExp(w.p, po, n, w.lse[i0 + r], 1f, w.p);
-                        Arrays.fill(w.p, po + n, po + BC, 0f);
+                        int lo = Math.min(windowStart(i0 + r, j0, window), Math.max(n, 0));
+                        for (int j = lo; j < n; j++) w.p[po + j] *= scale;
+                        if (n > lo) CrossEntropy.scaledExp(w.p, po + lo, n - lo, w.lse[i0 + r], 1f, w.p);
+                        Arrays.fill(w.p, po, po + lo, 0f);
+                        Arrays.fill(w.p, po + Math.max(n, lo), po + BC, 0f);
                     }
                     product(w.dO, i0 * ldh, ldh, 1, rows, hd, w.vt, j0, Tp, BC, w.s, 0, BC, false, diag * C_LOWER); // dP = dO_i·V_jᵀ
-                    for (int r = 0; r < rows; r++) { // dS = P ⊙ (dP − D)·s in place of dP, 0 past the diagonal
+                    for (int r = 0; r < rows; r++) { // dS = P ⊙ (dP − D)·s in place of dP, 0 where P is masked
                         int n = Math.min(cols, i0 + r - j0 + 1), po = r * BC;
+                        int lo = Math.min(windowStart(i0 + r, j0, window), Math.max(n, 0));
                         float D = w.D[i0 + r];
-                        for (int j = 0; j < n; j++) w.s[po + j] = w.p[po + j] * (w.s[po + j] - D) * scale;
-                        Arrays.fill(w.s, po + n, po + BC, 0f);
+                        for (int j = lo; j < n; j++) w.s[po + j] = w.p[po + j] * (w.s[po + j] - D) * scale;
+                        Arrays.fill(w.s, po, po + lo, 0f);
+                        Arrays.fill(w.s, po + Math.max(n, lo), po + BC, 0f);
                     }
                     product(w.p, 0, 1, BC, cols, rows, w.dO, i0 * ldh, ldh, ldh, w.dv, j0 * ldh, ldh, true, diag * A_UPPER); // dV_j += Pᵀ·dO_i
                     product(w.s, 0, BC, 1, rows, cols, w.k, j0 * ldh, ldh, ldh, w.dq, i0 * ldh, ldh, true, diag * A_LOWER);  // dQ_i += dS·K_j
@@ -141,6 +167,16 @@ final class TiledAttention {
             System.arraycopy(w.dk, t * ldh, dk, (b * T + t) * kw + g * hd, hd);
             System.arraycopy(w.dv, t * ldh, dv, (b * T + t) * kw + g * hd, hd);
         }
+    }
+
+    /** The first key block any row of the query block starting at i0 sees: 0, or the block holding i0 − W + 1. */
+    static int firstBlock(int i0, int window) {
+        return window <= 0 ? 0 : Math.max(0, i0 - window + 1) / BC * BC;
+    }
+
+    /** Within the key block at j0, the first key query t may see: 0 without a window, else t − W + 1 − j0 (at least 0). */
+    static int windowStart(int t, int j0, int window) {
+        return window <= 0 ? 0 : Math.max(0, t - window + 1 - j0);
     }
 
     /** x[o .. o + n) *= scale; returns their maximum (a 64-wide row: scalar max and sum chains would cost as much as its products). */

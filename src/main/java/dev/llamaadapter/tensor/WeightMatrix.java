@@ -82,6 +82,18 @@ public record WeightMatrix(String name, MemorySegment data, DType dtype, int row
         return new WeightMatrix(name, data, dtype, rows, cols, order);
     }
 
+    /**
+     * Rows [from, from + count) as a weight of their own, without copying (phi3's fused qkv_proj and
+     * gate_up_proj are read as their q, k, v and gate, up parts). Rows are whole blocks in every dtype.
+     */
+    public WeightMatrix rowSlice(String sliceName, int from, int count) {
+        if (rowOrder != null) throw new IllegalStateException("tensor " + name + ": a row slice of a reordered weight");
+        if (from < 0 || count <= 0 || from + count > rows)
+            throw new IllegalArgumentException("tensor " + name + ": rows [" + from + ", " + (from + count) + ") of " + rows);
+        long rowBytes = dtype.bytes(cols);
+        return new WeightMatrix(sliceName, data.asSlice(from * rowBytes, count * rowBytes), dtype, count, cols);
+    }
+
     /** The stored matrix without the row order (its row r is stored row r). */
     public WeightMatrix stored() {
         return rowOrder == null ? this : new WeightMatrix(name, data, dtype, rows, cols, null);
