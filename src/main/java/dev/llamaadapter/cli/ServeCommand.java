@@ -2,6 +2,7 @@ package dev.llamaadapter.cli;
 
 import dev.llamaadapter.generate.AdapterRegistry;
 import dev.llamaadapter.model.BaseModel;
+import dev.llamaadapter.serve.ConnectionLimits;
 import dev.llamaadapter.serve.Server;
 import picocli.CommandLine.Command;
 import picocli.CommandLine.Option;
@@ -26,12 +27,20 @@ public final class ServeCommand implements Callable<Integer> {
     @Option(names = "--queue", defaultValue = "64", description = "requests waiting or running at most; more get 429 (default ${DEFAULT-VALUE})") int queue;
     @Option(names = "--served-model-name", description = "the base model's id in the API (default: the model directory's name)") String name;
     @Option(names = "--shutdown-timeout", defaultValue = "300", description = "seconds a stop waits for running requests (default ${DEFAULT-VALUE})") long drainSeconds;
+    @Option(names = "--idle-timeout", defaultValue = "30", paramLabel = "SECONDS", description = "seconds a connection may stay silent (headers or body stalled, or idle"
+            + " between requests) before it is closed; a request waiting for generation is exempt (default ${DEFAULT-VALUE})") long idleSeconds;
+    @Option(names = "--max-connections-per-client", defaultValue = "128", paramLabel = "N", description = "connections one client address may hold open at once;"
+            + " more are refused with 429, so that one client cannot take them all (default ${DEFAULT-VALUE})") int maxConnectionsPerClient;
+    @Option(names = "--min-request-rate", defaultValue = "256", paramLabel = "BYTES_PER_S", description = "bytes per second a request body must arrive at, at least;"
+            + " slower ones get 408 (0 = no minimum; default ${DEFAULT-VALUE})") long minRequestRate;
 
     @Override
     public Integer call() throws Exception {
+        if (idleSeconds < 1) throw new IllegalArgumentException("--idle-timeout must be at least 1 second, got " + idleSeconds);
         try (BaseModel base = BaseModel.open(model)) {
             Server.Options o = Server.Options.defaults().withHost(host).withSlots(slots).withContext(context).withQueue(queue)
-                    .withApiKey(apiKey).withModelId(name).withDrainMillis(drainSeconds * 1000);
+                    .withApiKey(apiKey).withModelId(name).withDrainMillis(drainSeconds * 1000)
+                    .withConnections(new ConnectionLimits(idleSeconds * 1000, maxConnectionsPerClient, minRequestRate));
             Server server = new Server(base, Cli.tokenizerOrNull(base), o);
             if (adapters != null)
                 for (AdapterRegistry.Entry e : server.adapters().loadDirectory(adapters)) System.err.println("adapter " + e.name() + ": " + e.path());

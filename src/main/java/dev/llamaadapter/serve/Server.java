@@ -15,6 +15,7 @@ import dev.llamaadapter.model.Transformer;
 import dev.llamaadapter.tokenizer.Tokenizer;
 import org.eclipse.jetty.http.HttpHeader;
 import org.eclipse.jetty.io.Content;
+import org.eclipse.jetty.io.EofException;
 import org.eclipse.jetty.server.Handler;
 import org.eclipse.jetty.server.Request;
 import org.eclipse.jetty.server.Response;
@@ -36,12 +37,13 @@ import java.util.List;
 import java.util.Locale;
 import java.util.concurrent.BlockingQueue;
 import java.util.concurrent.CountDownLatch;
-import java.util.concurrent.ExecutionException;
+import java.util.concurrent.RejectedExecutionException;
 import java.util.concurrent.LinkedBlockingQueue;
 import java.util.concurrent.ThreadLocalRandom;
 import java.util.concurrent.TimeUnit;
 import java.util.concurrent.atomic.AtomicInteger;
 import java.util.concurrent.atomic.AtomicLong;
+import java.util.function.Consumer;
 
 /**
  * An HTTP server with OpenAI's completion API over one base model and its adapters: the request's
@@ -53,6 +55,11 @@ import java.util.concurrent.atomic.AtomicLong;
  * {@code GET/POST /admin/adapters}, {@code DELETE /admin/adapters/{name}}, {@code GET /admin/stats} and
  * {@code GET /health} (the only one open without the API key). Errors are OpenAI's error objects.
  * Chat conversations are rendered into the Alpaca template as {@link ChatPrompt} describes.
+ *
+ * <p>Clients that misbehave cannot hold up the others: bodies are read without a thread ({@link RequestBodies}),
+ * connections are bounded in time and number per client ({@link ConnectionLimits}), prompts that cannot fit
+ * are refused before tokenizing ({@link PromptBudget}), and a request whose client left stops decoding
+ * ({@link ClientWatch}; streams find out from their writes).
  *
  * <p>Embeddable: {@link #start(int)} binds (0 = an ephemeral port) and returns the port; {@link #stop()}
  * stops accepting, lets running requests finish (up to the drain timeout), then stops decoding.
@@ -69,57 +76,63 @@ public final class Server implements AutoCloseable {
     /**
      * Settings. slots: sequences decoded at once (KV cache slots); context: positions per slot;
      * queue: requests waiting or running at most, more get 429; apiKey: null = open; modelId: the base
-     * model's id (null = its directory name); drainMillis: how long stop() waits for running requests.
+     * model's id (null = its directory name); drainMillis: how long stop() waits for running requests;
+     * maxBodyBytes: the largest request body; connections: timeouts and caps for slow or greedy clients.
      */
     public record Options(String host, int slots, int context, int queue, String apiKey, String modelId, long drainMillis,
-                          int maxBodyBytes) {
+                          int maxBodyBytes, ConnectionLimits connections) {
         public Options {
             if (slots < 1) throw new IllegalArgumentException("--slots must be at least 1, got " + slots);
             if (context < 2) throw new IllegalArgumentException("--context must be at least 2, got " + context);
             if (queue < 1) throw new IllegalArgumentException("--queue must be at least 1, got " + queue);
             if (apiKey != null && apiKey.isEmpty()) apiKey = null;
+            if (connections == null) connections = ConnectionLimits.defaults();
         }
 
         public static Options defaults() {
-            return new Options("127.0.0.1", 8, 2048, 64, null, null, 300_000, 16 << 20);
+            return new Options("127.0.0.1", 8, 2048, 64, null, null, 300_000, 16 << 20, ConnectionLimits.defaults());
         }
 
         public Options withHost(String h) {
-            return new Options(h, slots, context, queue, apiKey, modelId, drainMillis, maxBodyBytes);
+            return new Options(h, slots, context, queue, apiKey, modelId, drainMillis, maxBodyBytes, connections);
         }
 
         public Options withSlots(int n) {
-            return new Options(host, n, context, queue, apiKey, modelId, drainMillis, maxBodyBytes);
+            return new Options(host, n, context, queue, apiKey, modelId, drainMillis, maxBodyBytes, connections);
         }
 
         public Options withContext(int n) {
-            return new Options(host, slots, n, queue, apiKey, modelId, drainMillis, maxBodyBytes);
+            return new Options(host, slots, n, queue, apiKey, modelId, drainMillis, maxBodyBytes, connections);
         }
 
         public Options withQueue(int n) {
-            return new Options(host, slots, context, n, apiKey, modelId, drainMillis, maxBodyBytes);
+            return new Options(host, slots, context, n, apiKey, modelId, drainMillis, maxBodyBytes, connections);
         }
 
         public Options withApiKey(String k) {
-            return new Options(host, slots, context, queue, k, modelId, drainMillis, maxBodyBytes);
+            return new Options(host, slots, context, queue, k, modelId, drainMillis, maxBodyBytes, connections);
         }
 
         public Options withModelId(String id) {
-            return new Options(host, slots, context, queue, apiKey, id, drainMillis, maxBodyBytes);
+            return new Options(host, slots, context, queue, apiKey, id, drainMillis, maxBodyBytes, connections);
         }
 
         public Options withDrainMillis(long ms) {
-            return new Options(host, slots, context, queue, apiKey, modelId, ms, maxBodyBytes);
+            return new Options(host, slots, context, queue, apiKey, modelId, ms, maxBodyBytes, connections);
+        }
+
+        public Options withConnections(ConnectionLimits limits) {
+            return new Options(host, slots, context, queue, apiKey, modelId, drainMillis, maxBodyBytes, limits);
         }
     }
 
     /**
      * Counters since start: requests admitted, refused with 429, finished, cancelled (client gone or
      * stop), failed (a step failed); tokens; decoding steps; the largest batch decoded; requests now
-     * waiting or running.
+     * waiting or running; connections refused for the cap per client.
      */
     public record Stats(long admitted, long rejected, long completed, long cancelled, long failed, long promptTokens, long completionTokens,
-                        long steps, long maxBatch, int inFlight) {}
+                        long steps, long maxBatch, int inFlight, long refusedConnections) {}
 
     private final Tokenizer tokenizer; // null: token-id prompts only
     private final Options opt;
@@ -133,7 +146,9 @@ public final class Server implements AutoCloseable {
     private final AtomicLong admitted = new AtomicLong(), rejected = new AtomicLong(), completed = new AtomicLong(), cancelled = new AtomicLong(),
             failed = new AtomicLong(), promptTokens = new AtomicLong(), completionTokens = new AtomicLong();
 
+    private final ClientConnectionLimit connectionLimit;
     private org.eclipse.jetty.server.Server jetty;
+    private QueuedThreadPool httpPool;
     private volatile boolean draining;
     private final CountDownLatch stopped = new CountDownLatch(1);
 
@@ -145,6 +160,7 @@ public final class Server implements AutoCloseable {
         Transformer model = base.transformer();
         this.registry = new AdapterRegistry(base, model);
         this.scheduler = new Scheduler(() -> new Generator(model, tokenizer, options.slots(), options.context()), options.slots());
+        this.connectionLimit = new ClientConnectionLimit(options.connections().maxPerClient());
     }
 
     /** The model directory's name (a file's name without its extension), or "base". */
@@ -168,7 +184,7 @@ public final class Server implements AutoCloseable {
 
     public Stats stats() {
         return new Stats(admitted.get(), rejected.get(), completed.get(), cancelled.get(), failed.get(), promptTokens.get(), completionTokens.get(),
-                scheduler.steps.get(), scheduler.maxBatch.get(), inFlight.get());
+                scheduler.steps.get(), scheduler.maxBatch.get(), inFlight.get(), connectionLimit.refused());
     }
 
     /** Test hook: holds decoding between steps so that requests pile up. */
@@ -189,15 +205,19 @@ public final class Server implements AutoCloseable {
     /** Binds host:port (0 = any free port), starts decoding and serving; returns the bound port. */
     public synchronized int start(int port) throws Exception {
         if (jetty != null) throw new IllegalStateException("already started");
+        // a thread blocks only while its request waits for generation (at most queue of them): bodies are
+        // read without one (RequestBodies), so slow clients do not use these up
         QueuedThreadPool pool = new QueuedThreadPool(Math.max(64, opt.queue() + 32), 4);
         pool.setName("llama-adapter-http");
         pool.setDaemon(true);
+        httpPool = pool;
         org.eclipse.jetty.server.Server s = new org.eclipse.jetty.server.Server(pool);
         ServerConnector c = new ServerConnector(s);
         c.setHost(opt.host());
         c.setPort(port);
+        opt.connections().applyTo(c, connectionLimit);
         s.addConnector(c);
-        s.setHandler(new GracefulHandler(new Api()) {
+        s.setHandler(new GracefulHandler(opt.connections().enforceRate(new Api())) {
             @Override
             protected void handleShutdownRejection(Request req, Response res, Callback cb) {
                 res.getHeaders().put(HttpHeader.CONNECTION, "close");
@@ -263,57 +283,88 @@ public final class Server implements AutoCloseable {
 
         @Override
         public boolean handle(Request req, Response res, Callback cb) {
-            String path = Request.getPathInContext(req);
-            String method = req.getMethod();
-            try {
-                if (path.equals("/health")) {
-                    require(method, "GET");
-                    sendJson(res, cb, 200, json.createObjectNode().put("status", draining ? "stopping" : "ok"));
-                    return true;
-                }
-                authorize(req);
-                switch (path) {
-                    case "/v1/completions" -> {
-                        require(method, "POST");
-                        completions(readJson(req), req, res, cb);
-                    }
-                    case "/v1/chat/completions" -> {
-                        require(method, "POST");
-                        chat(readJson(req), req, res, cb);
-                    }
-                    case "/v1/models" -> {
-                        require(method, "GET");
-                        sendJson(res, cb, 200, models());
-                    }
-                    case "/admin/adapters" -> {
-                        if (method.equals("GET")) sendJson(res, cb, 200, models());
-                        else {
-                            require(method, "POST");
-                            sendJson(res, cb, 200, loadAdapter(readJson(req)));
-                        }
-                    }
-                    case "/admin/stats" -> {
-                        require(method, "GET");
-                        sendJson(res, cb, 200, json.valueToTree(stats()));
-                    }
-                    default -> {
-                        if (path.startsWith("/v1/models/")) {
-                            require(method, "GET");
-                            sendJson(res, cb, 200, model(path.substring("/v1/models/".length())));
-                        } else if (path.startsWith("/admin/adapters/")) {
-                            require(method, "DELETE");
-                            sendJson(res, cb, 200, unloadAdapter(path.substring("/admin/adapters/".length())));
-                        } else throw new ApiException(404, "invalid_request_error", "no such endpoint: " + method + " " + path, null, "not_found");
-                    }
-                }
-            } catch (ApiException e) {
-                sendError(res, cb, e);
-            } catch (Exception e) {
-                LOG.log(System.Logger.Level.ERROR, method + " " + path + " failed", e);
-                sendError(res, cb, new ApiException(500, "server_error", "internal error: " + e, null, null));
-            }
+            answer(req, res, cb, () -> route(req, res, cb));
             return true;
         }
+    }
+
+    /** An endpoint's work: it answers through the response, or throws what to answer. */
+    private interface Work {
+        void run() throws Exception;
+    }
+
+    /** Runs a request's work: an ApiException becomes its error reply, anything else a 500. */
+    private void answer(Request req, Response res, Callback cb, Work work) {
+        try {
+            work.run();
+        } catch (ApiException e) {
+            sendError(res, cb, e);
+        } catch (Exception e) {
+            LOG.log(System.Logger.Level.ERROR, req.getMethod() + " " + Request.getPathInContext(req) + " failed", e);
+            sendError(res, cb, new ApiException(500, "server_error", "internal error: " + e, null, null));
+        }
+    }
+
+    private void route(Request req, Response res, Callback cb) {
+        String path = Request.getPathInContext(req);
+        String method = req.getMethod();
+        if (path.equals("/health")) {
+            require(method, "GET");
+            sendJson(res, cb, 200, json.createObjectNode().put("status", draining ? "stopping" : "ok"));
+            return;
+        }
+        authorize(req);
+        switch (path) {
+            case "/v1/completions" -> {
+                require(method, "POST");
+                withBody(req, res, cb, body -> completions(body, req, res, cb));
+            }
+            case "/v1/chat/completions" -> {
+                require(method, "POST");
+                withBody(req, res, cb, body -> chat(body, req, res, cb));
+            }
+            case "/v1/models" -> {
+                require(method, "GET");
+                sendJson(res, cb, 200, models());
+            }
+            case "/admin/adapters" -> {
+                if (method.equals("GET")) sendJson(res, cb, 200, models());
+                else {
+                    require(method, "POST");
+                    withBody(req, res, cb, body -> sendJson(res, cb, 200, loadAdapter(body)));
+                }
+            }
+            case "/admin/stats" -> {
+                require(method, "GET");
+                sendJson(res, cb, 200, json.valueToTree(stats()));
+            }
+            default -> {
+                if (path.startsWith("/v1/models/")) {
+                    require(method, "GET");
+                    sendJson(res, cb, 200, model(path.substring("/v1/models/".length())));
+                } else if (path.startsWith("/admin/adapters/")) {
+                    require(method, "DELETE");
+                    sendJson(res, cb, 200, unloadAdapter(path.substring("/admin/adapters/".length())));
+                } else throw new ApiException(404, "invalid_request_error", "no such endpoint: " + method + " " + path, null, "not_found");
+            }
+        }
+    }
+
+    /**
+     * Reads the JSON body without holding this thread while it arrives ({@link RequestBodies}), then goes on
+     * in the server's pool, where the work may block (waiting for generation) as before.
+     */
+    private void withBody(Request req, Response res, Callback cb, Consumer<JsonNode> then) {
+        RequestBodies.read(req, opt.maxBodyBytes()).whenComplete((bytes, failure) -> {
+            try {
+                httpPool.execute(() -> answer(req, res, cb, () -> {
+                    if (failure != null) throw RequestBodies.refusal(failure, opt.maxBodyBytes());
+                    then.accept(parseJson(bytes));
+                }));
+            } catch (RejectedExecutionException stopping) {
+                cb.failed(stopping);
+            }
+        });
     }
 
     private static void require(String method, String allowed) {
@@ -331,19 +382,7 @@ public final class Server implements AutoCloseable {
                     h == null ? "missing API key: send 'Authorization: Bearer KEY'" : "incorrect API key", null, "invalid_api_key");
     }
 
-    private JsonNode readJson(Request req) {
-        long declared = req.getLength();
-        if (declared > opt.maxBodyBytes())
-            throw new ApiException(413, "invalid_request_error", "the request body is larger than " + opt.maxBodyBytes() + " bytes", null, null);
-        byte[] body;
-        try {
-            body = Content.Source.asByteArrayAsync(req, opt.maxBodyBytes()).get();
-        } catch (ExecutionException e) {
-            throw new ApiException(400, "invalid_request_error", "could not read the request body: " + e.getCause().getMessage(), null, null);
-        } catch (InterruptedException e) {
-            Thread.currentThread().interrupt();
-            throw new ApiException(503, "server_error", "interrupted", null, null);
-        }
+    private JsonNode parseJson(byte[] body) {
         if (body.length == 0) throw ApiException.badRequest("the request body is empty: send a JSON object", null, "invalid_json");
         JsonNode n;
         try {
@@ -383,6 +422,7 @@ public final class Server implements AutoCloseable {
         }
         if (e.status == 401) res.getHeaders().put(HttpHeader.WWW_AUTHENTICATE, "Bearer");
         if (e.status == 429 || e.status == 503) res.getHeaders().put(HttpHeader.RETRY_AFTER, "1");
+        if (e.status == 408 || e.status == 413) res.getHeaders().put(HttpHeader.CONNECTION, "close"); // the rest of the body was not read
         sendJson(res, cb, e.status, errorBody(e));
     }
 
@@ -487,7 +527,7 @@ public final class Server implements AutoCloseable {
             throw ApiException.badRequest("'response_format' other than text is not supported", "response_format");
         ChatPrompt.Rendered r = ChatPrompt.render(ChatPrompt.parse(body.get("messages")));
         if (tokenizer == null) throw ApiException.badRequest("this model has no tokenizer: chat needs one (use /v1/completions with token ids)", "messages");
-        int[] prompt = withBos(tokenizer.encode(r.text()));
+        int[] prompt = PromptBudget.encode(tokenizer, r.text(), opt.context(), "messages");
         String field = body.hasNonNull("max_completion_tokens") ? "max_completion_tokens" : "max_tokens";
         int maxTokens = integer(body, field, Math.max(0, opt.context() - prompt.length)); // default: up to the context
         run(new Job(Kind.CHAT, model, adapter, prompt, sampling(body, prompt, maxTokens, field), bool(body, "stream", false),
@@ -517,13 +557,13 @@ public final class Server implements AutoCloseable {
         return so != null && so.isObject() && so.path("include_usage").asBoolean(false);
     }
 
-    /** A completion prompt: a string (BOS added) or an array of token ids (used as given). */
+    /** A completion prompt: a string (BOS added; refused early when it cannot fit) or an array of token ids (used as given). */
     private int[] completionPrompt(JsonNode p) {
         if (p == null || p.isNull()) throw ApiException.badRequest("'prompt' is required", "prompt");
         if (p.isArray() && p.size() == 1 && p.get(0).isTextual()) p = p.get(0);
         if (p.isTextual()) {
             if (tokenizer == null) throw ApiException.badRequest("this model has no tokenizer: give the prompt as an array of token ids", "prompt");
-            return withBos(tokenizer.encode(p.asText()));
+            return PromptBudget.encode(tokenizer, p.asText(), opt.context(), "prompt");
         }
         if (p.isArray()) {
             int[] ids = new int[p.size()];
@@ -540,20 +580,11 @@ public final class Server implements AutoCloseable {
         throw ApiException.badRequest("'prompt' must be a string or an array of token ids", "prompt");
     }
 
-    private int[] withBos(int[] body) {
-        int[] ids = new int[body.length + 1];
-        ids[0] = tokenizer.bosId() >= 0 ? tokenizer.bosId() : 1;
-        System.arraycopy(body, 0, ids, 1, body.length);
-        return ids;
-    }
-
     /** Sampling settings from the request; checks that the prompt and max tokens fit the context. */
     private SamplingParams sampling(JsonNode body, int[] prompt, int maxTokens, String maxField) {
         int ctx = opt.context();
         String promptField = body.has("messages") ? "messages" : "prompt";
-        if (prompt.length >= ctx)
-            throw ApiException.badRequest("the prompt has " + prompt.length + " tokens but the context holds " + ctx
-                    + " (prompt plus at least one generated token)", promptField, "context_length_exceeded");
+        if (prompt.length >= ctx) throw PromptBudget.tooLong(prompt.length, true, ctx, promptField);
         if (maxTokens < 0) throw ApiException.badRequest(maxField + " must be >= 0, got " + maxTokens, maxField);
         if ((long) prompt.length + maxTokens > ctx)
             throw ApiException.badRequest("the context holds " + ctx + " tokens but " + (prompt.length + (long) maxTokens) + " were asked for ("
@@ -684,17 +715,16 @@ public final class Server implements AutoCloseable {
         long created = System.currentTimeMillis() / 1000;
         if (job.stream()) stream(job, seq, events, id, created, res, cb);
         else {
-            Generator.Result r;
-            try {
-                r = seq.result.get();
-            } catch (InterruptedException e) {
-                seq.cancel();
-                Thread.currentThread().interrupt();
-                throw new ApiException(503, "server_error", "interrupted", null, null);
-            } catch (ExecutionException e) {
-                throw new ApiException(500, "server_error", "generation failed: " + e.getCause(), null, null);
+            ClientWatch watch = new ClientWatch(req);
+            Generator.Result r = watch.await(seq);
+            if (r.finishReason().equals("cancelled")) {
+                if (watch.clientGone()) {
+                    cb.failed(new EofException("the client closed the connection")); // nobody to answer; Jetty drops the connection
+                    return;
+                }
+                throw cancelled();
             }
-            if (r.finishReason().equals("cancelled")) throw cancelled();
+            if (watch.mustClose()) res.getHeaders().put(HttpHeader.CONNECTION, "close");
             ObjectNode o = head(job, id, created, job.kind() == Kind.CHAT ? "chat.completion" : "text_completion");
             ObjectNode choice = o.putArray("choices").addObject();
             choice.put("index", 0);

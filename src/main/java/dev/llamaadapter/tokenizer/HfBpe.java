@@ -92,6 +92,29 @@ final class HfBpe {
         return byteFallback;
     }
 
+    /** The most characters one final symbol of a word can span: the longest vocabulary token, or one code point. */
+    int longestSymbol() {
+        int longest = 2;
+        for (String t : vocab.keySet()) longest = Math.max(longest, t.length());
+        return longest;
+    }
+
+    /**
+     * Whether {@link #encodeWord} gives every character of a word at least one symbol of its own (so that a
+     * word's tokens are at least its length over {@link #longestSymbol}): true when each character has a
+     * token, its bytes have tokens (a complete byte fallback), or it becomes an unknown token not fused with
+     * its neighbours. Words made of GPT-2's byte characters ({@code byteLevelWords}) are covered when the
+     * vocabulary has all 256 of them. Otherwise characters may vanish or fuse, and no length bound holds.
+     */
+    boolean givesEveryCharacterASymbol(boolean byteLevelWords) {
+        boolean bytesComplete = true, byteCharsComplete = true;
+        for (int b = 0; b < 256; b++) {
+            bytesComplete &= byteTokens[b] >= 0;
+            byteCharsComplete &= vocab.containsKey(ByteLevel.encode(new byte[] {(byte) b}));
+        }
+        return byteFallback && bytesComplete || unkId >= 0 && !fuseUnk || byteLevelWords && byteCharsComplete;
+    }
+
     /** Appends the ids of one pre-tokenized word. */
     void encodeWord(String word, AbstractTokenizer.IntList out) {
         if (ignoreMerges) {

@@ -137,6 +137,34 @@ final class HfPipeline {
         }
     }
 
+    /**
+     * Whether the pre-tokenizer keeps every character of its input in some word (it splits, prefixes or
+     * re-spells, but never drops): what makes the words at least as long, together, as the normalized text.
+     * Whitespace, WhitespaceSplit and a Split that removes its delimiters drop text.
+     */
+    static boolean keepsAllText(JsonNode n) {
+        if (n == null || n.isNull()) return true;
+        return switch (n.path("type").asText()) {
+            case "Sequence" -> {
+                boolean all = true;
+                for (JsonNode child : n.path("pretokenizers")) all &= keepsAllText(child);
+                yield all;
+            }
+            case "Split" -> !n.path("behavior").asText("Isolated").equals("Removed");
+            case "ByteLevel", "Digits" -> true; // ByteLevel writes each UTF-8 byte as a character: never fewer
+            case "Metaspace" -> !n.path("replacement").asText("\u2581").isEmpty();
+            default -> false;
+        };
+    }
+
+    /** Whether a ByteLevel step runs, so that the words are spelled in GPT-2's byte characters. */
+    static boolean byteLevel(JsonNode n) {
+        if (n == null || n.isNull()) return false;
+        if (n.path("type").asText().equals("ByteLevel")) return true;
+        for (JsonNode child : n.path("pretokenizers")) if (byteLevel(child)) return true;
+        return false;
+    }
+
     /** Hugging Face's SplitDelimiterBehavior: what happens to the matched delimiters. */
     enum Behavior { REMOVED, ISOLATED, MERGED_WITH_PREVIOUS, MERGED_WITH_NEXT, CONTIGUOUS }
 

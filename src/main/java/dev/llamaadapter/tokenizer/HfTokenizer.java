@@ -31,14 +31,17 @@ final class HfTokenizer extends AbstractTokenizer {
     private final UnaryOperator<String> normalizer;
     private final HfPipeline.PreTokenizer preTokenizer;
     private final HfBpe model;
+    /** For {@link #minTokens}: the longest span of one symbol, or 0 when the pipeline allows no length bound. */
+    private final int longestSymbol;
 
     private HfTokenizer(TokenTable table, Map<String, Integer> specials, int bos, int eos, int eot, AddedTokens added,
-                        UnaryOperator<String> normalizer, HfPipeline.PreTokenizer preTokenizer, HfBpe model) {
+                        UnaryOperator<String> normalizer, HfPipeline.PreTokenizer preTokenizer, HfBpe model, boolean boundHolds) {
         super(table, specials, bos, eos, eot);
         this.added = added;
         this.normalizer = normalizer;
         this.preTokenizer = preTokenizer;
         this.model = model;
+        this.longestSymbol = boundHolds ? model.longestSymbol() : 0;
     }
 
     static HfTokenizer load(Path file) throws IOException {
@@ -87,8 +90,10 @@ final class HfTokenizer extends AbstractTokenizer {
         int bos = namedToken(config, "bos_token", byText, "<s>", "<|begin_of_text|>", "<bos>");
         int eos = namedToken(config, "eos_token", byText, "</s>", "<|end_of_text|>", "<|endoftext|>", "<eos>");
         Integer eot = byText.get("<|eot_id|>");
+        JsonNode pre = root.get("pre_tokenizer");
+        boolean boundHolds = HfPipeline.keepsAllText(pre) && model.givesEveryCharacterASymbol(HfPipeline.byteLevel(pre));
         return new HfTokenizer(table, specials, bos, eos, eot != null ? eot : eos, new AddedTokens(addedTokens),
-                HfPipeline.normalizer(root.get("normalizer"), file), HfPipeline.preTokenizer(root.get("pre_tokenizer"), file), model);
+                HfPipeline.normalizer(root.get("normalizer"), file), HfPipeline.preTokenizer(pre, file), model, boundHolds);
     }
 
     @Override
@@ -105,6 +110,23 @@ final class HfTokenizer extends AbstractTokenizer {
                 if (!w.text().isEmpty()) model.encodeWord(w.text(), out);
         }
         return out.toArray();
+    }
+
+    /**
+     * An added token is one token; other text is normalized (which may shorten it, so the bound is taken
+     * after), and when the pre-tokenizer keeps every character and the model gives each one a symbol, the
+     * words' tokens are at least the normalized length over the longest symbol. Normalizing is linear; the
+     * pre-tokenizer and BPE, the costly steps, do not run.
+     */
+    @Override
+    public int minTokens(String text) {
+        if (longestSymbol == 0) return 0;
+        long tokens = 0;
+        for (AddedTokens.Segment seg : added.split(text)) {
+            if (seg.tokenId() >= 0) tokens++;
+            else tokens += (normalizer.apply(seg.text()).length() + longestSymbol - 1) / longestSymbol;
+        }
+        return (int) Math.min(Integer.MAX_VALUE, tokens);
     }
 
     /**

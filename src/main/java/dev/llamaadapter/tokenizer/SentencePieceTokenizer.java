@@ -40,6 +40,8 @@ final class SentencePieceTokenizer extends AbstractTokenizer {
     private final int[] byteIds = new int[256];
     private final Set<String> userDefined = new HashSet<>();
     private final int longestUserDefined;
+    /** The most characters one final symbol can span: the longest mergeable piece, or one code point (2 chars). */
+    private final int longestSymbol;
 
     private SentencePieceTokenizer(SentencePieceModel model, TokenTable table, Map<String, Integer> specials, int bos, int eos,
                                    Map<String, Integer> mergeable, Map<String, Integer> reserved, int unkId) {
@@ -51,7 +53,7 @@ final class SentencePieceTokenizer extends AbstractTokenizer {
         List<Piece> pieces = model.pieces();
         scores = new float[pieces.size()];
         types = new int[pieces.size()];
-        int longest = 0;
+        int longest = 0, longestMergeable = 2;
         java.util.Arrays.fill(byteIds, -1);
         for (int i = 0; i < pieces.size(); i++) {
             Piece p = pieces.get(i);
@@ -62,8 +64,10 @@ final class SentencePieceTokenizer extends AbstractTokenizer {
                 longest = Math.max(longest, p.text().length());
             }
             if (p.type() == BYTE) byteIds[byteOf(p.text())] = i;
+            if (p.type() == NORMAL || p.type() == USER_DEFINED || p.type() == UNUSED) longestMergeable = Math.max(longestMergeable, p.text().length());
         }
         longestUserDefined = longest;
+        longestSymbol = longestMergeable;
     }
 
     static SentencePieceTokenizer load(Path file) throws IOException {
@@ -163,6 +167,19 @@ final class SentencePieceTokenizer extends AbstractTokenizer {
         return emitter.out.toArray();
     }
 
+    /**
+     * The normalized text splits into final symbols, each a mergeable piece (merges only make those), a
+     * user-defined piece or a single code point. With byte fallback each symbol becomes at least one token
+     * (an unknown one its UTF-8 bytes), so the tokens are at least the normalized length over the longest
+     * symbol. Without it a run of unknown characters becomes one {@code <unk>}, and length says nothing.
+     */
+    @Override
+    public int minTokens(String text) {
+        if (!model.byteFallback()) return 0;
+        long chars = normalizedLength(text);
+        return (int) Math.min(Integer.MAX_VALUE, (chars + longestSymbol - 1) / longestSymbol);
+    }
+
     /** Turns final symbols into ids, as sentencepiece's resegmentation and PopulateSentencePieceText do. */
     private final class Emitter {
         final IntList out = new IntList();
@@ -202,30 +219,57 @@ final class SentencePieceTokenizer extends AbstractTokenizer {
 
     /** sentencepiece's Normalizer::Normalize with an identity character map. */
     String normalize(String input) {
+        StringBuilder sb = new StringBuilder(input.length() + 2);
+        normalize(input, sb::append);
+        return sb.toString();
+    }
+
+    /** The length of {@link #normalize}'s result, counted without building it (the text may be megabytes). */
+    long normalizedLength(String input) {
+        long[] n = {0};
+        normalize(input, c -> n[0]++);
+        return n[0];
+    }
+
+    private interface CharSink {
+        void put(char c);
+    }
+
+    /**
+     * Normalizes into {@code sink}. With remove_extra_whitespaces, trailing space symbols go: they are held
+     * back until a non-space follows, so that the text is streamed rather than trimmed afterwards.
+     */
+    private void normalize(String input, CharSink sink) {
         boolean removeExtra = model.removeExtraWhitespaces();
         char space = model.escapeWhitespaces() ? SPACE_SYMBOL : ' ';
         int i = 0, n = input.length();
         if (removeExtra) while (i < n && input.charAt(i) == ' ') i++;
-        if (i == n) return "";
-        StringBuilder sb = new StringBuilder(n - i + 2);
+        if (i == n) return;
+        int[] heldSpaces = {0};
+        CharSink out = !removeExtra ? sink : c -> {
+            if (c == space) {
+                heldSpaces[0]++;
+                return;
+            }
+            for (; heldSpaces[0] > 0; heldSpaces[0]--) sink.put(space);
+            sink.put(c);
+        };
         boolean suffix = model.treatWhitespaceAsSuffix();
-        if (!suffix && model.addDummyPrefix()) sb.append(space);
+        if (!suffix && model.addDummyPrefix()) out.put(space);
         boolean prevSpace = removeExtra;
         while (i < n) {
             int len = userDefinedPrefix(input, i);
             if (len == 0) len = Character.charCount(input.codePointAt(i));
             if (len == 1 && input.charAt(i) == ' ') {
-                if (!prevSpace) sb.append(space);
+                if (!prevSpace) out.put(space);
                 prevSpace = removeExtra;
             } else {
-                for (int k = i; k < i + len; k++) sb.append(input.charAt(k) == ' ' ? space : input.charAt(k));
+                for (int k = i; k < i + len; k++) out.put(input.charAt(k) == ' ' ? space : input.charAt(k));
                 prevSpace = removeExtra && input.charAt(i + len - 1) == ' ';
             }
             i += len;
         }
-        if (removeExtra) while (sb.length() > 0 && sb.charAt(sb.length() - 1) == space) sb.setLength(sb.length() - 1);
-        if (suffix && model.addDummyPrefix()) sb.append(space);
-        return sb.toString();
+        if (suffix && model.addDummyPrefix()) sink.put(space); // after the trailing spaces went, as sentencepiece does
     }
 
     private static int byteOf(String piece) {

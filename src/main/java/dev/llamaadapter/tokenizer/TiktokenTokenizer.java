@@ -37,10 +37,15 @@ final class TiktokenTokenizer extends AbstractTokenizer {
 
     /** Token bytes, as a Latin-1 string (one char per byte), to rank (= id). */
     private final Map<String, Integer> ranks;
+    /** The most bytes one token stands for. */
+    private final int longestToken;
 
     private TiktokenTokenizer(TokenTable table, Map<String, Integer> specials, Map<String, Integer> ranks) {
         super(table, specials, specials.get("<|begin_of_text|>"), specials.get("<|end_of_text|>"), specials.get("<|eot_id|>"));
         this.ranks = ranks;
+        int longest = 1;
+        for (String t : ranks.keySet()) longest = Math.max(longest, t.length());
+        this.longestToken = longest;
     }
 
     /** Whether the file starts like a tiktoken ranks file: a base64 token, a space, a decimal rank. */
@@ -122,6 +127,27 @@ final class TiktokenTokenizer extends AbstractTokenizer {
             else mergeBytes(chunk, out);
         }
         return out.toArray();
+    }
+
+    /**
+     * The split pattern leaves no character out (every character is a letter, a number, whitespace or
+     * something else, and each kind has an alternative), and each chunk's tokens spell its UTF-8 bytes, so
+     * the tokens are at least the text's UTF-8 length over the longest token.
+     */
+    @Override
+    public int minTokens(String text) {
+        long bytes = 0;
+        for (int i = 0, n = text.length(); i < n; i++) {
+            char c = text.charAt(i);
+            if (c < 0x80) bytes++;
+            else if (c < 0x800) bytes += 2;
+            else if (Character.isHighSurrogate(c) && i + 1 < n && Character.isLowSurrogate(text.charAt(i + 1))) {
+                bytes += 4;
+                i++;
+            } else if (Character.isSurrogate(c)) bytes++; // a lone surrogate: getBytes writes '?'
+            else bytes += 3;
+        }
+        return (int) Math.min(Integer.MAX_VALUE, (bytes + longestToken - 1) / longestToken);
     }
 
     /** Byte-pair merging of one pre-tokenized chunk (its bytes as Latin-1 chars). */

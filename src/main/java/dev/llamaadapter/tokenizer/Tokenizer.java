@@ -38,6 +38,17 @@ public interface Tokenizer {
     int[] encode(String text);
 
     /**
+     * A lower bound on {@code encode(text).length}, found in one pass over the text without tokenizing it.
+     * It is never more than the true count, so a caller with a token budget can refuse text that cannot
+     * fit before paying for encoding it (megabytes of text take seconds and gigabytes to encode), and text
+     * that passes costs at most about budget x longest token to encode. 0 where the tokenizer knows no
+     * bound (the default).
+     */
+    default int minTokens(String text) {
+        return 0;
+    }
+
+    /**
      * Ids to text: control tokens (BOS, EOS, chat markers) are skipped, byte tokens are reassembled into
      * UTF-8 (ill-formed bytes become U+FFFD), and SentencePiece's dummy-prefix space is removed from the
      * first piece as sentencepiece does.
