@@ -23,7 +23,7 @@ public final class ServeCommand implements Callable<Integer> {
     @Option(names = "--host", defaultValue = "127.0.0.1", description = "address to listen on (default ${DEFAULT-VALUE})") String host;
     @Option(names = "--api-key", description = "require 'Authorization: Bearer KEY' (default: open)") String apiKey;
     @Option(names = "--slots", defaultValue = "8", description = "sequences decoded together in one batch (default ${DEFAULT-VALUE})") int slots;
-    @Option(names = "--context", defaultValue = "2048", description = "KV cache positions per sequence (default ${DEFAULT-VALUE})") int context;
+    @Option(names = "--context", description = "KV cache positions per sequence (default: the model's max_position_embeddings, else 2048)") Integer context;
     @Option(names = "--queue", defaultValue = "64", description = "requests waiting or running at most; more get 429 (default ${DEFAULT-VALUE})") int queue;
     @Option(names = "--served-model-name", description = "the base model's id in the API (default: the model directory's name)") String name;
     @Option(names = "--shutdown-timeout", defaultValue = "300", description = "seconds a stop waits for running requests (default ${DEFAULT-VALUE})") long drainSeconds;
@@ -38,7 +38,8 @@ public final class ServeCommand implements Callable<Integer> {
     public Integer call() throws Exception {
         if (idleSeconds < 1) throw new IllegalArgumentException("--idle-timeout must be at least 1 second, got " + idleSeconds);
         try (BaseModel base = BaseModel.open(model)) {
-            Server.Options o = Server.Options.defaults().withHost(host).withSlots(slots).withContext(context).withQueue(queue)
+            int ctx = dev.llamaadapter.generate.ContextLength.resolve(context, "--context", base.config(), System.err::println);
+            Server.Options o = Server.Options.defaults().withHost(host).withSlots(slots).withContext(ctx).withQueue(queue)
                     .withApiKey(apiKey).withModelId(name).withDrainMillis(drainSeconds * 1000)
                     .withConnections(new ConnectionLimits(idleSeconds * 1000, maxConnectionsPerClient, minRequestRate));
             Server server = new Server(base, Cli.tokenizerOrNull(base), o);
@@ -52,7 +53,7 @@ public final class ServeCommand implements Callable<Integer> {
             }, "llama-adapter-shutdown");
             Runtime.getRuntime().addShutdownHook(hook);
             System.err.printf("serving %s (%s) and %d adapter(s) on http://%s:%d/v1 (%d slots x %d positions, queue %d%s)%n",
-                    server.baseModelId(), base.shape(), server.adapters().list().size(), host, bound, slots, context, queue,
+                    server.baseModelId(), base.shape(), server.adapters().list().size(), host, bound, slots, ctx, queue,
                     apiKey == null ? "" : ", API key required");
             server.join();
             return 0;
