@@ -55,6 +55,8 @@ public final class AdapterFile {
      */
     public static final String BASE_FINGERPRINT = "base_model.fingerprint", BASE_SHAPE = "base_model.shape",
             BASE_SKETCH = "base_model.sketch";
+    /** The base's model_type (spec §7), so a PEFT export can refuse the families PEFT does not read. */
+    public static final String BASE_FAMILY = "base_model.family";
 
     /**
      * Reads an adapter for this base model, refusing one trained on another base (by fingerprint, then by

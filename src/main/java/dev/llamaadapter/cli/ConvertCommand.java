@@ -61,14 +61,19 @@ public final class ConvertCommand implements Callable<Integer> {
             if (base != null) {
                 meta.put(AdapterFile.BASE_FINGERPRINT, base.fingerprint());
                 meta.put(AdapterFile.BASE_SHAPE, base.shape());
+                meta.put(AdapterFile.BASE_FAMILY, base.config().arch().family().modelType());
                 meta.put(AdapterFile.BASE_SKETCH, dev.llamaadapter.model.BaseSketch.of(base).encode());
             } else if (l.format() == Format.NATIVE) {
-                for (String k : new String[]{AdapterFile.BASE_FINGERPRINT, AdapterFile.BASE_SHAPE, AdapterFile.BASE_SKETCH})
+                for (String k : new String[]{AdapterFile.BASE_FINGERPRINT, AdapterFile.BASE_SHAPE, AdapterFile.BASE_SKETCH, AdapterFile.BASE_FAMILY})
                     if (src.containsKey(k)) meta.put(k, src.get(k));
             }
             meta.put("converted_from", l.format().id() + ":" + adapter.toAbsolutePath().normalize());
             String baseName = model != null ? model.toString()
                     : "null".equals(src.getOrDefault("base_model_name_or_path", "null")) ? null : src.get("base_model_name_or_path");
+            String family = meta.getOrDefault(AdapterFile.BASE_FAMILY, "llama");
+            if (to == Format.PEFT && !family.equals("llama") && !family.equals("mistral"))
+                throw new IllegalArgumentException(adapter + ": its base is a " + family + " model; PEFT's adaption_prompt reads and writes "
+                        + "llama and mistral adapters only (spec §7): keep it native");
             var notes = AdapterFormats.write(to, out, p, l.nLayers(), meta, baseName);
             AdapterFormats.verifyWritten(to, out, p, l.nLayers());
             pw.printf("convert: %s (%s: K=%d L=%d D=%d H=%d, model of %d layers, gates %s) -> %s (%s)%n", adapter, l.format().id(),

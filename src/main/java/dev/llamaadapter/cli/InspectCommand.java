@@ -66,6 +66,7 @@ public final class InspectCommand implements Callable<Integer> {
             };
             out.printf("model: %s%n", path);
             out.printf("format: %s%n", kind);
+            out.printf("family: %s%n", c.arch().describe());
             out.printf("config: %s, head_dim %d, rms_norm_eps %s, rope_theta %s, tie_word_embeddings %s%s%s%n", base.shape(), c.headDim(),
                     c.rmsNormEps(), c.ropeTheta(), c.tieWordEmbeddings(),
                     c.torchDtype() == null ? "" : ", torch_dtype " + c.torchDtype(),

@@ -54,6 +54,7 @@ public final class Generator {
     private final boolean[] slotBusy;
     private final Transformer.Scratch scratch = new Transformer.Scratch();
     private float[] logits = new float[0]; // [rows, V]
+    private final int sampledV;            // ids sampled from: [0, sampledV)
 
     public Generator(Transformer model, Tokenizer tokenizer, int slots, int maxSeq) {
         this.model = model;
@@ -61,6 +62,9 @@ public final class Generator {
         this.cache = new KvCache(model.config, slots, maxSeq);
         this.slotBusy = new boolean[slots];
         this.V = model.config.vocabSize();
+        // a model's vocabulary is often padded past its tokenizer's (Qwen2.5: 151,936 rows for 151,665 tokens):
+        // ids the tokenizer cannot decode are never sampled
+        this.sampledV = tokenizer != null && tokenizer.vocabSize() > 0 ? Math.min(V, tokenizer.vocabSize()) : V;
         eos.addAll(model.config.eosTokenIds());
         if (tokenizer != null) {
             if (tokenizer.eosId() >= 0) eos.add(tokenizer.eosId());
@@ -190,7 +194,7 @@ public final class Generator {
                 q.promptNanos = dt;
                 q.prefilled = true;
             }
-            int id = q.sampler.next(logits, (i++) * V, V, q.tokens, q.len);
+            int id = q.sampler.next(logits, (i++) * V, sampledV, q.tokens, q.len);
             if (advance(q, id)) finished.add(q);
         }
         for (Sequence q : finished) finish(q);

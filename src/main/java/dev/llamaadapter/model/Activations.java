@@ -74,17 +74,21 @@ public final class Activations {
         final float[] qPre, kPre;   // [M, qw], [M, kw]
         final float[] qRstd, kRstd; // [M·H], [M·Hkv]
         final float[] akPre, akRstd; // [K, kw], [K·Hkv] the prompt keys before the norm
+        // gemma2's post-norms, else null: the attention and MLP outputs before their norms, and the norms' r
+        final float[] oProj, rstd3, mlpProj, rstd4; // [M, D], [M], [M, D], [M]
 
         /** Bytes of one block: what a layer keeps for its backward without recomputation. */
-        static long bytes(int B, int T, int D, int F, int H, int qw, int kw, int K, boolean full, boolean visual, boolean headNorms) {
+        static long bytes(int B, int T, int D, int F, int H, int qw, int kw, int K, boolean full, boolean visual, boolean headNorms,
+                          boolean postNorms) {
             long M = (long) B * T, PB = visual ? B : 1, hd = qw / H;
             return 4 * (M * D + M + M * qw + 2 * M * kw + Attention.savedFloatsCapacity(B, T, H, qw / H) + 2 * PB * K * kw + H
                     + (long) B * H * T * K
                     + M * qw + M * D + M + 2 * M * F + (full ? M * qw : 0)
-                    + (headNorms ? M * qw + M * kw + M * H + M * (kw / hd) + K * kw + K * (kw / hd) : 0));
+                    + (headNorms ? M * qw + M * kw + M * H + M * (kw / hd) + K * kw + K * (kw / hd) : 0)
+                    + (postNorms ? 2 * (M * D + M) : 0));
         }
 
-        Saved(int B, int T, int D, int F, int H, int qw, int kw, int K, boolean full, boolean visual, boolean headNorms) {
+        Saved(int B, int T, int D, int F, int H, int qw, int kw, int K, boolean full, boolean visual, boolean headNorms, boolean postNorms) {
             int M = B * T;
             xIn = new float[M * D]; rstd1 = new float[M];
             q = new float[M * qw]; k = new float[M * kw]; v = new float[M * kw];
@@ -99,6 +103,8 @@ public final class Activations {
             qPre = headNorms ? new float[M * qw] : null; kPre = headNorms ? new float[M * kw] : null;
             qRstd = headNorms ? new float[M * H] : null; kRstd = headNorms ? new float[M * hkv] : null;
             akPre = headNorms ? new float[K * kw] : null; akRstd = headNorms ? new float[K * hkv] : null;
+            oProj = postNorms ? new float[M * D] : null; rstd3 = postNorms ? new float[M] : null;
+            mlpProj = postNorms ? new float[M * D] : null; rstd4 = postNorms ? new float[M] : null;
         }
     }
 
@@ -117,7 +123,7 @@ public final class Activations {
         this.B = B; this.T = T; this.M = B * T;
         int D = c.hiddenSize(), F = c.intermediateSize(), V = c.vocabSize(), H = c.numAttentionHeads();
         int hd = c.headDim(), qw = H * hd, kw = c.numKeyValueHeads() * hd;
-        boolean headNorms = c.arch().family().qkNorm();
+        boolean headNorms = c.arch().family().qkNorm(), postNorms = c.arch().family().gemma();
         x = new float[M * D]; h = new float[M * D]; attn = new float[M * qw]; act = new float[M * F];
         logits = new float[Math.multiplyExact(M, V)];
         rstdScratch = new float[M];
@@ -139,11 +145,11 @@ public final class Activations {
         saved = new Saved[L];
         ids = full ? new int[M] : null;
         xInKept = this.recompute ? new float[L][M * D] : null;
-        work = this.recompute && L > 0 ? new Saved(B, T, D, F, H, qw, kw, K, full, visual, headNorms) : null;
+        work = this.recompute && L > 0 ? new Saved(B, T, D, F, H, qw, kw, K, full, visual, headNorms, postNorms) : null;
         if (train) {
-            if (!this.recompute) for (int j = 0; j < L; j++) saved[j] = new Saved(B, T, D, F, H, qw, kw, K, full, visual, headNorms);
+            if (!this.recompute) for (int j = 0; j < L; j++) saved[j] = new Saved(B, T, D, F, H, qw, kw, K, full, visual, headNorms, postNorms);
             xFinal = new float[M * D]; rstdFinal = new float[M];
-            dlogits = keepLogits ? new float[M * V] : logits;
+            dlogits = keepLogits || c.arch().finalSoftcap() > 0 ? new float[M * V] : logits; // a softcap's backward reads the logits
             dx = new float[M * D]; dh = new float[M * D];
             dattn = new float[M * qw]; dq = new float[M * qw];
             dk = new float[M * kw]; dv = new float[M * kw];
@@ -213,7 +219,7 @@ public final class Activations {
     public static long keptBytes(LlamaConfig c, int B, int T, int K, int L, boolean full, boolean visual, boolean recompute) {
         int hd = c.headDim(), qw = c.numAttentionHeads() * hd, kw = c.numKeyValueHeads() * hd;
         long block = Saved.bytes(B, T, c.hiddenSize(), c.intermediateSize(), c.numAttentionHeads(), qw, kw, K, full, visual,
-                c.arch().family().qkNorm());
+                c.arch().family().qkNorm(), c.arch().family().gemma());
         return recompute ? (long) L * B * T * c.hiddenSize() * 4 + (L > 0 ? block : 0) : L * block;
     }
 }

@@ -21,9 +21,11 @@ public record Architecture(Family family, int headDim, RopeScaling rope, int rot
 
     public Architecture {
         if (headDim <= 0) throw new IllegalArgumentException("head_dim " + headDim + " must be positive");
-        if (rotaryDim <= 0 || rotaryDim > headDim || rotaryDim % 2 != 0)
-            throw new IllegalArgumentException("the rotary dimension " + rotaryDim + " must be even and within head_dim " + headDim
-                    + ": RoPE rotates pairs of dimensions");
+        if (rotaryDim % 2 != 0)
+            throw new IllegalArgumentException((rotaryDim == headDim ? "head_dim " : "the rotated part of head_dim, ") + rotaryDim
+                    + ", is odd: RoPE rotates pairs of dimensions");
+        if (rotaryDim <= 0 || rotaryDim > headDim)
+            throw new IllegalArgumentException("the rotated dimensions " + rotaryDim + " must be within head_dim " + headDim);
         if (slidingWindow < 0) throw new IllegalArgumentException("sliding_window " + slidingWindow + " must not be negative");
     }
 

@@ -61,6 +61,8 @@ public final class GgufExport {
     public static Summary write(BaseModel base, DType target, Path out) throws IOException {
         if (!target.isWeightType()) throw new IllegalArgumentException("cannot write weights as " + target);
         LlamaConfig c = base.config();
+        if (!c.arch().isPlainLlama()) // the writer knows llama.cpp's llama architecture only: biases, norms or scaling would be dropped
+            throw new IllegalArgumentException(base.dir() + ": " + c.arch().describe() + ": quantize writes GGUF files of plain LLaMA models only so far");
         LlamaWeights w = base.weights();
         List<String> notes = new ArrayList<>();
         Map<String, List<String>> keptAs = new LinkedHashMap<>(); // "F32, 172 columns" -> tensor names

@@ -2,6 +2,7 @@ package dev.llamaadapter.model;
 
 import dev.llamaadapter.tensor.Attention;
 import dev.llamaadapter.tensor.CrossEntropy;
+import dev.llamaadapter.tensor.GatedActivation;
 import dev.llamaadapter.tensor.Matmul;
 import dev.llamaadapter.tensor.RmsNorm;
 import dev.llamaadapter.tensor.Rope;
@@ -20,6 +21,10 @@ public final class Transformer {
     public final LlamaWeights weights;
     private final Rope rope;
     private final QkvStep qkv;
+    private final GatedActivation glu;
+    private final float embedScale;   // gemma2: embeddings × sqrt(D) rounded to the weights' dtype; else 1
+    private final float attnScale, attnCap, finalCap; // scores q·k·scale, softcaps (0: none)
+    private final boolean postNorms;  // gemma2: RMSNorm on the attention and MLP outputs before their residuals
     private final int D, F, V, H, Hkv, hd, N;
 
     public Transformer(LlamaConfig config, LlamaWeights weights) {
@@ -29,11 +34,34 @@ public final class Transformer {
         H = config.numAttentionHeads(); Hkv = config.numKeyValueHeads(); hd = config.headDim();
         N = config.numHiddenLayers();
         Architecture arch = config.arch();
-        if (arch.family().gemma())
-            throw new IllegalArgumentException("model_type \"gemma2\" is read but not run yet (softcapped attention, GeGLU and its four norms "
-                    + "per layer are the next step of the families work)");
         rope = new Rope(hd, arch.rope().inverseFrequencies(config.ropeTheta(), arch.rotaryDim()), 512);
         qkv = new QkvStep(config);
+        glu = GatedActivation.of(config.hiddenAct());
+        postNorms = arch.family().gemma();
+        embedScale = arch.family().gemma() ? roundTo(weights.embed().dtype(), (float) Math.sqrt(D)) : 1f;
+        attnScale = (float) arch.queryScale();
+        attnCap = (float) arch.attnSoftcap();
+        finalCap = (float) arch.finalSoftcap();
+    }
+
+    /** v rounded to a weight dtype (gemma2 multiplies its embeddings by sqrt(D) in the weights' dtype). */
+    private static float roundTo(dev.llamaadapter.tensor.DType t, float v) {
+        return switch (t) {
+            case BF16 -> dev.llamaadapter.tensor.DType.bf16ToFloat(dev.llamaadapter.tensor.DType.floatToBf16(v));
+            case F16 -> Float.float16ToFloat(Float.floatToFloat16(v));
+            default -> v;
+        };
+    }
+
+    /** The attention of layer i: the family's scale, softcap and window. */
+    private Attention attention(int B, int T, int K, boolean perSample, int layer) {
+        return new Attention(B, T, H, Hkv, hd, K, perSample, config.arch().windowOf(layer), attnScale, attnCap);
+    }
+
+    /** logits [rows, V] become c·tanh(z/c) (gemma2's final softcap); nothing without one. */
+    private void capLogits(float[] logits, int rows) {
+        if (finalCap <= 0) return;
+        for (int i = 0, n = rows * V; i < n; i++) logits[i] = finalCap * (float) Math.tanh(logits[i] / finalCap);
     }
 
 
@@ -98,6 +126,7 @@ public final class Transformer {
                 throw new IllegalArgumentException("token id " + id + " at batch row " + (m / T) + ", position " + (m % T)
                         + " is outside the vocabulary [0, " + V + ")");
             weights.embed().row(id, a.x, m * D);
+            if (embedScale != 1f) for (int d = m * D; d < (m + 1) * D; d++) a.x[d] *= embedScale;
         }
         if (a.full) {
             if (prompts != null) throw new IllegalArgumentException("full fine-tuning trains the base weights, not an adapter");
@@ -115,6 +144,7 @@ public final class Transformer {
         if (a.train) System.arraycopy(a.x, 0, a.xFinal, 0, M * D);
         RmsNorm.forward(a.x, weights.finalNorm(), (float) config.rmsNormEps(), M, D, a.h, a.train ? a.rstdFinal : a.rstdScratch);
         Matmul.xwT(a.h, M, weights.head(), a.logits, false);
+        capLogits(a.logits, M);
         return a.logits;
     }
 
@@ -138,7 +168,7 @@ public final class Transformer {
         else qkv.forward(w, a.h, M, q, k, v, null, null, null, null);
         rope.apply(q, B, T, H, 0, false);
         rope.apply(k, B, T, Hkv, 0, false);
-        Attention att = new Attention(B, T, H, Hkv, hd, adapted ? K : 0, visual != null, config.arch().windowOf(i));
+        Attention att = attention(B, T, adapted ? K : 0, visual != null, i);
         float[] saved = s != null ? s.tokenSaved : null; // what the token branch's backward needs (nothing without one)
         if (adapted) {
             float[] ak = s != null ? s.ak : a.akScratch, av = s != null ? s.av : a.avScratch;
@@ -159,12 +189,12 @@ public final class Transformer {
             att.forward(q, k, v, a.attn, saved, null, null, null, null, null);
         }
         if (s != null && s.attnOut != null) System.arraycopy(a.attn, 0, s.attnOut, 0, M * qw);
-        Matmul.xwT(a.attn, M, w.wo(), a.x, true); // residual: x += attn·Woᵀ
-        if (w.x().bo() != null) QkvStep.addRows(a.x, M, w.x().bo());
+        residual(a.attn, M, w.wo(), w.x().bo(), w.x().postAttnNorm(), a.x, a.h, s != null ? s.oProj : null,
+                s != null ? s.rstd3 : a.rstdScratch); // x += attn·Woᵀ (gemma2: normed first)
         if (s != null) System.arraycopy(a.x, 0, s.xMid, 0, M * D);
         RmsNorm.forward(a.x, w.mlpNorm(), (float) config.rmsNormEps(), M, D, a.h, s != null ? s.rstd2 : a.rstdScratch);
         float[] g = s != null ? s.gPre : a.gPre, u = s != null ? s.up : a.up;
-        mlp(w, a.h, M, g, u, a.act, a.x, output);
+        mlp(w, a.h, M, g, u, a.act, a.x, output, s != null ? s.mlpProj : null, s != null ? s.rstd4 : a.rstdScratch);
     }
 
     /**
@@ -172,19 +202,37 @@ public final class Transformer {
      * silu(g)·u made tile by tile as the up projection finishes them, and x [M, D] += act·Wdownᵀ (+ b_down).
      * output false stops before the down projection (a recomputation needs only the MLP's inputs).
      */
-    private void mlp(LlamaWeights.Layer w, float[] h, int M, float[] g, float[] u, float[] act, float[] x, boolean output) {
+    private void mlp(LlamaWeights.Layer w, float[] h, int M, float[] g, float[] u, float[] act, float[] x, boolean output,
+                     float[] keptOut, float[] rstd) {
         float[] bg = w.x().bGate(), bu = w.x().bUp();
         QkvStep.project(h, M, w.wGate(), bg, g);
+        GatedActivation gate = glu;
         Matmul.xwT(h, M, w.wUp(), u, false, output ? (r, c, n) -> {
             if (bu != null) Vec.add(bu, c, u, r * F + c, n);
-            SwiGlu.forwardRange(g, u, act, r * F + c, n);
+            gate.forwardRange(g, u, act, r * F + c, n);
         } : null);
         if (!output) {
             if (bu != null) QkvStep.addRows(u, M, bu);
             return;
         }
-        Matmul.xwT(act, M, w.wDown(), x, true); // residual: x += act·Wdownᵀ
-        if (w.x().bDown() != null) QkvStep.addRows(x, M, w.x().bDown());
+        residual(act, M, w.wDown(), w.x().bDown(), w.x().postMlpNorm(), x, h, keptOut, rstd); // x += act·Wdownᵀ (gemma2: normed first)
+    }
+
+    /**
+     * x [M, D] += y·Wᵀ (+ b), or with a post-norm (gemma2) x += RMSNorm(y·Wᵀ + b): the product goes to tmp [M, D]
+     * first, which keptOut (null: no backward) keeps, with the norm's r in rstd.
+     */
+    private void residual(float[] y, int M, dev.llamaadapter.tensor.WeightMatrix W, float[] b, float[] postNorm, float[] x, float[] tmp,
+                          float[] keptOut, float[] rstd) {
+        if (postNorm == null) {
+            Matmul.xwT(y, M, W, x, true);
+            if (b != null) QkvStep.addRows(x, M, b);
+            return;
+        }
+        QkvStep.project(y, M, W, b, tmp);
+        if (keptOut != null) System.arraycopy(tmp, 0, keptOut, 0, M * D);
+        RmsNorm.forward(tmp, postNorm, (float) config.rmsNormEps(), M, D, tmp, rstd);
+        Vec.add(tmp, 0, x, 0, M * D);
     }
 
     /**
@@ -271,6 +319,7 @@ public final class Transformer {
                 throw new IllegalArgumentException("position " + pos[m] + " of slot " + slot[m] + " is outside the KV cache ["
                         + cache.slots + " slots × " + cache.maxSeq + " positions]");
             weights.embed().row(tokens[m], s.x, m * D);
+            if (embedScale != 1f) for (int d = m * D; d < (m + 1) * D; d++) s.x[d] *= embedScale;
             s.kvBase[m] = cache.offset(slot[m], 0);
         }
         for (int i = 0; i < N; i++) {
@@ -290,11 +339,11 @@ public final class Transformer {
                 s.av[m] = adapted ? pp.av[i - pp.firstLayer] : null;
                 s.gamma[m] = adapted ? pp.gamma[i - pp.firstLayer] : null;
             }
-            Attention.cachedRows(M, H, Hkv, hd, s.q, kc, vc, s.kvBase, pos, s.ak, s.av, s.gamma, s.attn, config.arch().windowOf(i));
-            Matmul.xwT(s.attn, M, w.wo(), s.x, true);
-            if (w.x().bo() != null) QkvStep.addRows(s.x, M, w.x().bo());
+            Attention.cachedRows(M, H, Hkv, hd, s.q, kc, vc, s.kvBase, pos, s.ak, s.av, s.gamma, s.attn, config.arch().windowOf(i),
+                    attnScale, attnCap);
+            residual(s.attn, M, w.wo(), w.x().bo(), w.x().postAttnNorm(), s.x, s.h, null, null);
             RmsNorm.forward(s.x, w.mlpNorm(), eps, M, D, s.h, null);
-            mlp(w, s.h, M, s.g, s.u, s.act, s.x, true);
+            mlp(w, s.h, M, s.g, s.u, s.act, s.x, true, null, null);
         }
         int R = 0;
         for (int m = 0; m < M; m++) {
@@ -306,9 +355,11 @@ public final class Transformer {
         RmsNorm.forward(s.h, weights.finalNorm(), eps, R, D, s.last, null);
         if (R == M && isIdentity(logitRow, M)) {
             Matmul.xwT(s.last, R, weights.head(), logits, false);
+            capLogits(logits, R);
         } else {
             float[] tmp = new float[R * V]; // [R, V]
             Matmul.xwT(s.last, R, weights.head(), tmp, false);
+            capLogits(tmp, R);
             int r = 0;
             for (int m = 0; m < M; m++) {
                 if (logitRow[m] < 0) continue;
@@ -382,6 +433,11 @@ public final class Transformer {
         int qw = H * hd, kw = Hkv * hd;
         float eps = (float) config.rmsNormEps();
         float loss = CrossEntropy.forwardBackward(a.logits, labels, M, V, a.dlogits);
+        if (finalCap > 0) // through the final softcap: d(c·tanh(z/c))/dz = 1 − (logit/c)²
+            for (int i = 0, n = M * V; i < n; i++) {
+                float t = a.logits[i] / finalCap;
+                a.dlogits[i] *= 1f - t * t;
+            }
         boolean visual = a.visualUsed;
         if (visual) Arrays.fill(a.dVisual, 0, B * D, 0f);
 
@@ -401,7 +457,8 @@ public final class Transformer {
             if (a.recompute) { // the layer's forward again, from its kept input, into the one shared block
                 s = a.work;
                 System.arraycopy(a.xInKept[j], 0, a.x, 0, M * D); // a.x (the residual stream) is free during the backward
-                layer(a, i, s, prompts, a.visualIn, full ? N : first, K, false); // full: no layer is adapted
+                // full: no layer is adapted; gemma2's MLP post-norm needs the down projection's output too (a.x is scratch here)
+                layer(a, i, s, prompts, a.visualIn, full ? N : first, K, postNorms);
             } else {
                 s = a.saved[j];
             }
@@ -411,7 +468,9 @@ public final class Transformer {
                 Matmul.weightGrad(a.dx, a.dact, M, D, F, gw.wDown());
             }
             float[] gPre = s.gPre, up = s.up, dact = a.dact, dg = a.dg, du = a.du; // [M, F] each
-            Matmul.xw(a.dx, M, w.wDown(), dact, false, (r, c, n) -> SwiGlu.backwardRange(gPre, up, dact, dg, du, r * F + c, n));
+            GatedActivation gate = glu;
+            float[] dMlp = postNormBackward(s.mlpProj, w.x().postMlpNorm(), s.rstd4, a.dx, M, a.dh); // gemma2: through the MLP's post-norm
+            Matmul.xw(dMlp, M, w.wDown(), dact, false, (r, c, n) -> gate.backwardRange(gPre, up, dact, dg, du, r * F + c, n));
             if (full) {
                 RmsNorm.forward(s.xMid, w.mlpNorm(), eps, M, D, a.h, null); // h2 again
                 Matmul.weightGrad(a.dg, a.h, M, F, D, gw.wGate());
@@ -424,11 +483,11 @@ public final class Transformer {
 
             // attention block: x_mid = x_in + o_proj(attn)
             if (full) Matmul.weightGrad(a.dx, s.attnOut, M, D, qw, gw.wo());
-            Matmul.xw(a.dx, M, w.wo(), a.dattn, false);
+            Matmul.xw(postNormBackward(s.oProj, w.x().postAttnNorm(), s.rstd3, a.dx, M, a.dh), M, w.wo(), a.dattn, false);
             boolean below = full || i > first; // only layers above the lowest trained one pass a gradient down
             Arrays.fill(a.dakPart, 0f);
             Arrays.fill(a.davPart, 0f);
-            new Attention(B, T, H, Hkv, hd, K, visual, config.arch().windowOf(i)).backward(s.q, s.k, s.v, s.tokenSaved, a.dattn,
+            attention(B, T, K, visual, i).backward(s.q, s.k, s.v, s.tokenSaved, a.dattn,
                     below ? a.dq : null, a.dk, a.dv, s.ak, s.av, s.gamma, s.promptProbs, s.promptOut,
                     a.dgammaPart, a.dakPart, a.davPart);
             if (!full) promptGradients(a, prompts, grads, w, j, s);
@@ -451,6 +510,17 @@ public final class Transformer {
         if (full) // the embedding rows the batch looked up: dE[id] += dx (ids repeat, so in row order)
             for (int m = 0; m < M; m++) Vec.add(a.dx, m * D, wg.embed(), a.ids[m] * D, D);
         return loss;
+    }
+
+    /**
+     * The gradient of a residual branch's output before its post-norm (gemma2): RMSNorm's backward of dx, the
+     * residual stream's gradient, into tmp [M, D]; without a post-norm, dx itself.
+     */
+    private float[] postNormBackward(float[] kept, float[] norm, float[] rstd, float[] dx, int M, float[] tmp) {
+        if (norm == null) return dx;
+        Arrays.fill(tmp, 0, M * D, 0f);
+        RmsNorm.backwardAccumulate(kept, norm, rstd, dx, M, D, tmp);
+        return tmp;
     }
 
     /** Gates and prompt of adapted layer j from the attention backward's per-sequence parts. */

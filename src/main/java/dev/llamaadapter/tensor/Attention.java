@@ -19,6 +19,7 @@ public final class Attention {
     private final int window; // sliding window W (spec §7): query t sees keys j with t − W < j ≤ t; 0 = causal only
     private final int promptStride; // floats between sequences' prompt keys/values: 0 = one set shared by the batch
     private final float scale;
+    private final float cap;  // gemma2's attention softcap: scores become c·tanh(s/c); 0 = none
     private final PromptAttention prompt; // the gated prompt branch, per (sequence, head); null when K = 0
     /**
      * From this many tokens the token branch runs tiled. Measured (AttentionSpeed, tinyllama's heads, 2 cores,
@@ -57,13 +58,23 @@ public final class Attention {
 
     /** With a sliding window on the token branch (0: none); prompts are never windowed. */
     public Attention(int B, int T, int H, int Hkv, int hd, int K, boolean perSamplePrompts, int window) {
+        this(B, T, H, Hkv, hd, K, perSamplePrompts, window, (float) (1.0 / Math.sqrt(hd)), 0f);
+    }
+
+    /**
+     * The family's attention (spec §7): scores q·k·scale (scale 1/sqrt(hd), or gemma2's query_pre_attn_scalar^−1/2),
+     * softcapped to c·tanh(s/c) when cap &gt; 0 (token and prompt scores alike), the token branch under a
+     * sliding window when window &gt; 0.
+     */
+    public Attention(int B, int T, int H, int Hkv, int hd, int K, boolean perSamplePrompts, int window, float scale, float cap) {
         if (window < 0) throw new IllegalArgumentException("sliding window " + window);
         this.window = window;
+        this.cap = cap;
         if (H % Hkv != 0) throw new IllegalArgumentException("heads " + H + " not a multiple of kv heads " + Hkv);
         this.B = B; this.T = T; this.H = H; this.Hkv = Hkv; this.hd = hd; this.K = K;
         this.promptStride = perSamplePrompts ? K * Hkv * hd : 0;
-        this.scale = (float) (1.0 / Math.sqrt(hd));
-        this.prompt = K > 0 ? new PromptAttention(T, H, Hkv, hd, K, promptStride, scale) : null;
+        this.scale = scale;
+        this.prompt = K > 0 ? new PromptAttention(T, H, Hkv, hd, K, promptStride, scale, cap) : null;
     }
 
     /**
@@ -104,7 +115,7 @@ public final class Attention {
             float[] work = K > 0 ? Scratch.floats(Scratch.PROMPT, prompt.workFloats()) : null; // the prompt branch's
             for (int bh = lo; bh < hi; bh++) {
                 int b = bh / H, h = bh % H;
-                TiledAttention.forwardHead(B, T, H, Hkv, hd, b, h, q, k, v, out, saved, window);
+                TiledAttention.forwardHead(B, T, H, Hkv, hd, b, h, q, k, v, out, saved, window, scale, cap);
                 if (K > 0) prompt.forwardHead(q, b, h, ak, av, gamma, out, promptProbs, promptOut, work);
             }
         });
@@ -122,7 +133,7 @@ public final class Attention {
             for (int bg = lo; bg < hi; bg++) {
                 int b = bg / Hkv, g = bg % Hkv;
                 // the token branch first: it overwrites dq rows the prompt branch then adds to
-                if (tokens) TiledAttention.backwardGroup(B, T, H, Hkv, hd, b, g, q, k, v, saved, dout, dq, dk, dv, window);
+                if (tokens) TiledAttention.backwardGroup(B, T, H, Hkv, hd, b, g, q, k, v, saved, dout, dq, dk, dv, window, scale, cap);
                 if (K == 0) continue;
                 for (int h = g * group; h < (g + 1) * group; h++)
                     dgammaPart[b * H + h] = (float) prompt.backwardHead(q, b, h, dout, tokens ? dq : null, ak, av, gamma,
@@ -148,7 +159,7 @@ public final class Attention {
                     int j1 = firstKey(t);
                     float max = Float.NEGATIVE_INFINITY;
                     for (int j = j1; j <= t; j++) {
-                        p[j] = Vec.dot(q, qo, k, (b * T + j) * kw + g * hd, hd) * scale;
+                        p[j] = capped(Vec.dot(q, qo, k, (b * T + j) * kw + g * hd, hd) * scale, cap);
                         max = Math.max(max, p[j]);
                     }
                     softmaxInPlace(p, j1, t + 1, max);
@@ -200,8 +211,9 @@ public final class Attention {
                                 Vec.axpy(probs[pr + j], dout, qo, dv, vo, hd);
                             }
                             for (int j = j1; j <= t; j++) {
-                                float ds = probs[pr + j] * (dp[j] - sum) * scale;
                                 int ko = (b * T + j) * kw + g * hd;
+                                float ds = probs[pr + j] * (dp[j] - sum) * scale;
+                                if (cap > 0) ds *= capSlope(Vec.dot(q, qo, k, ko, hd) * scale, cap);
                                 Vec.axpy(ds, k, ko, dq, qo, hd);
                                 Vec.axpy(ds, q, qo, dk, ko, hd);
                             }
@@ -213,6 +225,17 @@ public final class Attention {
                 }
             }
         });
+    }
+
+    /** c·tanh(s/c), the softcap (gemma2); s itself when c = 0. */
+    static float capped(float s, float c) {
+        return c > 0 ? c * (float) Math.tanh(s / c) : s;
+    }
+
+    /** d capped(s)/ds = 1 − tanh²(s/c). */
+    static float capSlope(float s, float c) {
+        float t = (float) Math.tanh(s / c);
+        return 1f - t * t;
     }
 
     /** The first key query t sees: 0, or t − W + 1 with a sliding window. */
@@ -243,14 +266,16 @@ public final class Attention {
      */
     public static void cachedRows(int M, int H, int Hkv, int hd, float[] q, float[] kc, float[] vc, int[] kvBase, int[] pos,
                                   float[][] ak, float[][] av, float[][] gamma, float[] out) {
-        cachedRows(M, H, Hkv, hd, q, kc, vc, kvBase, pos, ak, av, gamma, out, 0);
+        cachedRows(M, H, Hkv, hd, q, kc, vc, kvBase, pos, ak, av, gamma, out, 0, (float) (1.0 / Math.sqrt(hd)), 0f);
     }
 
-    /** As above, row m attending only to positions pos[m] − W + 1 .. pos[m] under a sliding window W (0: none). */
+    /**
+     * As above, row m attending only to positions pos[m] − W + 1 .. pos[m] under a sliding window W (0: none),
+     * with the family's score scale and softcap (see the constructor).
+     */
     public static void cachedRows(int M, int H, int Hkv, int hd, float[] q, float[] kc, float[] vc, int[] kvBase, int[] pos,
-                                  float[][] ak, float[][] av, float[][] gamma, float[] out, int window) {
+                                  float[][] ak, float[][] av, float[][] gamma, float[] out, int window, float scale, float cap) {
         int qw = H * hd, kw = Hkv * hd, group = H / Hkv;
-        float scale = (float) (1.0 / Math.sqrt(hd));
         int need = 1;
         for (int m = 0; m < M; m++) need = Math.max(need, Math.max(pos[m] + 1, ak[m] == null ? 0 : ak[m].length / kw));
         int scratch = need;
@@ -262,7 +287,7 @@ public final class Attention {
                 int j1 = window > 0 ? Math.max(0, n - window) : 0;
                 float max = Float.NEGATIVE_INFINITY;
                 for (int j = j1; j < n; j++) {
-                    p[j] = Vec.dot(q, qo, kc, base + j * kw, hd) * scale;
+                    p[j] = capped(Vec.dot(q, qo, kc, base + j * kw, hd) * scale, cap);
                     max = Math.max(max, p[j]);
                 }
                 softmaxInPlace(p, j1, n, max);
@@ -272,7 +297,7 @@ public final class Attention {
                 int K = ak[m].length / kw;
                 max = Float.NEGATIVE_INFINITY;
                 for (int j = 0; j < K; j++) {
-                    p[j] = Vec.dot(q, qo, ak[m], j * kw + g * hd, hd) * scale;
+                    p[j] = capped(Vec.dot(q, qo, ak[m], j * kw + g * hd, hd) * scale, cap);
                     max = Math.max(max, p[j]);
                 }
                 softmaxInPlace(p, K, max);

@@ -22,22 +22,37 @@ final class PromptAttention {
 
     private final int T, H, Hkv, hd, K, KP, promptStride;
     private final float scale;
+    private final float cap; // gemma2's softcap on the prompt scores too (spec §7); 0 = none
 
-    PromptAttention(int T, int H, int Hkv, int hd, int K, int promptStride, float scale) {
+    PromptAttention(int T, int H, int Hkv, int hd, int K, int promptStride, float scale, float cap) {
         this.T = T; this.H = H; this.Hkv = Hkv; this.hd = hd; this.K = K; this.promptStride = promptStride; this.scale = scale;
+        this.cap = cap;
         this.KP = (K + L - 1) / L * L;
     }
 
-    /** Floats of one thread's work buffer: kT [hd, KP], then three rows of KP (probabilities, their gradient, dS). */
+    /**
+     * Floats of one thread's work buffer: kT [hd, KP], then three rows of KP (probabilities, their gradient, dS);
+     * with a softcap, the keys transposed again [hd, KP] and a row of the scores, for the backward's 1 − tanh².
+     */
     int workFloats() {
-        return hd * KP + 3 * KP;
+        return hd * KP + 3 * KP + (cap > 0 ? hd * KP + KP : 0);
+    }
+
+    /** row[o, o + K) = c·tanh(row/c). */
+    private void softcap(float[] row, int o) {
+        for (int j = 0; j < K; j++) row[o + j] = cap * (float) Math.tanh(row[o + j] / cap);
     }
 
     /** kT[i·KP + j] = kv[base + j·kw + i] for i < hd, j < K; the padding lanes j ≥ K are 0. */
     private void transpose(float[] kv, int base, float[] kT) {
+        transpose(kv, base, kT, 0);
+    }
+
+    /** As above into kT from offset at. */
+    private void transpose(float[] kv, int base, float[] kT, int at) {
         int kw = Hkv * hd;
         for (int i = 0; i < hd; i++) {
-            int o = i * KP;
+            int o = at + i * KP;
             for (int j = 0; j < K; j++) kT[o + j] = kv[base + j * kw + i];
             for (int j = K; j < KP; j++) kT[o + j] = 0f;
         }
@@ -45,9 +60,14 @@ final class PromptAttention {
 
     /** row[ro, ro + KP) = c · Σ_i x[xo + i] · kT[i, ·]: all K products of one row with the transposed prompts at once. */
     private void products(float[] x, int xo, float[] kT, float c, float[] row, int ro) {
+        productsAt(x, xo, kT, 0, c, row, ro);
+    }
+
+    /** As above with kT starting at offset at. */
+    private void productsAt(float[] x, int xo, float[] kT, int at, float c, float[] row, int ro) {
         for (int vb = 0; vb < KP; vb += L) {
             FloatVector acc = FloatVector.zero(S);
-            for (int i = 0, o = vb; i < hd; i++, o += KP) acc = FloatVector.broadcast(S, x[xo + i]).fma(FloatVector.fromArray(S, kT, o), acc);
+            for (int i = 0, o = at + vb; i < hd; i++, o += KP) acc = FloatVector.broadcast(S, x[xo + i]).fma(FloatVector.fromArray(S, kT, o), acc);
             acc.mul(c).intoArray(row, ro + vb);
         }
     }
@@ -68,6 +88,7 @@ final class PromptAttention {
         for (int t = 0; t < T; t++) {
             int qo = (b * T + t) * qw + h * hd;
             products(q, qo, akT, scale, work, p);
+            if (cap > 0) softcap(work, p);
             softmax(work, p, real);
             // po = Σ_j p_j av_j, by dimension blocks (av rows are contiguous over the head's dimensions)
             for (int d = 0; d < hdv; d += L) {
@@ -112,6 +133,8 @@ final class PromptAttention {
         float[] avT = work;                 // [hd, KP] the kv head's prompt values, transposed
         int pRow = hd * KP, dpRow = pRow + KP, dRow = dpRow + KP; // rows of KP: S_p (padded with 0), dp, dS
         transpose(av, base, avT);
+        int akT = dRow + KP, tRow = akT + hd * KP; // with a softcap: the keys [hd, KP] and the scores' tanh [KP]
+        if (cap > 0) transpose(ak, base, work, akT);
         java.util.Arrays.fill(work, pRow, pRow + KP, 0f);
         float gm = gamma[h];
         int hdv = S.loopBound(hd);
@@ -130,6 +153,13 @@ final class PromptAttention {
             float sum = Vec.sum(acc);
             for (int vb = 0; vb < KP; vb += L)
                 FloatVector.fromArray(S, work, pRow + vb).mul(FloatVector.fromArray(S, work, dpRow + vb).sub(sum)).mul(scale).intoArray(work, dRow + vb);
+            if (cap > 0) { // through the softcap: the scores again, then dS ·= 1 − tanh²
+                productsAt(q, qo, work, akT, scale, work, tRow);
+                for (int j = 0; j < K; j++) {
+                    float th = (float) Math.tanh(work[tRow + j] / cap);
+                    work[dRow + j] *= 1f - th * th;
+                }
+            }
             // dav_j += P_j · γ dout; dak_j += dS_j · q; dq += Σ_j dS_j ak_j
             for (int d = 0; d < hdv; d += L) {
                 FloatVector dd = FloatVector.fromArray(S, dout, qo + d).mul(gm), qd = FloatVector.fromArray(S, q, qo + d);

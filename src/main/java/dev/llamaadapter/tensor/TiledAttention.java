@@ -48,7 +48,7 @@ final class TiledAttention {
      */
     static void forwardHead(int B, int T, int H, int Hkv, int hd, int b, int h, float[] q, float[] k, float[] v,
                             float[] out, float[] saved) {
-        forwardHead(B, T, H, Hkv, hd, b, h, q, k, v, out, saved, 0);
+        forwardHead(B, T, H, Hkv, hd, b, h, q, k, v, out, saved, 0, (float) (1.0 / Math.sqrt(hd)), 0f);
     }
 
     /**
@@ -57,10 +57,9 @@ final class TiledAttention {
      * window are masked like those after its diagonal.
      */
     static void forwardHead(int B, int T, int H, int Hkv, int hd, int b, int h, float[] q, float[] k, float[] v,
-                            float[] out, float[] saved, int window) {
+                            float[] out, float[] saved, int window, float scale, float cap) {
         Work w = Work.of(T, hd);
         int qw = H * hd, kw = Hkv * hd, g = h / (H / Hkv), ldh = w.ldh, Tp = w.Tp;
-        float scale = (float) (1.0 / Math.sqrt(hd));
         w.loadRows(q, b * T, qw, h * hd, T, w.q);
         w.loadRows(v, b * T, kw, g * hd, T, w.v);
         w.loadTransposed(k, b * T, kw, g * hd, T, w.kt);
@@ -81,7 +80,7 @@ final class TiledAttention {
                         Arrays.fill(w.s, so, so + BC, 0f);
                         continue;
                     }
-                    float mNew = Math.max(w.m[r], scaleMax(w.s, so + lo, n - lo, scale));
+                    float mNew = Math.max(w.m[r], cap > 0 ? scaleCapMax(w.s, so + lo, n - lo, scale, cap, null) : scaleMax(w.s, so + lo, n - lo, scale));
                     float alpha = Vec.exp(w.m[r] - mNew); // 0 on the first block (m = −∞)
                     CrossEntropy.scaledExp(w.s, so + lo, n - lo, mNew, 1f, w.s);
                     Arrays.fill(w.s, so, so + lo, 0f);
@@ -110,15 +109,14 @@ final class TiledAttention {
      */
     static void backwardGroup(int B, int T, int H, int Hkv, int hd, int b, int g, float[] q, float[] k, float[] v,
                               float[] saved, float[] dout, float[] dq, float[] dk, float[] dv) {
-        backwardGroup(B, T, H, Hkv, hd, b, g, q, k, v, saved, dout, dq, dk, dv, 0);
+        backwardGroup(B, T, H, Hkv, hd, b, g, q, k, v, saved, dout, dq, dk, dv, 0, (float) (1.0 / Math.sqrt(hd)), 0f);
     }
 
     /** As above with the forward's sliding window W (0: none). */
     static void backwardGroup(int B, int T, int H, int Hkv, int hd, int b, int g, float[] q, float[] k, float[] v,
-                              float[] saved, float[] dout, float[] dq, float[] dk, float[] dv, int window) {
+                              float[] saved, float[] dout, float[] dq, float[] dk, float[] dv, int window, float scale, float cap) {
         Work w = Work.of(T, hd);
         int qw = H * hd, kw = Hkv * hd, group = H / Hkv, ldh = w.ldh, Tp = w.Tp;
-        float scale = (float) (1.0 / Math.sqrt(hd));
         w.loadRows(k, b * T, kw, g * hd, T, w.k);
         w.loadTransposed(k, b * T, kw, g * hd, T, w.kt);
         w.loadTransposed(v, b * T, kw, g * hd, T, w.vt);
@@ -142,7 +140,8 @@ final class TiledAttention {
                     for (int r = 0; r < rows; r++) { // P = exp(S·s − lse), 0 past the diagonal and before the window
                         int n = Math.min(cols, i0 + r - j0 + 1), po = r * BC;
                         int lo = Math.min(windowStart(i0 + r, j0, window), Math.max(n, 0));
-                        for (int j = lo; j < n; j++) w.p[po + j] *= scale;
+                        if (cap > 0) scaleCapMax(w.p, po + lo, n - lo, scale, cap, w.tc);
+                        else for (int j = lo; j < n; j++) w.p[po + j] *= scale;
                         if (n > lo) CrossEntropy.scaledExp(w.p, po + lo, n - lo, w.lse[i0 + r], 1f, w.p);
                         Arrays.fill(w.p, po, po + lo, 0f);
                         Arrays.fill(w.p, po + Math.max(n, lo), po + BC, 0f);
@@ -152,7 +151,12 @@ final class TiledAttention {
                         int n = Math.min(cols, i0 + r - j0 + 1), po = r * BC;
                         int lo = Math.min(windowStart(i0 + r, j0, window), Math.max(n, 0));
                         float D = w.D[i0 + r];
-                        for (int j = lo; j < n; j++) w.s[po + j] = w.p[po + j] * (w.s[po + j] - D) * scale;
+                        if (cap > 0) // through the softcap: d(c·tanh(x/c))/dx = 1 − tanh²
+                            for (int j = lo; j < n; j++) {
+                                float t = w.tc[po + j];
+                                w.s[po + j] = w.p[po + j] * (w.s[po + j] - D) * (1f - t * t) * scale;
+                            }
+                        else for (int j = lo; j < n; j++) w.s[po + j] = w.p[po + j] * (w.s[po + j] - D) * scale;
                         Arrays.fill(w.s, po, po + lo, 0f);
                         Arrays.fill(w.s, po + Math.max(n, lo), po + BC, 0f);
                     }
@@ -177,6 +181,21 @@ final class TiledAttention {
     /** Within the key block at j0, the first key query t may see: 0 without a window, else t − W + 1 − j0 (at least 0). */
     static int windowStart(int t, int j0, int window) {
         return window <= 0 ? 0 : Math.max(0, t - window + 1 - j0);
+    }
+
+    /**
+     * x[o .. o + n) becomes c·tanh(x·scale/c) (gemma2's attention softcap, spec §7); tanh (when not null)
+     * receives tanh(x·scale/c) at the same indices, for the backward. Returns the maximum.
+     */
+    static float scaleCapMax(float[] x, int o, int n, float scale, float cap, float[] tanh) {
+        float m = Float.NEGATIVE_INFINITY;
+        for (int j = o; j < o + n; j++) {
+            float t = (float) Math.tanh(x[j] * scale / cap);
+            if (tanh != null) tanh[j] = t;
+            x[j] = cap * t;
+            m = Math.max(m, x[j]);
+        }
+        return m;
     }
 
     /** x[o .. o + n) *= scale; returns their maximum (a 64-wide row: scalar max and sum chains would cost as much as its products). */
@@ -282,6 +301,7 @@ final class TiledAttention {
         final float[] q, k, v, dO, dq, dk, dv; // [Tp, ldh]
         final float[] kt, vt;                  // [hd, Tp] kᵀ, vᵀ of the kv head
         final float[] s, p;                    // [BR, BC] scores (then dP, dS) and probabilities of one block
+        final float[] tc;                      // [BR, BC] tanh of the softcapped scores (gemma2), for their derivative
         final float[] o;                       // [BR, ldh] the forward's running output of one query block
         final float[] m, l;                    // [BR] running row max and sum of exp
         final float[] lse, D;                  // [Tp] per row of the head: log-sum-exp, rowsum(dO ⊙ O)
@@ -293,7 +313,7 @@ final class TiledAttention {
             q = new float[Tp * ldh]; k = new float[Tp * ldh]; v = new float[Tp * ldh]; dO = new float[Tp * ldh];
             dq = new float[Tp * ldh]; dk = new float[Tp * ldh]; dv = new float[Tp * ldh];
             kt = new float[hd * Tp]; vt = new float[hd * Tp];
-            s = new float[BR * BC]; p = new float[BR * BC];
+            s = new float[BR * BC]; p = new float[BR * BC]; tc = new float[BR * BC];
             o = new float[BR * ldh];
             m = new float[BR]; l = new float[BR];
             lse = new float[Tp]; D = new float[Tp];

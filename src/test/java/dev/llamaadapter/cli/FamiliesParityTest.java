@@ -23,7 +23,7 @@ class FamiliesParityTest {
     Path tmp;
 
     @ParameterizedTest
-    @ValueSource(strings = {"llama3-rope", "llama-linear-rope", "llama-headdim-bias", "mistral-window", "qwen2", "qwen3", "phi3"})
+    @ValueSource(strings = {"llama3-rope", "llama-linear-rope", "llama-headdim-bias", "mistral-window", "qwen2", "qwen3", "phi3", "gemma2"})
     void dumpStepReproducesTheReference(String name) throws Exception {
         Path c = FAMILIES.resolve(name), out = tmp.resolve(name + ".out.safetensors");
         assumeTrue(Files.isDirectory(c), "../shared absent");

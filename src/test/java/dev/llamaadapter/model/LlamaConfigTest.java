@@ -144,18 +144,51 @@ class LlamaConfigTest {
     @Test
     void unsupportedVariants() throws IOException {
         String[][] cases = {
-                {BASE + ", \"rope_scaling\": {\"rope_type\": \"llama3\", \"factor\": 8.0}", "rope_scaling"},
-                {BASE + ", \"model_type\": \"mistral\"", "model_type"},
-                {BASE + ", \"attention_bias\": true", "attention_bias"},
-                {BASE + ", \"head_dim\": 32", "head_dim"},
+                {BASE + ", \"rope_scaling\": {\"rope_type\": \"yarn\", \"factor\": 4.0}", "rope_scaling.rope_type \"yarn\""},
+                {BASE + ", \"rope_scaling\": {\"type\": \"dynamic\", \"factor\": 2.0}", "rope_scaling.rope_type \"dynamic\""},
+                {BASE + ", \"rope_scaling\": {\"rope_type\": \"longrope\"}", "rope_scaling.rope_type \"longrope\""},
+                {BASE + ", \"model_type\": \"falcon\"", "model_type \"falcon\""},
+                {BASE + ", \"model_type\": \"qwen2\", \"sliding_window\": 8, \"use_sliding_window\": true", "use_sliding_window"},
         };
         for (String[] c : cases) {
             Path f = config(c[0]);
             assertThatThrownBy(() -> LlamaConfig.read(f)).as(c[1]).hasMessageContaining(f.toString())
                     .hasMessageContaining(c[1]).hasMessageContaining("not supported");
         }
+        Path missing = config(BASE + ", \"rope_scaling\": {\"rope_type\": \"llama3\", \"factor\": 8.0}");
+        assertThatThrownBy(() -> LlamaConfig.read(missing)).hasMessageContaining(missing.toString()).hasMessageContaining("low_freq_factor");
         assertThat(LlamaConfig.read(config(BASE + ", \"model_type\": \"llama\", \"head_dim\": 16, \"attention_bias\": false"))
                 .headDim()).isEqualTo(16);
+    }
+
+    /** The families of spec §7 read into their switches; a plain llama stays plain. */
+    @Test
+    void familiesReadIntoTheirArchitecture() throws IOException {
+        Architecture plain = LlamaConfig.read(config(BASE)).arch();
+        assertThat(plain.isPlainLlama()).isTrue();
+        Architecture l3 = LlamaConfig.read(config(BASE + ", \"head_dim\": 24, \"attention_bias\": true, \"rope_scaling\": {\"rope_type\": "
+                + "\"llama3\", \"factor\": 8.0, \"low_freq_factor\": 1.0, \"high_freq_factor\": 4.0, \"original_max_position_embeddings\": 8192}")).arch();
+        assertThat(l3.headDim()).isEqualTo(24);
+        assertThat(l3.qkvBias() && l3.oBias()).isTrue();
+        assertThat(l3.rope().type()).isEqualTo("llama3");
+        Architecture mistral = LlamaConfig.read(config(BASE + ", \"model_type\": \"mistral\", \"sliding_window\": 7")).arch();
+        assertThat(mistral.windowOf(0)).isEqualTo(7);
+        Architecture qwen2 = LlamaConfig.read(config(BASE + ", \"model_type\": \"qwen2\", \"sliding_window\": 7, \"use_sliding_window\": false")).arch();
+        assertThat(qwen2.qkvBias()).isTrue();
+        assertThat(qwen2.oBias()).isFalse();
+        assertThat(qwen2.windowOf(0)).isZero();
+        Architecture phi3 = LlamaConfig.read(config(BASE + ", \"model_type\": \"phi3\", \"partial_rotary_factor\": 0.5")).arch();
+        assertThat(phi3.rotaryDim()).isEqualTo(phi3.headDim() / 2);
+        Path gemmaNoScalar = config(BASE + ", \"model_type\": \"gemma2\", \"hidden_act\": \"gelu_pytorch_tanh\"");
+        assertThatThrownBy(() -> LlamaConfig.read(gemmaNoScalar)).hasMessageContaining("query_pre_attn_scalar");
+        Architecture gemma = LlamaConfig.read(config(BASE + ", \"model_type\": \"gemma2\", \"hidden_activation\": \"gelu_pytorch_tanh\", "
+                + "\"query_pre_attn_scalar\": 256, \"attn_logit_softcapping\": 50.0, \"final_logit_softcapping\": 30.0, \"sliding_window\": 4")).arch();
+        assertThat(gemma.queryScale()).isEqualTo(1 / 16.0);
+        assertThat(gemma.windowOf(0)).isEqualTo(4);
+        assertThat(gemma.windowOf(1)).isZero();
+        // the config written back reads as the same architecture (train --full writes it)
+        LlamaConfig c = LlamaConfig.read(config(BASE + ", \"model_type\": \"qwen3\", \"head_dim\": 24"));
+        assertThat(LlamaConfig.fromJson(c.toJson(), "roundtrip")).isEqualTo(c);
     }
 
     @Test

@@ -45,15 +45,26 @@ class AttentionTiledTest {
     @org.junit.jupiter.params.provider.CsvSource({"2,130,4,2,16,3,5", "1,200,2,1,8,0,64", "1,150,2,2,24,2,70", "2,100,4,2,64,5,2",
             "1,90,2,1,16,2,500", "1,260,2,1,16,0,129"})
     void windowedTiledMatchesPerTokenRows(int B, int T, int H, int Hkv, int hd, int K, int W) {
-        tiledMatchesRows(B, T, H, Hkv, hd, K, W);
+        tiledMatchesRows(B, T, H, Hkv, hd, K, W, (float) (1 / Math.sqrt(hd)), 0f);
+    }
+
+    /** gemma2's attention (spec §7): another query scale and softcapped token and prompt scores, with and without a window. */
+    @ParameterizedTest(name = "B={0} T={1} H={2} Hkv={3} hd={4} K={5} W={6} scale={7} cap={8}")
+    @org.junit.jupiter.params.provider.CsvSource({"1,100,4,2,32,3,4,0.25,1.5", "2,70,2,1,16,2,0,0.5,2.0", "1,140,2,2,24,5,65,0.3,50"})
+    void softcappedTiledMatchesPerTokenRows(int B, int T, int H, int Hkv, int hd, int K, int W, float scale, float cap) {
+        tiledMatchesRows(B, T, H, Hkv, hd, K, W, scale, cap);
     }
 
     private void tiledMatchesRows(int B, int T, int H, int Hkv, int hd, int K, int W) {
+        tiledMatchesRows(B, T, H, Hkv, hd, K, W, (float) (1 / Math.sqrt(hd)), 0f);
+    }
+
+    private void tiledMatchesRows(int B, int T, int H, int Hkv, int hd, int K, int W, float scale, float cap) {
         Random r = new Random(T * 131 + H * 17 + Hkv * 5 + hd + K + 7L * W);
         int qw = H * hd, kw = Hkv * hd, M = B * T, Kp = Math.max(K, 1);
         float[] q = rand(r, M * qw), k = rand(r, M * kw), v = rand(r, M * kw), dout = rand(r, M * qw);
         float[] ak = rand(r, Kp * kw), av = rand(r, Kp * kw), gamma = rand(r, H);
-        Attention att = new Attention(B, T, H, Hkv, hd, K, false, W);
+        Attention att = new Attention(B, T, H, Hkv, hd, K, false, W, scale, cap);
 
         float[] outRows = new float[M * qw], probs = new float[B * H * T * T];                 // [B, H, T, T]
         float[] ppRows = new float[B * H * T * Kp], poRows = new float[M * qw];
@@ -74,7 +85,7 @@ class AttentionTiledTest {
                 }
         assertThat(relErr(java.util.Arrays.copyOfRange(saved, B * H * T, saved.length), tokenOut)).isLessThan(TOLERANCE);
         // lse against the probabilities: p_tj = exp(s_tj − lse_t) for the first key (unmasked only without a window)
-        if (W == 0) for (int b = 0; b < B; b++)
+        if (W == 0 && cap == 0) for (int b = 0; b < B; b++)
             for (int h = 0; h < H; h++)
                 for (int t = 0; t < T; t += 37) {
                     int g = h / (H / Hkv);
