@@ -69,6 +69,18 @@ class FamiliesEndToEndTest {
                     "--max-tokens", "4", "--json");
             assertThat(rc).as(err.toString()).isZero();
 
+            // PEFT's adaption_prompt holds llama and mistral adapters only (spec §7): the others stay native
+            String family = base.config().arch().family().modelType();
+            err = new StringWriter();
+            rc = run(err, "convert", "--adapter", adapter.toString(), "--to", "peft", "--out", tmp.resolve("peft").toString());
+            if (family.equals("llama") || family.equals("mistral")) {
+                // per-head gates (the paper's) do not fit PEFT's one gate per layer: refused for that reason, not the family
+                assertThat(err.toString()).doesNotContain("llama and mistral adapters only");
+            } else {
+                assertThat(rc).isEqualTo(2);
+                assertThat(err.toString()).contains(family).contains("llama and mistral adapters only");
+            }
+
             Server server = new Server(base, base.tokenizer(), Server.Options.defaults().withSlots(2).withContext(256).withQueue(4));
             server.adapters().load("a", adapter);
             try {
