@@ -84,6 +84,24 @@ final class QkvStep {
         System.arraycopy(scratch, 0, dy, 0, rows * hd);
     }
 
+    /** db[j] += Σ_m dy[m, j]: a bias's gradient (full fine-tuning); nothing when db is null. Rows in order: deterministic. */
+    static void biasGrad(float[] dy, int M, float[] db) {
+        if (db == null) return;
+        int n = db.length;
+        for (int m = 0; m < M; m++) dev.llamaadapter.tensor.Vec.add(dy, m * n, db, 0, n);
+    }
+
+    /**
+     * The per-head norms' weight gradients (full fine-tuning), from dq, dk as gradients of the normed rows:
+     * call before {@link #normBackward}, which turns them into the projections' gradients.
+     */
+    void normWeightGrads(LlamaWeights.Layer w, LlamaWeights.Extras g, float[] dq, float[] qPre, float[] qRstd,
+                         float[] dk, float[] kPre, float[] kRstd, int M) {
+        if (w.x().qNorm() == null) return;
+        RmsNorm.weightGradAccumulate(qPre, qRstd, dq, M * H, hd, g.qNorm());
+        RmsNorm.weightGradAccumulate(kPre, kRstd, dk, M * Hkv, hd, g.kNorm());
+    }
+
     /** dh [M, D] (+)= dq·Wq + dk·Wk + dv·Wv; dq may be null (the prompt rows have no queries). */
     static void inputGradient(LlamaWeights.Layer w, float[] dq, float[] dk, float[] dv, int M, float[] dh, boolean accumulate) {
         boolean acc = accumulate;

@@ -415,8 +415,6 @@ public final class Transformer {
      */
     public float backwardFull(Activations a, int[] labels, WeightGrads wg) {
         if (!a.full) throw new IllegalStateException("full fine-tuning needs activationsFull buffers");
-        if (!config.arch().isPlainLlama())
-            throw new IllegalArgumentException("full fine-tuning of " + config.arch().describe() + " is not supported yet (its extra weights have no gradients)");
         return backward(a, labels, null, null, wg);
     }
 
@@ -462,28 +460,37 @@ public final class Transformer {
             } else {
                 s = a.saved[j];
             }
-            // MLP block: x_out = x_mid + down(silu(gate(h2))·up(h2)), h2 = RMSNorm(x_mid)
+            // MLP block: x_out = x_mid + [N4](down(act(gate(h2))·up(h2))), h2 = RMSNorm(x_mid); N4 gemma2's post-norm
+            float[] dMlp = postNormBackward(s.mlpProj, w.x().postMlpNorm(), s.rstd4, a.dx, M, a.dh); // the down projection's output gradient
             if (full) {
-                SwiGlu.forward(s.gPre, s.up, a.dact, M * F); // act again, before dact takes its buffer
-                Matmul.weightGrad(a.dx, a.dact, M, D, F, gw.wDown());
+                if (w.x().postMlpNorm() != null) RmsNorm.weightGradAccumulate(s.mlpProj, s.rstd4, a.dx, M, D, gw.x().postMlpNorm());
+                QkvStep.biasGrad(dMlp, M, gw.x().bDown());
+                glu.forward(s.gPre, s.up, a.dact, M * F); // act again, before dact takes its buffer
+                Matmul.weightGrad(dMlp, a.dact, M, D, F, gw.wDown());
             }
             float[] gPre = s.gPre, up = s.up, dact = a.dact, dg = a.dg, du = a.du; // [M, F] each
             GatedActivation gate = glu;
-            float[] dMlp = postNormBackward(s.mlpProj, w.x().postMlpNorm(), s.rstd4, a.dx, M, a.dh); // gemma2: through the MLP's post-norm
             Matmul.xw(dMlp, M, w.wDown(), dact, false, (r, c, n) -> gate.backwardRange(gPre, up, dact, dg, du, r * F + c, n));
             if (full) {
                 RmsNorm.forward(s.xMid, w.mlpNorm(), eps, M, D, a.h, null); // h2 again
                 Matmul.weightGrad(a.dg, a.h, M, F, D, gw.wGate());
                 Matmul.weightGrad(a.du, a.h, M, F, D, gw.wUp());
+                QkvStep.biasGrad(a.dg, M, gw.x().bGate());
+                QkvStep.biasGrad(a.du, M, gw.x().bUp());
             }
             Matmul.xw(a.dg, M, w.wGate(), a.dh, false);
             Matmul.xw(a.du, M, w.wUp(), a.dh, true);
             if (full) RmsNorm.weightGradAccumulate(s.xMid, s.rstd2, a.dh, M, D, gw.mlpNorm());
             RmsNorm.backwardAccumulate(s.xMid, w.mlpNorm(), s.rstd2, a.dh, M, D, a.dx); // dx is now ∂L/∂x_mid
 
-            // attention block: x_mid = x_in + o_proj(attn)
-            if (full) Matmul.weightGrad(a.dx, s.attnOut, M, D, qw, gw.wo());
-            Matmul.xw(postNormBackward(s.oProj, w.x().postAttnNorm(), s.rstd3, a.dx, M, a.dh), M, w.wo(), a.dattn, false);
+            // attention block: x_mid = x_in + [N3](o_proj(attn)); N3 gemma2's post-norm
+            float[] dO = postNormBackward(s.oProj, w.x().postAttnNorm(), s.rstd3, a.dx, M, a.dh); // o_proj's output gradient
+            if (full) {
+                if (w.x().postAttnNorm() != null) RmsNorm.weightGradAccumulate(s.oProj, s.rstd3, a.dx, M, D, gw.x().postAttnNorm());
+                QkvStep.biasGrad(dO, M, gw.x().bo());
+                Matmul.weightGrad(dO, s.attnOut, M, D, qw, gw.wo());
+            }
+            Matmul.xw(dO, M, w.wo(), a.dattn, false);
             boolean below = full || i > first; // only layers above the lowest trained one pass a gradient down
             Arrays.fill(a.dakPart, 0f);
             Arrays.fill(a.davPart, 0f);
@@ -496,19 +503,25 @@ public final class Transformer {
             if (!below) break;
             rope.apply(a.dq, B, T, H, 0, true);
             rope.apply(a.dk, B, T, Hkv, 0, true);
+            if (full) qkv.normWeightGrads(w, gw.x(), a.dq, s.qPre, s.qRstd, a.dk, s.kPre, s.kRstd, M);
+            qkv.normBackward(w, a.dq, M, s.qPre, s.qRstd, a.dk, M, s.kPre, s.kRstd, a.normScratch);
             if (full) {
                 RmsNorm.forward(s.xIn, w.attnNorm(), eps, M, D, a.h, null); // h1 again
                 Matmul.weightGrad(a.dq, a.h, M, qw, D, gw.wq());
                 Matmul.weightGrad(a.dk, a.h, M, kw, D, gw.wk());
                 Matmul.weightGrad(a.dv, a.h, M, kw, D, gw.wv());
+                QkvStep.biasGrad(a.dq, M, gw.x().bq());
+                QkvStep.biasGrad(a.dk, M, gw.x().bk());
+                QkvStep.biasGrad(a.dv, M, gw.x().bv());
             }
-            qkv.normBackward(w, a.dq, M, s.qPre, s.qRstd, a.dk, M, s.kPre, s.kRstd, a.normScratch);
             QkvStep.inputGradient(w, a.dq, a.dk, a.dv, M, a.dh, false);
             if (full) RmsNorm.weightGradAccumulate(s.xIn, s.rstd1, a.dh, M, D, gw.attnNorm());
             RmsNorm.backwardAccumulate(s.xIn, w.attnNorm(), s.rstd1, a.dh, M, D, a.dx); // dx is now ∂L/∂x_in
         }
-        if (full) // the embedding rows the batch looked up: dE[id] += dx (ids repeat, so in row order)
+        if (full) { // the embedding rows the batch looked up: dE[id] += dx·scale (ids repeat, so in row order)
+            if (embedScale != 1f) for (int d = 0; d < M * D; d++) a.dx[d] *= embedScale;
             for (int m = 0; m < M; m++) Vec.add(a.dx, m * D, wg.embed(), a.ids[m] * D, D);
+        }
         return loss;
     }
 

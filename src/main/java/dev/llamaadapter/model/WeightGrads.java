@@ -18,6 +18,11 @@ public record WeightGrads(float[] embed,     // [V, D]
                         float[] mlpNorm,  // [D]
                         float[] wGate,    // [F, D]
                         float[] wUp,      // [F, D]
-                        float[] wDown) {  // [D, F]
+                        float[] wDown,    // [D, F]
+                        LlamaWeights.Extras x) { // the family's extra weights' gradients, laid out as LlamaWeights.Extras (null fields where none)
+
+        public Layer(float[] attnNorm, float[] wq, float[] wk, float[] wv, float[] wo, float[] mlpNorm, float[] wGate, float[] wUp, float[] wDown) {
+            this(attnNorm, wq, wk, wv, wo, mlpNorm, wGate, wUp, wDown, LlamaWeights.Extras.NONE);
+        }
     }
 }

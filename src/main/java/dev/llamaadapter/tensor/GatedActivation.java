@@ -13,6 +13,11 @@ public enum GatedActivation {
         };
     }
 
+    /** a = act(g)·u over n elements, in parallel. */
+    public void forward(float[] g, float[] u, float[] a, int n) {
+        Parallel.forRange(n, (lo, hi) -> forwardRange(g, u, a, lo, hi - lo));
+    }
+
     /** a[o, o + n) = act(g)·u. */
     public void forwardRange(float[] g, float[] u, float[] a, int o, int n) {
         if (this == SWIGLU) SwiGlu.forwardRange(g, u, a, o, n);

@@ -179,8 +179,6 @@ public final class TrainingJob {
                 Random r = new Random(o.seed() ^ 0x6a7eL);
                 for (int i = 0; i < p.gate.length; i++) p.gate[i] = (float) (r.nextGaussian() * o.gateInitStd());
             }
-            if (o.full() && !c.arch().isPlainLlama()) // its extra weights (biases, norms) would have no gradients
-                throw new IllegalArgumentException("train --full on " + c.arch().describe() + " is not supported yet: train an adapter on it instead");
             TrainableWeights full = o.full() ? new TrainableWeights(c, base.weights()) : null; // fp32 copies: the files stay untouched
             Transformer model = o.full() ? new Transformer(c, full.weights) : base.transformer();
             List<float[]> trainFeats = null, valFeats = null;

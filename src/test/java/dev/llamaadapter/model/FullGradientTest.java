@@ -27,8 +27,34 @@ class FullGradientTest {
             "16, 24, 2, 4, 2, false, 40",
     })
     void everyWeightGradientMatchesFiniteDifferences(int D, int F, int N, int H, int Hkv, boolean tied, int T) {
-        int V = 29;
-        LlamaConfig cfg = LlamaConfig.of(D, F, N, H, Hkv, V, tied);
+        check(LlamaConfig.of(D, F, N, H, Hkv, 29, tied), T);
+    }
+
+    /**
+     * The families' weights (spec §7) under full fine-tuning: biases (q/k/v, o, MLP), per-head q/k norms,
+     * gemma2's post-norms, (1+w) norms, GeGLU, scaled embeddings and softcaps, with rope scaling, partial
+     * rotary, explicit head_dim and windows shaping the gradients that reach them.
+     */
+    @ParameterizedTest(name = "{0} T={1}")
+    @CsvSource({"llama3-bias, 7", "mistral, 40", "qwen2, 7", "qwen3, 7", "phi3, 7", "gemma2, 7", "gemma2, 40"})
+    void familyWeightGradientsMatchFiniteDifferences(String family, int T) {
+        LlamaConfig base = LlamaConfig.of(16, 24, 2, 4, 2, 29, false);
+        double s12 = 1 / Math.sqrt(12), s8 = 1 / Math.sqrt(8), s4 = 1 / Math.sqrt(4);
+        Architecture a = switch (family) {
+            case "llama3-bias" -> new Architecture(Family.LLAMA, 12, RopeScaling.llama3(8, 1, 4, 16), 12, true, true, true, 0, s12, 0, 0);
+            case "mistral" -> new Architecture(Family.MISTRAL, 4, RopeScaling.NONE, 4, false, false, false, 5, s4, 0, 0);
+            case "qwen2" -> new Architecture(Family.QWEN2, 4, RopeScaling.NONE, 4, true, false, false, 0, s4, 0, 0);
+            case "qwen3" -> new Architecture(Family.QWEN3, 8, RopeScaling.NONE, 8, false, false, false, 0, s8, 0, 0);
+            case "phi3" -> new Architecture(Family.PHI3, 8, RopeScaling.linear(2), 4, false, false, false, 0, s8, 0, 0);
+            case "gemma2" -> new Architecture(Family.GEMMA2, 8, RopeScaling.NONE, 8, false, false, false, 3, 0.3, 5, 3);
+            default -> throw new IllegalArgumentException(family);
+        };
+        check(base.withArch(a), T);
+    }
+
+    private void check(LlamaConfig cfg, int T) {
+        int V = cfg.vocabSize(), D = cfg.hiddenSize(), N = cfg.numHiddenLayers();
+        boolean tied = cfg.tieWordEmbeddings();
         TrainableWeights tw = new TrainableWeights(cfg, LlamaWeights.random(cfg, DType.F32, 5, Arena.ofAuto()));
         Transformer model = new Transformer(cfg, tw.weights);
         Random r = new Random(D * 31 + N);
@@ -44,7 +70,12 @@ class FullGradientTest {
 
         Activations eval = model.activations(B, T, null, false, false);
         DoubleSupplier loss = () -> model.evalLoss(eval, ids, labels, null);
-        assertThat(tw.tensors()).hasSize(2 + 9 * N + (tied ? 0 : 1));
+        LlamaWeights.Extras x0 = tw.weights.layers()[0].x();
+        int extras = 0;
+        for (Object o : new Object[]{x0.bq(), x0.bk(), x0.bv(), x0.bo(), x0.qNorm(), x0.kNorm(), x0.postAttnNorm(), x0.postMlpNorm(),
+                x0.bGate(), x0.bUp(), x0.bDown()})
+            if (o != null) extras++;
+        assertThat(tw.tensors()).hasSize(2 + (9 + extras) * N + (tied ? 0 : 1));
         for (TrainableWeights.Tensor t : tw.tensors()) {
             float[] x = t.value(), g = t.grad();
             double gMax = 0;

@@ -21,7 +21,8 @@ import static org.junit.jupiter.api.Assumptions.assumeTrue;
 /**
  * Each family of spec §7 as a user meets it: a tiny random model in Hugging Face layout (the parity case's,
  * with a small tokenizer.json beside it) trains an adapter with {@code train}, generates with it through
- * {@code generate}, and answers a chat request with it over {@code serve}'s HTTP API.
+ * {@code generate}, answers a chat request with it over {@code serve}'s HTTP API, and fine-tunes fully
+ * ({@code train --full}) into a model directory of the same family that generates in turn.
  */
 class FamiliesEndToEndTest {
     static final Path FAMILIES = Path.of("../shared/parity/families");
@@ -67,6 +68,19 @@ class FamiliesEndToEndTest {
             err = new StringWriter();
             rc = run(err, "generate", "--model", model.toString(), "--adapter", adapter.toString(), "--prompt", "hello", "--greedy",
                     "--max-tokens", "4", "--json");
+            assertThat(rc).as(err.toString()).isZero();
+
+            // full fine-tuning writes a model directory of the same family that every command reads
+            Path full = tmp.resolve("full");
+            err = new StringWriter();
+            rc = run(err, "train", "--full", "--model", model.toString(), "--data", data.toString(), "--out", full.toString(), "--epochs", "1",
+                    "--batch-size", "4", "--micro-batch-size", "2", "--lr", "1e-3", "--quiet");
+            assertThat(rc).as(err.toString()).isZero();
+            try (BaseModel tuned = BaseModel.open(full)) {
+                assertThat(tuned.config().arch()).isEqualTo(base.config().arch());
+            }
+            err = new StringWriter();
+            rc = run(err, "generate", "--model", full.toString(), "--prompt", "hello", "--greedy", "--max-tokens", "4", "--json");
             assertThat(rc).as(err.toString()).isZero();
 
             // PEFT's adaption_prompt holds llama and mistral adapters only (spec §7): the others stay native
