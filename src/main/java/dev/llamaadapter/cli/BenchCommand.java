@@ -29,22 +29,51 @@ import java.util.concurrent.Callable;
         description = "Milliseconds per training step (forward + backward), tokens/s, GFLOP/s and peak memory on a random model.")
 public final class BenchCommand implements Callable<Integer> {
 
-    /** A named benchmark shape: model and step. */
+    /**
+     * A named benchmark shape: model and step. scored: the share of each sequence's positions that carry a label
+     * (1: all; 0.5: the second half, as instruction data masks its prompt, so the head runs on half the rows).
+     */
     enum Shape {
-        small(LlamaConfig.of(512, 1408, 8, 8, 8, 4096, false), 4, 128, 10, 6),
-        tinyllama(LlamaConfig.of(2048, 5632, 22, 32, 4, 32000, false), 1, 256, 10, 20);
+        small("small", LlamaConfig.of(512, 1408, 8, 8, 8, 4096, false), 4, 128, 10, 6, 1),
+        tinyllama("tinyllama", LlamaConfig.of(2048, 5632, 22, 32, 4, 32000, false), 1, 256, 10, 20, 1),
+        /** Llama-3.2-1B: tied 128,256-token head, llama3 rope (factor 32, original 8192, θ 500000). */
+        llama3_2_1b("llama3.2-1b", new LlamaConfig(2048, 8192, 16, 32, 8, 128256, 1e-5, 500000, true, null, 131072, null,
+                java.util.List.of(), "silu", new dev.llamaadapter.model.Architecture(dev.llamaadapter.model.Family.LLAMA, 64,
+                dev.llamaadapter.model.RopeScaling.llama3(32, 1, 4, 8192), 64, false, false, false, 0, 1 / Math.sqrt(64), 0, 0)),
+                1, 256, 10, 14, 0.5),
+        /** Qwen2.5-0.5B: tied 151,936-token head, q/k/v biases, θ 1e6. */
+        qwen2_5_0_5b("qwen2.5-0.5b", new LlamaConfig(896, 4864, 24, 14, 2, 151936, 1e-6, 1000000, true, null, 32768, null,
+                java.util.List.of(), "silu", new dev.llamaadapter.model.Architecture(dev.llamaadapter.model.Family.QWEN2, 64,
+                dev.llamaadapter.model.RopeScaling.NONE, 64, true, false, false, 0, 1 / Math.sqrt(64), 0, 0)),
+                1, 256, 10, 22, 0.5);
 
+        final String id;
         final LlamaConfig config;
         final int B, T, K, L;
+        final double scored;
 
-        Shape(LlamaConfig config, int B, int T, int K, int L) {
-            this.config = config; this.B = B; this.T = T; this.K = K; this.L = L;
+        Shape(String id, LlamaConfig config, int B, int T, int K, int L, double scored) {
+            this.id = id; this.config = config; this.B = B; this.T = T; this.K = K; this.L = L; this.scored = scored;
+        }
+
+        @Override
+        public String toString() {
+            return id;
+        }
+    }
+
+    static final class ShapeConverter implements picocli.CommandLine.ITypeConverter<Shape> {
+        @Override
+        public Shape convert(String value) {
+            for (Shape s : Shape.values()) if (s.id.equals(value)) return s;
+            throw new picocli.CommandLine.TypeConversionException("'" + value + "': small, tinyllama, llama3.2-1b or qwen2.5-0.5b");
         }
     }
 
     enum Dt { f32, bf16, f16, q8_0, q4_0 }
 
-    @Option(names = "--shape", defaultValue = "small", description = "small | tinyllama (default ${DEFAULT-VALUE})")
+    @Option(names = "--shape", defaultValue = "small", converter = ShapeConverter.class,
+            description = "small | tinyllama | llama3.2-1b | qwen2.5-0.5b (default ${DEFAULT-VALUE})")
     Shape shape;
     @Option(names = "--dtype", defaultValue = "f32", description = "weight dtype: f32 | bf16 | f16 | q8_0 | q4_0 (default ${DEFAULT-VALUE})")
     Dt dtype;
@@ -102,7 +131,7 @@ public final class BenchCommand implements Callable<Integer> {
             int[] ids = new int[M], labels = new int[M];
             for (int i = 0; i < M; i++) {
                 ids[i] = r.nextInt(c.vocabSize());
-                labels[i] = r.nextInt(c.vocabSize());
+                labels[i] = i % T >= T * (1 - s.scored) ? r.nextInt(c.vocabSize()) : dev.llamaadapter.tensor.CrossEntropy.IGNORE;
             }
             if (generate) return benchGenerate(model, s, buildS);
             Activations a = model.activations(B, T, p, true, false, recompute);
@@ -118,7 +147,7 @@ public final class BenchCommand implements Callable<Integer> {
             }
             double med = median(ms);
             double tokS = M / (med / 1000);
-            double gflops = StepFlops.trainingStep(c, B, T, s.K, s.L) / (med / 1000) / 1e9;
+            double gflops = StepFlops.trainingStep(c, B, T, s.K, s.L, s.scored) / (med / 1000) / 1e9;
             long rss = peakRssMb();
             List<Peers.Result> peerResults = peers ? runPeers(s, w, n) : List.of();
             StringBuilder pj = new StringBuilder();
@@ -155,6 +184,10 @@ public final class BenchCommand implements Callable<Integer> {
 
     /** The peers on this step, or one line saying why there are none. */
     private List<Peers.Result> runPeers(Shape s, LlamaWeights ours, int n) {
+        if (!s.config.arch().isPlainLlama()) {
+            System.err.println("bench --peers: the peers build plain LLaMA models only; " + s + " (" + s.config.arch().describe() + ") runs without them");
+            return List.of();
+        }
         Path dir = Peers.locate(peersDir);
         if (dir == null) {
             System.err.println("bench --peers: no peers folder (" + (peersDir != null ? peersDir : "../shared/peers") + " is absent); nothing to compare with");

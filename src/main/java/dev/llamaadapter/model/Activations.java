@@ -25,7 +25,19 @@ public final class Activations {
     final float[] rstdScratch; // [M]
     final float[] akScratch, avScratch; // [K, kw] prompt keys/values when not training ([B, K, kw] with visual tokens)
     final float[] gammaScratch;         // [H]
-    public final float[] logits; // [M, V]
+    /**
+     * [M, V] the logits of the last forward; null in training without keepLogits, where the head runs on
+     * chunks of scored rows only (headRows, headLogits, headGrad) and no [M, V] buffer exists. Inference
+     * activations allocate it on the first forward that returns logits (evalLoss never does).
+     */
+    float[] logits;
+    /** The training step's head is computed by the backward, on scored rows only (see {@link #logits}). */
+    final boolean deferHead;
+    boolean skipHead; // evalLoss: stop at the final norm, the loss runs the head on scored rows
+    /** Rows per chunk of the output head: a [64, V] block, 39 MB for a 151,936-token vocabulary. */
+    static final int HEAD_CHUNK = 64;
+    float[] headRows, headLogits, headGrad, headDRows; // [HEAD_CHUNK, D], [HEAD_CHUNK, V] ×2, [HEAD_CHUNK, D]; made on first use
+    int[] headIndex;                                    // [HEAD_CHUNK] the chunk's row numbers
 
     // per adapted layer, kept for the backward (index j = layer − firstLayer)
     final Saved[] saved;    // [L] everything the backward reads (null entries under recompute)
@@ -125,7 +137,9 @@ public final class Activations {
         int hd = c.headDim(), qw = H * hd, kw = c.numKeyValueHeads() * hd;
         boolean headNorms = c.arch().family().qkNorm(), postNorms = c.arch().family().gemma();
         x = new float[M * D]; h = new float[M * D]; attn = new float[M * qw]; act = new float[M * F];
-        logits = new float[Math.multiplyExact(M, V)];
+        this.deferHead = train && !keepLogits;
+        this.vocab = V;
+        logits = train && keepLogits ? new float[Math.multiplyExact(M, V)] : null;
         rstdScratch = new float[M];
         promptRows = new float[K * D];
         dPrompt = train ? new float[K * D] : null;
@@ -149,7 +163,7 @@ public final class Activations {
         if (train) {
             if (!this.recompute) for (int j = 0; j < L; j++) saved[j] = new Saved(B, T, D, F, H, qw, kw, K, full, visual, headNorms, postNorms);
             xFinal = new float[M * D]; rstdFinal = new float[M];
-            dlogits = keepLogits || c.arch().finalSoftcap() > 0 ? new float[M * V] : logits; // a softcap's backward reads the logits
+            dlogits = keepLogits ? new float[M * V] : null; // dump-step keeps logits and their gradient; training runs the head in chunks
             dx = new float[M * D]; dh = new float[M * D];
             dattn = new float[M * qw]; dq = new float[M * qw];
             dk = new float[M * kw]; dv = new float[M * kw];
@@ -188,6 +202,27 @@ public final class Activations {
             }
         }
         return n;
+    }
+
+    private final int vocab;
+
+    /** The [M, V] logits buffer at capacity, made on first use. */
+    float[] logitsBuffer() {
+        if (logits == null) logits = new float[Math.multiplyExact(maxB * maxT, vocab)];
+        return logits;
+    }
+
+    /** The head's chunk buffers, made on first use. */
+    void headBuffers(int D) {
+        if (headRows != null) return;
+        headRows = new float[HEAD_CHUNK * D]; headDRows = new float[HEAD_CHUNK * D];
+        headLogits = new float[HEAD_CHUNK * vocab]; headGrad = new float[HEAD_CHUNK * vocab];
+        headIndex = new int[HEAD_CHUNK];
+    }
+
+    /** The logits of the last forward that computed them ([M, V]; null when the head was deferred to the backward). */
+    public float[] logits() {
+        return logits;
     }
 
     /** Uses the buffers for a batch of shape [B, T] within the capacity. */

@@ -9,6 +9,11 @@ public final class StepFlops {
     private StepFlops() {}
 
     public static double trainingStep(LlamaConfig c, int B, int T, int K, int L) {
+        return trainingStep(c, B, T, K, L, 1);
+    }
+
+    /** As above when only a share of the positions is scored: the head runs on those rows only. */
+    public static double trainingStep(LlamaConfig c, int B, int T, int K, int L, double scored) {
         double M = (double) B * T;
         double D = c.hiddenSize(), F = c.intermediateSize(), V = c.vocabSize();
         double qw = c.numAttentionHeads() * (double) c.headDim(), kw = c.numKeyValueHeads() * (double) c.headDim();
@@ -17,7 +22,7 @@ public final class StepFlops {
         double attention = 2 * 2 * B * c.numAttentionHeads() * (T * (T + 1) / 2.0) * c.headDim(); // q·k and p·v, causal
         double promptAttn = 2 * 2 * M * c.numAttentionHeads() * K * c.headDim();
         double promptKv = 2 * 2 * K * D * kw;
-        double head = 2 * M * D * V;
+        double head = 2 * Math.ceil(M * scored) * D * V;
         double forward = N * (projections + attention) + L * (promptAttn + promptKv) + head;
         // backward: input gradients through head, every adapted layer's MLP and o_proj, and the token
         // attention and q/k/v of all but the lowest adapted layer; prompt branch twice its forward

@@ -99,7 +99,10 @@ public final class Transformer {
         if (p.adapterLayers > N) throw new IllegalArgumentException(source + ": adapter_layers " + p.adapterLayers + " exceeds the base model's " + N + " layers");
     }
 
-    /** ids [B·T] → logits [B·T, V] (a.logits). prompts may be null (the base model). */
+    /**
+     * ids [B·T] → logits [B·T, V] (a.logits). prompts may be null (the base model). Training activations made
+     * without keepLogits return null: their head runs in the backward, on the scored rows only.
+     */
     public float[] forward(Activations a, int[] ids, AdaptionPrompts prompts) {
         return forward(a, ids, prompts, null);
     }
@@ -143,9 +146,11 @@ public final class Transformer {
         }
         if (a.train) System.arraycopy(a.x, 0, a.xFinal, 0, M * D);
         RmsNorm.forward(a.x, weights.finalNorm(), (float) config.rmsNormEps(), M, D, a.h, a.train ? a.rstdFinal : a.rstdScratch);
-        Matmul.xwT(a.h, M, weights.head(), a.logits, false);
-        capLogits(a.logits, M);
-        return a.logits;
+        if (a.deferHead || a.skipHead) return null; // a.h holds the final normed rows: the backward runs the head on the scored ones
+        float[] logits = a.logitsBuffer();
+        Matmul.xwT(a.h, M, weights.head(), logits, false);
+        capLogits(logits, M);
+        return logits;
     }
 
 
@@ -245,8 +250,59 @@ public final class Transformer {
 
     /** {@link #evalLoss(Activations, int[], int[], AdaptionPrompts)} with visual tokens [B, D] (null: none). */
     public float evalLoss(Activations a, int[] ids, int[] labels, AdaptionPrompts prompts, float[] visual) {
-        float[] logits = forward(a, ids, prompts, visual);
-        return CrossEntropy.forwardBackward(logits, labels, a.M, V, logits);
+        forwardHidden(a, ids, prompts, visual); // the head only on scored rows, in chunks: no [M, V] buffer for a validation pass
+        return headLoss(a, labels, null, false);
+    }
+
+    /** The forward up to the final norm (a.h holds the normed rows), without the head. */
+    private void forwardHidden(Activations a, int[] ids, AdaptionPrompts prompts, float[] visual) {
+        boolean saved = a.skipHead;
+        a.skipHead = true;
+        try {
+            forward(a, ids, prompts, visual);
+        } finally {
+            a.skipHead = saved;
+        }
+    }
+
+    /**
+     * The output head and the mean cross-entropy over scored rows only (labels −100 are not scored: the prompt
+     * of instruction data), in chunks of {@link Activations#HEAD_CHUNK} rows, from the final normed rows a.h:
+     * logits of a chunk, their loss and (backward) their gradient, dh rows = dlogits·head and, for full
+     * fine-tuning, the head's weight gradient. A 151,936-token vocabulary needs a [64, V] block, not [M, V],
+     * and unscored rows cost nothing. With backward, a.dh [M, D] is overwritten (0 on unscored rows).
+     */
+    private float headLoss(Activations a, int[] labels, WeightGrads wg, boolean backward) {
+        int M = a.M;
+        int count = CrossEntropy.scored(labels, M, V);
+        if (backward) Arrays.fill(a.dh, 0, M * D, 0f);
+        if (count == 0) return 0f;
+        a.headBuffers(D);
+        float inv = 1f / count;
+        int C = Activations.HEAD_CHUNK;
+        float[] rows = a.headRows, logits = a.headLogits, grad = finalCap > 0 ? a.headGrad : a.headLogits; // [C, D], [C, V]
+        int[] idx = a.headIndex;
+        double total = 0;
+        int m = 0;
+        while (m < M) {
+            int R = 0;
+            for (; m < M && R < C; m++) if (labels[m] != CrossEntropy.IGNORE) idx[R++] = m;
+            if (R == 0) break;
+            for (int r = 0; r < R; r++) System.arraycopy(a.h, idx[r] * D, rows, r * D, D);
+            Matmul.xwT(rows, R, weights.head(), logits, false);
+            capLogits(logits, R);
+            total += CrossEntropy.chunk(logits, labels, idx, R, V, inv, backward ? grad : null);
+            if (!backward) continue;
+            if (finalCap > 0) // through the final softcap: d(c·tanh(z/c))/dz = 1 − (logit/c)²
+                for (int i = 0, n = R * V; i < n; i++) {
+                    float t = logits[i] / finalCap;
+                    grad[i] *= 1f - t * t;
+                }
+            if (wg != null) Matmul.weightGrad(grad, rows, R, V, D, wg.head() != null ? wg.head() : wg.embed());
+            Matmul.xw(grad, R, weights.head(), a.headDRows, false);
+            for (int r = 0; r < R; r++) System.arraycopy(a.headDRows, r * D, a.dh, idx[r] * D, D);
+        }
+        return (float) (total * inv);
     }
 
     /** An adapter made ready for inference: prompt keys/values and gate weights of every adapted layer, computed once. */
@@ -430,19 +486,26 @@ public final class Transformer {
         int B = a.B, T = a.T, M = a.M, K = full ? 0 : prompts.adapterLen, first = full ? 0 : prompts.firstLayer(N);
         int qw = H * hd, kw = Hkv * hd;
         float eps = (float) config.rmsNormEps();
-        float loss = CrossEntropy.forwardBackward(a.logits, labels, M, V, a.dlogits);
-        if (finalCap > 0) // through the final softcap: d(c·tanh(z/c))/dz = 1 − (logit/c)²
-            for (int i = 0, n = M * V; i < n; i++) {
-                float t = a.logits[i] / finalCap;
-                a.dlogits[i] *= 1f - t * t;
-            }
+        float loss;
+        if (a.deferHead) { // the head on the scored rows, chunk by chunk: a.dh gets the rows' gradients
+            loss = headLoss(a, labels, wg, true);
+        } else { // dump-step: every position's logits, kept apart from their gradient
+            loss = CrossEntropy.forwardBackward(a.logits, labels, M, V, a.dlogits);
+            if (finalCap > 0) // through the final softcap: d(c·tanh(z/c))/dz = 1 − (logit/c)²
+                for (int i = 0, n = M * V; i < n; i++) {
+                    float t = a.logits[i] / finalCap;
+                    a.dlogits[i] *= 1f - t * t;
+                }
+        }
         boolean visual = a.visualUsed;
         if (visual) Arrays.fill(a.dVisual, 0, B * D, 0f);
 
         // head and final norm: dx = RMSNorm'(x_final)ᵀ · (dlogits · head)
-        if (full) // a.h still holds the final normed rows from the forward
-            Matmul.weightGrad(a.dlogits, a.h, M, V, D, wg.head() != null ? wg.head() : wg.embed());
-        Matmul.xw(a.dlogits, M, weights.head(), a.dh, false);
+        if (!a.deferHead) {
+            if (full) // a.h still holds the final normed rows from the forward
+                Matmul.weightGrad(a.dlogits, a.h, M, V, D, wg.head() != null ? wg.head() : wg.embed());
+            Matmul.xw(a.dlogits, M, weights.head(), a.dh, false);
+        }
         Arrays.fill(a.dx, 0f);
         if (full) RmsNorm.weightGradAccumulate(a.xFinal, a.rstdFinal, a.dh, M, D, wg.finalNorm());
         RmsNorm.backwardAccumulate(a.xFinal, weights.finalNorm(), a.rstdFinal, a.dh, M, D, a.dx);

@@ -49,6 +49,50 @@ public final class CrossEntropy {
         return (float) (total * inv);
     }
 
+    /** Scored rows of labels [M] (label −100 = not scored); a label outside [0, V) is an error naming its row. */
+    public static int scored(int[] labels, int M, int V) {
+        int count = 0;
+        for (int m = 0; m < M; m++) {
+            int y = labels[m];
+            if (y == IGNORE) continue;
+            if (y < 0 || y >= V) throw new IllegalArgumentException("label " + y + " at row " + m + " outside the vocabulary [0, " + V + ")");
+            count++;
+        }
+        return count;
+    }
+
+    /**
+     * A chunk of scored rows: logits [R, V] of rows rows[0..R) (their labels read as labels[rows[r]]) → returns
+     * the sum of their losses and, when dlogits is not null (it may be the logits array), writes
+     * (softmax − onehot)·inv per row. The output head of a large vocabulary runs on such chunks, so no
+     * [M, V] buffer exists (see Transformer).
+     */
+    public static double chunk(float[] logits, int[] labels, int[] rows, int R, int V, float inv, float[] dlogits) {
+        double[] rowLoss = new double[R];
+        Parallel.forRange(R, (lo, hi) -> {
+            for (int r = lo; r < hi; r++) {
+                int o = r * V, y = labels[rows[r]];
+                float max = max(logits, o, V), target = logits[o + y]; // target first: dlogits may be logits
+                float[] out = dlogits != null ? dlogits : null;
+                double sum = out != null ? expInto(logits, o, V, max, out) : expSum(logits, o, V, max);
+                rowLoss[r] = max + Math.log(sum) - target;
+                if (out == null) continue;
+                scale(out, o, V, (float) (inv / sum));
+                out[o + y] -= inv;
+            }
+        });
+        double total = 0;
+        for (double l : rowLoss) total += l;
+        return total;
+    }
+
+    /** Σ exp(x[o+i] − shift) without writing anything (a loss without its gradient). */
+    private static double expSum(float[] x, int o, int n, float shift) {
+        double s = 0;
+        for (int i = 0; i < n; i++) s += Vec.exp(x[o + i] - shift);
+        return s;
+    }
+
     private static final VectorSpecies<Float> S = FloatVector.SPECIES_PREFERRED;
 
     static float max(float[] x, int o, int n) {
