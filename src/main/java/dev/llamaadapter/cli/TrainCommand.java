@@ -6,6 +6,7 @@ import dev.llamaadapter.io.OutputGuard;
 import dev.llamaadapter.model.GateActivation;
 import dev.llamaadapter.train.Checkpoint;
 import dev.llamaadapter.train.ClusterTrainer;
+import dev.llamaadapter.train.LossNorm;
 import dev.llamaadapter.train.Trainer;
 import dev.llamaadapter.train.TrainingJob;
 import me.tongfei.progressbar.ConsoleProgressBarConsumer;
@@ -39,7 +40,11 @@ public final class TrainCommand implements Callable<Integer> {
     @Option(names = "--epochs", defaultValue = "5", description = "default ${DEFAULT-VALUE}") int epochs;
     @Option(names = "--warmup-epochs", defaultValue = "2", description = "linear warm-up, in epochs (default ${DEFAULT-VALUE})") double warmupEpochs;
     @Option(names = "--batch-size", defaultValue = "32", description = "effective batch, in examples (default ${DEFAULT-VALUE})") int batchSize;
-    @Option(names = "--micro-batch-size", defaultValue = "4", description = "examples per forward/backward; gradients accumulate to --batch-size (default ${DEFAULT-VALUE})") int microBatchSize;
+    @Option(names = "--micro-batch-size", defaultValue = "4", description = "examples per forward/backward; gradients accumulate to --batch-size. "
+            + "Memory and speed only: the steps and their loss stay the same (default ${DEFAULT-VALUE})") int microBatchSize;
+    @Option(names = "--loss-norm", defaultValue = "tokens", converter = LossNormConverter.class, description = "a step's loss: tokens = the mean over every "
+            + "scored token of the --batch-size examples; micro-mean = the mean of micro-batch means, as the official code (depends on --micro-batch-size) "
+            + "(default ${DEFAULT-VALUE})") LossNorm lossNorm;
     @Option(names = "--lr", description = "absolute peak learning rate (overrides --blr)") Double lr;
     @Option(names = "--blr", defaultValue = "9e-3", description = "base learning rate: lr = blr × batch-size / 256 (default ${DEFAULT-VALUE})") double blr;
     @Option(names = "--min-lr", defaultValue = "0", description = "the cosine's floor (default ${DEFAULT-VALUE})") double minLr;
@@ -51,7 +56,7 @@ public final class TrainCommand implements Callable<Integer> {
     @Option(names = "--max-seq-len", defaultValue = "512", description = "examples are cut at this many tokens (default ${DEFAULT-VALUE})") int maxSeqLen;
     @Option(names = "--seed", defaultValue = "0", description = "data order, split and prompt initialisation (default ${DEFAULT-VALUE})") long seed;
     @Option(names = "--score-prompt", description = "also score the prompt tokens (default: the response only)") boolean scorePrompt;
-    @Option(names = "--no-bucket", description = "plain shuffled micro-batches instead of length buckets") boolean noBucket;
+    @Option(names = "--no-bucket", description = "plain shuffled batches instead of length buckets") boolean noBucket;
     @Option(names = "--eval-every", description = "validate every N steps (default: every epoch)") Integer evalEvery;
     @Option(names = "--save-every", description = "checkpoint every N steps (default: every epoch)") Integer saveEvery;
     @Option(names = "--checkpoint", description = "checkpoint file (default: <out>.ckpt.safetensors)") Path checkpoint;
@@ -71,6 +76,13 @@ public final class TrainCommand implements Callable<Integer> {
         @Override
         public GateActivation convert(String value) {
             return GateActivation.parse(value);
+        }
+    }
+
+    static final class LossNormConverter implements ITypeConverter<LossNorm> {
+        @Override
+        public LossNorm convert(String value) {
+            return LossNorm.parse(value);
         }
     }
 
@@ -104,7 +116,7 @@ public final class TrainCommand implements Callable<Integer> {
         }
         var o = new TrainingJob.Options(model, data, out, tokenizer, valFile, held, epochs, warmupEpochs, batchSize, microBatchSize,
                 lr, blr, minLr, weightDecay, clipGrad, adapterLen, adapterLayers, gate, maxSeqLen, seed, scorePrompt, !noBucket,
-                evalEvery, saveEvery, checkpoint, metrics, plot, resume, gateInit, full, reader, valReader, vision, visualLayers);
+                evalEvery, saveEvery, checkpoint, metrics, plot, resume, gateInit, full, reader, valReader, vision, visualLayers, lossNorm);
         guardOutputs(o);
         guardCheckpoint(o.checkpointFile());
         ClusterTrainer.Launcher cluster = null;

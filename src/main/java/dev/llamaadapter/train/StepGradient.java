@@ -9,9 +9,9 @@ import java.util.List;
 /**
  * How one optimizer step's gradient is computed: the only part of the training loop a distributed
  * trainer replaces. Given the step's micro-batches (index arrays into the training examples), it leaves
- * in the params' grads the MEAN over micro-batches of each one's gradient of its mean loss (the official
- * recipe's accumulation: each micro-batch loss divided by the accumulation count), and returns the mean
- * micro-batch loss and the tokens processed.
+ * in the params' grads the gradient of the step's loss under the run's {@link LossNorm} (by default the
+ * mean over every scored token of the step; see {@link GradientAccumulator}), and returns that loss and
+ * the tokens processed.
  */
 public interface StepGradient {
     record Result(double loss, long tokens) {}
@@ -19,18 +19,12 @@ public interface StepGradient {
     Result compute(Objective objective, List<int[]> microBatches);
 
     /** On this machine, micro-batch after micro-batch. */
-    static StepGradient local(List<Example> train) {
+    static StepGradient local(List<Example> train, LossNorm norm) {
         return (objective, micro) -> {
-            for (Param p : objective.params()) java.util.Arrays.fill(p.grad(), 0f);
-            double lossSum = 0;
-            long tokens = 0;
-            for (int[] idx : micro) {
-                MicroBatch b = batch(train, idx);
-                lossSum += objective.accumulate(b, idx);
-                tokens += b.tokens();
-            }
-            scale(objective.params(), 1.0 / micro.size());
-            return new Result(lossSum / micro.size(), tokens);
+            GradientAccumulator acc = new GradientAccumulator(objective, norm);
+            for (int[] idx : micro) acc.add(batch(train, idx), idx);
+            acc.finish(acc.weight());
+            return new Result(acc.meanLoss(), acc.tokens());
         };
     }
 

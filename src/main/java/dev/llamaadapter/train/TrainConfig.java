@@ -4,14 +4,16 @@ import dev.llamaadapter.model.GateActivation;
 
 /**
  * Every hyper-parameter of a run (spec §3 defaults in the CLI). lr is the absolute peak learning rate,
- * already resolved from blr × batchSize / 256 unless given directly.
+ * already resolved from blr × batchSize / 256 unless given directly. microBatchSize changes memory and
+ * speed only: the steps and, under {@link LossNorm#TOKENS}, their loss do not depend on it.
  */
 public record TrainConfig(int epochs, double warmupEpochs, int batchSize, int microBatchSize,
                           double lr, double minLr, double weightDecay, double beta1, double beta2, double eps,
                           double clipGrad, int adapterLen, int adapterLayers, GateActivation gateActivation,
                           int maxSeqLen, long seed, boolean scorePrompt, boolean bucket,
-                          int evalEvery, int saveEvery) {
+                          int evalEvery, int saveEvery, LossNorm lossNorm) {
     public TrainConfig {
+        if (lossNorm == null) throw new IllegalArgumentException("lossNorm must be given");
         if (epochs <= 0) throw new IllegalArgumentException("--epochs must be positive, got " + epochs);
         if (warmupEpochs < 0) throw new IllegalArgumentException("--warmup-epochs must not be negative, got " + warmupEpochs);
         if (microBatchSize <= 0) throw new IllegalArgumentException("--micro-batch-size must be positive, got " + microBatchSize);
@@ -24,10 +26,25 @@ public record TrainConfig(int epochs, double warmupEpochs, int batchSize, int mi
         if (adapterLayers <= 0) throw new IllegalArgumentException("--adapter-layers must be positive");
     }
 
+    /** A run whose step loss is the mean over the step's scored tokens (the default). */
+    public TrainConfig(int epochs, double warmupEpochs, int batchSize, int microBatchSize,
+                       double lr, double minLr, double weightDecay, double beta1, double beta2, double eps,
+                       double clipGrad, int adapterLen, int adapterLayers, GateActivation gateActivation,
+                       int maxSeqLen, long seed, boolean scorePrompt, boolean bucket, int evalEvery, int saveEvery) {
+        this(epochs, warmupEpochs, batchSize, microBatchSize, lr, minLr, weightDecay, beta1, beta2, eps, clipGrad, adapterLen,
+                adapterLayers, gateActivation, maxSeqLen, seed, scorePrompt, bucket, evalEvery, saveEvery, LossNorm.TOKENS);
+    }
+
     /** The same run with other validation and checkpoint intervals (in optimizer steps). */
     public TrainConfig withIntervals(int evalEvery, int saveEvery) {
         return new TrainConfig(epochs, warmupEpochs, batchSize, microBatchSize, lr, minLr, weightDecay, beta1, beta2, eps, clipGrad,
-                adapterLen, adapterLayers, gateActivation, maxSeqLen, seed, scorePrompt, bucket, evalEvery, saveEvery);
+                adapterLen, adapterLayers, gateActivation, maxSeqLen, seed, scorePrompt, bucket, evalEvery, saveEvery, lossNorm);
+    }
+
+    /** The same run with another loss normalisation. */
+    public TrainConfig withLossNorm(LossNorm n) {
+        return new TrainConfig(epochs, warmupEpochs, batchSize, microBatchSize, lr, minLr, weightDecay, beta1, beta2, eps, clipGrad,
+                adapterLen, adapterLayers, gateActivation, maxSeqLen, seed, scorePrompt, bucket, evalEvery, saveEvery, n);
     }
 
     /** Micro-batches accumulated per optimizer step. */
@@ -51,6 +68,7 @@ public record TrainConfig(int epochs, double warmupEpochs, int batchSize, int mi
         m.put("train.max_seq_len", "" + maxSeqLen);
         m.put("train.seed", "" + seed);
         m.put("train.score_prompt", "" + scorePrompt);
+        m.put("train.loss_norm", lossNorm.id());
         return m;
     }
 }

@@ -16,10 +16,11 @@ import java.util.HexFormat;
 import java.util.List;
 
 /**
- * The training loop (spec §3): epochs of seeded, length-bucketed micro-batches, gradient accumulation
- * to the effective batch, the official per-step learning-rate schedule, AdamW, optional clipping,
- * validation and atomic checkpoints. Deterministic: the same inputs give bit-identical adapters, and a
- * run resumed from a checkpoint continues exactly where the saved run was.
+ * The training loop (spec §3): epochs of seeded, length-bucketed steps of --batch-size examples, each
+ * cut into micro-batches whose gradients accumulate under the run's {@link LossNorm}, the official
+ * per-step learning-rate schedule, AdamW, optional clipping, validation and atomic checkpoints.
+ * Deterministic: the same inputs give bit-identical adapters, and a run resumed from a checkpoint
+ * continues exactly where the saved run was.
  */
 public final class Trainer {
 
@@ -65,7 +66,7 @@ public final class Trainer {
         if (train.isEmpty()) throw new IllegalArgumentException("no training examples");
         this.model = model; this.cfg = cfg; this.train = train; this.val = val;
         this.checkpointFile = checkpointFile; this.baseFingerprint = baseFingerprint; this.listener = listener;
-        this.stepGradient = StepGradient.local(train);
+        this.stepGradient = StepGradient.local(train, cfg.lossNorm());
     }
 
     /**
@@ -82,10 +83,9 @@ public final class Trainer {
         return this;
     }
 
-    /** Optimizer steps per epoch: every micro-batch once, accumulation() of them per step (the last may have fewer). */
+    /** Optimizer steps per epoch: every example once, batchSize of them per step (the last may have fewer). */
     public static int stepsPerEpoch(List<Example> train, TrainConfig cfg) {
-        int micro = Batches.microBatches(train, cfg.microBatchSize(), cfg.seed(), 0, cfg.bucket()).size();
-        return (micro + cfg.accumulation() - 1) / cfg.accumulation();
+        return Batches.batches(train, cfg.batchSize(), cfg.seed(), 0, cfg.bucket()).size();
     }
 
     public int stepsPerEpoch() {
@@ -129,7 +129,7 @@ public final class Trainer {
                 + " lr=" + c.lr() + " min_lr=" + c.minLr() + " wd=" + c.weightDecay() + " betas=" + c.beta1() + "," + c.beta2()
                 + " eps=" + c.eps() + " clip=" + c.clipGrad() + " K=" + c.adapterLen() + " L=" + c.adapterLayers()
                 + " gate=" + c.gateActivation().id() + " max_seq_len=" + c.maxSeqLen() + " seed=" + c.seed()
-                + " score_prompt=" + c.scorePrompt() + " bucket=" + c.bucket()
+                + " score_prompt=" + c.scorePrompt() + " bucket=" + c.bucket() + " loss_norm=" + c.lossNorm().id()
                 + " data=" + dataFingerprint(train, val) + " base=" + baseFingerprint
                 + (trainFeatures == null ? "" : " images=" + MultimodalObjective.fingerprint(trainFeatures, valFeatures));
     }
@@ -169,7 +169,7 @@ public final class Trainer {
         long done = 0;
         if (resume && checkpointFile != null && Files.exists(checkpointFile)) done = Checkpoint.load(checkpointFile, params, adam, identity);
 
-        int spe = stepsPerEpoch(), accum = cfg.accumulation();
+        int spe = stepsPerEpoch();
         long total = totalSteps();
         LrSchedule schedule = new LrSchedule(cfg.lr(), cfg.minLr(), cfg.warmupEpochs(), cfg.epochs());
         ValRow last = null;
@@ -178,13 +178,12 @@ public final class Trainer {
         listener.start(total, done);
         long t0 = System.nanoTime(), tokens = 0;
         for (int epoch = (int) (done / spe); epoch < cfg.epochs(); epoch++) {
-            List<int[]> micro = Batches.microBatches(train, cfg.microBatchSize(), cfg.seed(), epoch, cfg.bucket());
+            List<int[]> batches = Batches.batches(train, cfg.batchSize(), cfg.seed(), epoch, cfg.bucket());
             for (int s = (epoch == done / spe) ? (int) (done % spe) : 0; s < spe; s++) {
                 long step = (long) epoch * spe + s;
                 double ep = epoch + (double) s / spe;
                 double lr = schedule.at(ep);
-                int from = s * accum, to = Math.min(micro.size(), from + accum);
-                StepGradient.Result r = stepGradient.compute(objective, micro.subList(from, to));
+                StepGradient.Result r = stepGradient.compute(objective, Batches.split(batches.get(s), cfg.microBatchSize()));
                 double loss = r.loss();
                 tokens += r.tokens();
                 double norm = gradNorm(params);

@@ -38,7 +38,7 @@ public final class TrainingJob {
 
     /**
      * Everything the command line sets. Nullable fields take the recipe's defaults. reader and valReader
-     * turn --data and --val-data into records (null: Alpaca JSON / JSON Lines).
+     * turn --data and --val-data into records (null: Alpaca JSON / JSON Lines); lossNorm null: {@link LossNorm#TOKENS}.
      */
     public record Options(Path model, Path data, Path out, Path tokenizer, Path valData, String valSplit,
                           int epochs, double warmupEpochs, int batchSize, int microBatchSize, Double lr, double blr,
@@ -46,7 +46,20 @@ public final class TrainingJob {
                           GateActivation gateActivation, int maxSeqLen, long seed, boolean scorePrompt, boolean bucket,
                           Integer evalEvery, Integer saveEvery, Path checkpoint, Path metrics, Path plot, boolean resume,
                           double gateInitStd, boolean full, InstructionReader reader, InstructionReader valReader,
-                          Path vision, String visualLayers) {
+                          Path vision, String visualLayers, LossNorm lossNorm) {
+
+        /** The default loss normalisation ({@link LossNorm#TOKENS}). */
+        public Options(Path model, Path data, Path out, Path tokenizer, Path valData, String valSplit,
+                       int epochs, double warmupEpochs, int batchSize, int microBatchSize, Double lr, double blr,
+                       double minLr, double weightDecay, double clipGrad, int adapterLen, Integer adapterLayers,
+                       GateActivation gateActivation, int maxSeqLen, long seed, boolean scorePrompt, boolean bucket,
+                       Integer evalEvery, Integer saveEvery, Path checkpoint, Path metrics, Path plot, boolean resume,
+                       double gateInitStd, boolean full, InstructionReader reader, InstructionReader valReader,
+                       Path vision, String visualLayers) {
+            this(model, data, out, tokenizer, valData, valSplit, epochs, warmupEpochs, batchSize, microBatchSize, lr, blr, minLr,
+                    weightDecay, clipGrad, adapterLen, adapterLayers, gateActivation, maxSeqLen, seed, scorePrompt, bucket,
+                    evalEvery, saveEvery, checkpoint, metrics, plot, resume, gateInitStd, full, reader, valReader, vision, visualLayers, null);
+        }
 
         /** Without a vision tower: a text-only adapter, or full fine-tuning. */
         public Options(Path model, Path data, Path out, Path tokenizer, Path valData, String valSplit,
@@ -142,7 +155,7 @@ public final class TrainingJob {
         double lr = o.lr() != null ? o.lr() : LrSchedule.scaled(o.blr(), o.batchSize());
         TrainConfig cfg = new TrainConfig(o.epochs(), o.warmupEpochs(), o.batchSize(), o.microBatchSize(), lr, o.minLr(),
                 o.weightDecay(), 0.9, 0.95, 1e-8, o.clipGrad(), o.adapterLen(), L, o.gateActivation(), o.maxSeqLen(), o.seed(),
-                o.scorePrompt(), o.bucket(), 0, 0);
+                o.scorePrompt(), o.bucket(), 0, 0, o.lossNorm() != null ? o.lossNorm() : LossNorm.TOKENS);
         int spe = Trainer.stepsPerEpoch(train, cfg);
         cfg = cfg.withIntervals(o.evalEvery() != null ? o.evalEvery() : spe, o.saveEvery() != null ? o.saveEvery() : spe);
 
@@ -219,8 +232,9 @@ public final class TrainingJob {
             if (!empty.isEmpty()) log.printf("            %d records with an empty output skipped (first: %s)%n", empty.size(), empty.getFirst());
             if (!truncated.isEmpty()) log.printf("            %d examples longer than --max-seq-len %d were cut (first: %s)%n", truncated.size(), o.maxSeqLen(), truncated.getFirst());
             if (!unscored.isEmpty()) log.printf("            %d examples dropped: no response token within --max-seq-len (first: %s)%n", unscored.size(), unscored.getFirst());
-            log.printf(Locale.ROOT, "schedule    %d epochs × %d steps = %d steps, effective batch %d (micro %d × %d), lr %.3g (warm-up %.3g epochs, cosine to %.3g), wd %.3g%s%n",
-                    cfg.epochs(), spe, (long) spe * cfg.epochs(), cfg.batchSize(), cfg.microBatchSize(), cfg.accumulation(), lr,
+            log.printf(Locale.ROOT, "schedule    %d epochs × %d steps = %d steps, effective batch %d (micro %d × %d, loss %s), lr %.3g (warm-up %.3g epochs, cosine to %.3g), wd %.3g%s%n",
+                    cfg.epochs(), spe, (long) spe * cfg.epochs(), cfg.batchSize(), cfg.microBatchSize(), cfg.accumulation(),
+                    cfg.lossNorm() == LossNorm.TOKENS ? "per scored token of the step" : "mean of micro-batch means", lr,
                     cfg.warmupEpochs(), cfg.minLr(), cfg.weightDecay(), cfg.clipGrad() > 0 ? ", clip " + cfg.clipGrad() : "");
             log.printf("outputs     %s (checkpoint %s, metrics %s, chart %s)%n", o.out(), o.checkpointFile(), o.metricsFile(), o.plotFile());
 

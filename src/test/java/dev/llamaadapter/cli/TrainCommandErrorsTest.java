@@ -122,6 +122,24 @@ class TrainCommandErrorsTest {
         assertThat(Files.readAllBytes(out)).as("the finished run's adapter is left alone").isEqualTo(adapter);
     }
 
+    @Test
+    void anUnknownLossNormIsRefusedAndACheckpointResumesOnlyUnderItsOwn() throws Exception {
+        assertThat(train("--loss-norm", "mean")).contains("--loss-norm 'mean'").contains("tokens or micro-mean");
+        Path out = tmp.resolve("n.safetensors");
+        String[] run = {"train", "--model", MODEL.toString(), "--data", data.toString(), "--out", out.toString(), "--epochs", "1",
+                "--batch-size", "4", "--micro-batch-size", "2", "--val-split", "0", "--quiet"};
+        assertThat(Main.commandLine().execute(run)).isZero();
+        try (SafeTensors st = SafeTensors.open(out)) {
+            assertThat(st.metadata()).as("the adapter file records the normalisation").containsEntry("train.loss_norm", "tokens");
+        }
+        StringWriter err = new StringWriter();
+        CommandLine cl = Main.commandLine();
+        cl.setErr(new PrintWriter(err, true));
+        // the same flags but the official recipe's loss: other steps, so the checkpoint is not this run's
+        assertThat(cl.execute(concat(run, "--resume", "--loss-norm", "micro-mean"))).as(err.toString()).isEqualTo(2);
+        assertThat(err.toString()).contains("differs in loss_norm");
+    }
+
     static String[] concat(String[] a, String... b) {
         return java.util.stream.Stream.concat(java.util.Arrays.stream(a), java.util.Arrays.stream(b)).toArray(String[]::new);
     }

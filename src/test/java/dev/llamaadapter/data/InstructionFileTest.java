@@ -82,12 +82,12 @@ class InstructionFileTest {
             int n = 3 + (i * 7) % 20;
             ex.add(new Example(new int[n], new int[n], false, "x:" + i));
         }
-        List<int[]> a = Batches.microBatches(ex, 4, 1, 0, true), b = Batches.microBatches(ex, 4, 1, 0, true);
+        List<int[]> a = Batches.batches(ex, 4, 1, 0, true), b = Batches.batches(ex, 4, 1, 0, true);
         assertThat(a).hasSize(b.size());
         for (int i = 0; i < a.size(); i++) assertThat(a.get(i)).containsExactly(b.get(i));
         assertThat(a.stream().flatMapToInt(java.util.Arrays::stream).sorted().toArray()).containsExactly(java.util.stream.IntStream.range(0, 37).toArray());
-        assertThat(Batches.paddingShare(ex, a)).isLessThan(Batches.paddingShare(ex, Batches.microBatches(ex, 4, 1, 0, false)));
-        List<int[]> other = Batches.microBatches(ex, 4, 1, 1, true);
+        assertThat(Batches.paddingShare(ex, a)).isLessThan(Batches.paddingShare(ex, Batches.batches(ex, 4, 1, 0, false)));
+        List<int[]> other = Batches.batches(ex, 4, 1, 1, true);
         assertThat(java.util.Arrays.equals(other.getFirst(), a.getFirst()) && java.util.Arrays.equals(other.get(1), a.get(1))).isFalse();
     }
 

@@ -3,22 +3,25 @@ package dev.llamaadapter.spark;
 import java.io.Serializable;
 
 /**
- * What a partition sends back for one step: the SUM over its micro-batches of each one's gradient of its
- * own mean loss (one float[] per param, in the params' order), the sum of those mean losses, the tokens
- * processed and the number of micro-batches. Partials add up in treeAggregate; the driver divides by the
- * total count, which is the single-process trainer's accumulation (mean of per-micro-batch means).
+ * What a partition sends back for one step: over its micro-batches, the sum of each one's mean-loss
+ * gradient times its weight w_b (one float[] per param, in the params' order), the sum of w_b × its mean
+ * loss, the sum of the weights, the tokens processed and the number of micro-batches. w_b is the
+ * micro-batch's scored tokens under the default loss norm (so the sums are token sums, and the weight
+ * the scored-token count), 1 under micro-mean. Partials add up in treeAggregate; the driver divides by
+ * the total weight, which is the single-process trainer's accumulation.
  */
 final class PartialGradient implements Serializable {
     float[][] grads;  // [params][numel], null while empty
     double lossSum;
+    long weight;
     long tokens;
     int count;
 
     /** The empty partial: treeAggregate's zero value. */
     PartialGradient() {}
 
-    PartialGradient(float[][] grads, double lossSum, long tokens, int count) {
-        this.grads = grads; this.lossSum = lossSum; this.tokens = tokens; this.count = count;
+    PartialGradient(float[][] grads, double lossSum, long weight, long tokens, int count) {
+        this.grads = grads; this.lossSum = lossSum; this.weight = weight; this.tokens = tokens; this.count = count;
     }
 
     /** this += o, in place (Spark lets an aggregation's combine reuse its first argument). */
@@ -35,6 +38,7 @@ final class PartialGradient implements Serializable {
             }
         }
         lossSum += o.lossSum;
+        weight += o.weight;
         tokens += o.tokens;
         count += o.count;
         return this;

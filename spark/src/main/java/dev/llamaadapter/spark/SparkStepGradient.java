@@ -1,6 +1,7 @@
 package dev.llamaadapter.spark;
 
 import dev.llamaadapter.data.Example;
+import dev.llamaadapter.train.LossNorm;
 import dev.llamaadapter.train.Objective;
 import dev.llamaadapter.train.Param;
 import dev.llamaadapter.train.StepGradient;
@@ -20,9 +21,10 @@ import java.util.List;
  * One optimizer step's gradient computed on Spark (data parallelism): the adapter's values are broadcast,
  * the step's micro-batches are split into contiguous partitions, each task runs forward and backward over
  * its share on a replica over the executor's memory-mapped base and returns (gradient sum, loss sum,
- * tokens, micro-batch count); treeAggregate sums the partials to the driver, which divides by the count.
- * That is the single-process trainer's accumulation (the mean over micro-batches of each one's mean-loss
- * gradient), so schedule, AdamW, clipping, checkpoints and metrics stay the {@link dev.llamaadapter.train.Trainer}'s.
+ * weight, tokens, micro-batch count), the sums weighted by the run's {@link LossNorm} (by default per
+ * scored token, the weight then being the scored-token count); treeAggregate sums the partials to the
+ * driver, which divides by the total weight. That is the single-process trainer's accumulation, so
+ * schedule, AdamW, clipping, checkpoints and metrics stay the {@link dev.llamaadapter.train.Trainer}'s.
  * Summing in another order changes only float rounding (see the README for the tolerance).
  */
 public final class SparkStepGradient implements StepGradient, AutoCloseable {
@@ -32,6 +34,7 @@ public final class SparkStepGradient implements StepGradient, AutoCloseable {
     private final WorkerSpec spec;
     private final Broadcast<TrainingShard> data;
     private final TaskHook hook;
+    private final LossNorm norm;
     private final int slots; // partitions a step is split into at most: the cluster's task slots
     private long step;
 
@@ -46,6 +49,7 @@ public final class SparkStepGradient implements StepGradient, AutoCloseable {
                 cfg.gateActivation(), cfg.microBatchSize(), maxT);
         this.data = sc.broadcast(TrainingShard.of(train));
         this.hook = hook;
+        this.norm = cfg.lossNorm();
         this.slots = Math.max(1, sc.defaultParallelism());
     }
 
@@ -69,7 +73,7 @@ public final class SparkStepGradient implements StepGradient, AutoCloseable {
         try {
             sc.setJobDescription("llama-adapter step " + step + ": gradient of " + microBatches.size() + " micro-batches");
             sum = sc.parallelize(new ArrayList<>(microBatches), Math.min(microBatches.size(), slots))
-                    .mapPartitions(task(spec, data, adapter, hook, step))
+                    .mapPartitions(task(spec, data, adapter, hook, step, norm))
                     .treeAggregate(new PartialGradient(), PartialGradient::add, PartialGradient::add, 2);
         } catch (Exception e) { // Spark's SparkException is checked in Java's eyes, though Scala throws it undeclared
             throw failure(e);
@@ -79,19 +83,19 @@ public final class SparkStepGradient implements StepGradient, AutoCloseable {
         if (sum.count != microBatches.size())
             throw new IllegalStateException("step " + step + ": Spark returned gradients of " + sum.count + " micro-batches, expected " + microBatches.size());
         for (int i = 0; i < params.size(); i++) System.arraycopy(sum.grads[i], 0, params.get(i).grad(), 0, sum.grads[i].length);
-        StepGradient.scale(params, 1.0 / sum.count);
-        return new Result(sum.lossSum / sum.count, sum.tokens);
+        if (sum.weight > 0) StepGradient.scale(params, 1.0 / sum.weight); // no scored token: the gradient is zero
+        return new Result(sum.weight == 0 ? 0 : sum.lossSum / sum.weight, sum.tokens);
     }
 
     /** The executor side of a step; static so that the closure captures only serializable values, never this. */
     private static FlatMapFunction<Iterator<int[]>, PartialGradient> task(WorkerSpec spec, Broadcast<TrainingShard> data,
-                                                                          Broadcast<float[][]> adapter, TaskHook hook, long step) {
+                                                                          Broadcast<float[][]> adapter, TaskHook hook, long step, LossNorm norm) {
         return micro -> {
             TaskContext tc = TaskContext.get();
             hook.beforeTask(step, tc.partitionId(), tc.attemptNumber());
             Replica r = ExecutorModels.borrow(spec);
             try {
-                return List.of(r.gradient(adapter.value(), data.value(), micro)).iterator();
+                return List.of(r.gradient(adapter.value(), data.value(), micro, norm)).iterator();
             } finally {
                 ExecutorModels.giveBack(spec, r);
             }

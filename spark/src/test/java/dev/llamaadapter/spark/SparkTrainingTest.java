@@ -4,6 +4,7 @@ import dev.llamaadapter.data.Example;
 import dev.llamaadapter.model.AdaptionPrompts;
 import dev.llamaadapter.model.BaseModel;
 import dev.llamaadapter.model.LlamaConfig;
+import dev.llamaadapter.train.LossNorm;
 import dev.llamaadapter.train.Objective;
 import dev.llamaadapter.train.TrainConfig;
 import dev.llamaadapter.train.Trainer;
@@ -26,10 +27,11 @@ import static org.assertj.core.api.Assertions.assertThatThrownBy;
  * Data-parallel training on Spark local[2] in this JVM against the single-process trainer, on a random
  * 4-layer model written to disk (each executor maps it by path) and random examples: the same seed, data
  * and global batch must give the same loss curve step by step and the same adapter, up to float rounding
- * (Spark sums the two partitions' gradients as (g1+g2)+(g3+g4), the single process as ((g1+g2)+g3)+g4).
+ * (Spark sums the two partitions' token-weighted gradients as (g1+g2)+(g3+g4), the single process as
+ * ((g1+g2)+g3)+g4), under the default per-token loss and under the official micro-mean.
  */
 class SparkTrainingTest {
-    /** Observed: 2.1e-8 relative on the step losses, 3.7e-7 absolute on the adapter after 12 AdamW steps; asserted with margin. */
+    /** Observed: 4.3e-8 relative on the step losses, 3.6e-7 absolute on the adapter after 12 AdamW steps (micro-mean: 0 and 4.8e-7); asserted with margin. */
     static final double LOSS_REL_TOL = 1e-6, WEIGHT_TOL = 1e-5;
 
     static final LlamaConfig CONFIG = LlamaConfig.of(64, 172, 4, 4, 2, 256, false);
@@ -60,6 +62,10 @@ class SparkTrainingTest {
     record Run(AdaptionPrompts adapter, List<Trainer.StepRow> steps) {}
 
     static Run train(SparkStepGradient g) throws Exception {
+        return train(cfg, g);
+    }
+
+    static Run train(TrainConfig cfg, SparkStepGradient g) throws Exception {
         List<Trainer.StepRow> rows = new ArrayList<>();
         Trainer t = new Trainer(base.transformer(), cfg, train, List.of(), null, base.fingerprint(), rows::add);
         if (g != null) t.withStepGradient(g);
@@ -69,6 +75,10 @@ class SparkTrainingTest {
     }
 
     static SparkStepGradient spark(Path model, TaskHook hook) {
+        return spark(cfg, model, hook);
+    }
+
+    static SparkStepGradient spark(TrainConfig cfg, Path model, TaskHook hook) {
         return new SparkStepGradient(sc, model, base.fingerprint(), cfg, train, 40, hook);
     }
 
@@ -97,6 +107,15 @@ class SparkTrainingTest {
         Run local = train(null);
         Run spark = train(spark(modelDir, TaskHook.NONE));
         assertClose(spark, local);
+    }
+
+    @Test
+    void theOfficialMicroMeanIsAlsoTheSingleProcessTrainers() throws Exception {
+        TrainConfig official = cfg.withLossNorm(LossNorm.MICRO_MEAN);
+        Run local = train(official, null), tokens = train(null);
+        assertClose(train(official, spark(official, modelDir, TaskHook.NONE)), local);
+        // micro-batches of unequal scored tokens: the two normalisations are different runs
+        assertThat(local.steps().getFirst().loss()).isNotEqualTo(tokens.steps().getFirst().loss());
     }
 
     static final AtomicInteger FAULTS = new AtomicInteger(); // local mode: tasks run in this JVM
