@@ -1,17 +1,20 @@
 package dev.llamaadapter.train;
 
 import dev.llamaadapter.model.GateActivation;
+import dev.llamaadapter.model.GateSharing;
 
 /**
  * Every hyper-parameter of a run (spec §3 defaults in the CLI). lr is the absolute peak learning rate,
- * already resolved from blr × batchSize / 256 unless given directly.
+ * already resolved from blr × batchSize / 256 unless given directly. gates: one per head (the paper's) or
+ * one per layer (PEFT's); a cluster's workers build their adapters from it.
  */
 public record TrainConfig(int epochs, double warmupEpochs, int batchSize, int microBatchSize,
                           double lr, double minLr, double weightDecay, double beta1, double beta2, double eps,
                           double clipGrad, int adapterLen, int adapterLayers, GateActivation gateActivation,
                           int maxSeqLen, long seed, boolean scorePrompt, boolean bucket,
-                          int evalEvery, int saveEvery) {
+                          int evalEvery, int saveEvery, GateSharing gates) {
     public TrainConfig {
+        if (gates == null) throw new IllegalArgumentException("gates: per-head or per-layer");
         if (epochs <= 0) throw new IllegalArgumentException("--epochs must be positive, got " + epochs);
         if (warmupEpochs < 0) throw new IllegalArgumentException("--warmup-epochs must not be negative, got " + warmupEpochs);
         if (microBatchSize <= 0) throw new IllegalArgumentException("--micro-batch-size must be positive, got " + microBatchSize);
@@ -24,10 +27,26 @@ public record TrainConfig(int epochs, double warmupEpochs, int batchSize, int mi
         if (adapterLayers <= 0) throw new IllegalArgumentException("--adapter-layers must be positive");
     }
 
+    /** Per-head gates, the paper's. */
+    public TrainConfig(int epochs, double warmupEpochs, int batchSize, int microBatchSize,
+                       double lr, double minLr, double weightDecay, double beta1, double beta2, double eps,
+                       double clipGrad, int adapterLen, int adapterLayers, GateActivation gateActivation,
+                       int maxSeqLen, long seed, boolean scorePrompt, boolean bucket,
+                       int evalEvery, int saveEvery) {
+        this(epochs, warmupEpochs, batchSize, microBatchSize, lr, minLr, weightDecay, beta1, beta2, eps, clipGrad, adapterLen, adapterLayers,
+                gateActivation, maxSeqLen, seed, scorePrompt, bucket, evalEvery, saveEvery, GateSharing.PER_HEAD);
+    }
+
     /** The same run with other validation and checkpoint intervals (in optimizer steps). */
     public TrainConfig withIntervals(int evalEvery, int saveEvery) {
         return new TrainConfig(epochs, warmupEpochs, batchSize, microBatchSize, lr, minLr, weightDecay, beta1, beta2, eps, clipGrad,
-                adapterLen, adapterLayers, gateActivation, maxSeqLen, seed, scorePrompt, bucket, evalEvery, saveEvery);
+                adapterLen, adapterLayers, gateActivation, maxSeqLen, seed, scorePrompt, bucket, evalEvery, saveEvery, gates);
+    }
+
+    /** The same run with the gates shared as given. */
+    public TrainConfig withGates(GateSharing gates) {
+        return new TrainConfig(epochs, warmupEpochs, batchSize, microBatchSize, lr, minLr, weightDecay, beta1, beta2, eps, clipGrad,
+                adapterLen, adapterLayers, gateActivation, maxSeqLen, seed, scorePrompt, bucket, evalEvery, saveEvery, gates);
     }
 
     /** Micro-batches accumulated per optimizer step. */

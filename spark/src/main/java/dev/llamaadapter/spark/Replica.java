@@ -21,7 +21,7 @@ final class Replica {
 
     Replica(WorkerSpec s, Transformer model) {
         LlamaConfig c = model.config;
-        AdaptionPrompts p = new AdaptionPrompts(s.adapterLen(), s.adapterLayers(), c.hiddenSize(), c.numAttentionHeads(), s.gate());
+        AdaptionPrompts p = new AdaptionPrompts(s.adapterLen(), s.adapterLayers(), c.hiddenSize(), c.numAttentionHeads(), s.gate(), s.gates(), null);
         model.checkFits(p, "the adapter trained on " + s.model());
         objective = Objective.adapter(model, p, s.maxB(), s.maxT());
         params = objective.params();
@@ -41,6 +41,7 @@ final class Replica {
             System.arraycopy(values[i], 0, p.value(), 0, values[i].length);
             Arrays.fill(p.grad(), 0f);
         }
+        objective.paramsChanged(); // per-layer gates: the driver's values into every head before the forward
         double lossSum = 0;
         long tokens = 0;
         int count = 0;
