@@ -30,6 +30,7 @@ import java.util.regex.Pattern;
  * all-zero gates for the other layers: those are accepted. Reading checks the adapter against the base.
  * A multimodal adapter adds visual_proj.weight [D, M·Cv], visual_proj.bias, visual_norm.weight,
  * visual_norm.bias [D] and the metadata visual_layers ("1,2,3"); text-only files read as before.
+ * Per-layer gates: the metadata gates = per-layer, the same value in every head ({@link GateLayout}).
  */
 public final class AdapterFile {
     private AdapterFile() {}
@@ -148,7 +149,7 @@ public final class AdapterFile {
             throw new SafeTensorsException(file, null, "__metadata__ " + e.getMessage());
         }
 
-        AdaptionPrompts p = new AdaptionPrompts(K, L, D, H, ga, readVisual(st, D));
+        AdaptionPrompts p = new AdaptionPrompts(K, L, D, H, ga, GateLayout.sharing(file, meta), readVisual(st, D));
         float[] q = st.floats(PROMPT);
         System.arraycopy(q, 0, p.prompt, 0, q.length);
         for (var e : gates.entrySet()) {
@@ -164,6 +165,7 @@ public final class AdapterFile {
         }
         for (int i = N - L; i < N; i++)
             if (!gates.containsKey(i)) throw new SafeTensorsException(file, gateName(i), "not found (adapter_layers " + L + " adapts layer " + i + ")");
+        GateLayout.checkShared(file, p, N);
         return new Adapter(p, meta, file);
     }
 
@@ -241,6 +243,7 @@ public final class AdapterFile {
         meta.put("adapter_len", Integer.toString(p.adapterLen));
         meta.put("adapter_layers", Integer.toString(p.adapterLayers));
         meta.put("gate_activation", p.gateActivation.id());
+        meta.put(GateLayout.GATES, p.gates.id()); // the tensors are [1, H, 1, 1] either way (GateLayout)
         if (p.visual != null) meta.put(VISUAL_LAYERS, p.visual.layersString());
         meta.putIfAbsent("created_by", "llama-adapter-jvm");
         SafeTensorsWriter.write(file, tensors(p, nLayers, ""), meta);

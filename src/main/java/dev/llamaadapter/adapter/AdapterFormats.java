@@ -28,7 +28,7 @@ import java.util.regex.Matcher;
  *       restricted unpickler that executes nothing; gate activation identity (released inference
  *       checkpoints) unless overridden.</li>
  *   <li>{@link Format#PEFT}: a Hugging Face PEFT adaption_prompt directory (adapter_config.json plus
- *       adapter_model.safetensors or .bin); identity gates, one per layer.</li>
+ *       adapter_model.safetensors or .bin); identity gates, one per layer (read as per-layer gates).</li>
  * </ul>
  * Reading needs the base model's N and H where the format does not record them (PEFT has no head count);
  * what a file does record is checked against the base. The gate activation of any source can be
@@ -177,7 +177,7 @@ public final class AdapterFormats {
 
     /** The same tensors under another gate activation. */
     static AdaptionPrompts withActivation(AdaptionPrompts p, GateActivation act) {
-        AdaptionPrompts q = new AdaptionPrompts(p.adapterLen, p.adapterLayers, p.dim, p.heads, act, p.visual);
+        AdaptionPrompts q = new AdaptionPrompts(p.adapterLen, p.adapterLayers, p.dim, p.heads, act, p.gates, p.visual);
         System.arraycopy(p.prompt, 0, q.prompt, 0, p.prompt.length);
         System.arraycopy(p.gate, 0, q.gate, 0, p.gate.length);
         return q;
@@ -273,6 +273,8 @@ public final class AdapterFormats {
             throw new AdapterFormatException(out, "was written but does not read back (" + e.getMessage() + "): please report this", e);
         }
         String diff = difference(p, q);
+        if (diff == null && format == Format.NATIVE && q.gates != p.gates) // the other formats have no say: PEFT is per-layer, official per-head
+            diff = "gates " + q.gates.id() + " instead of " + p.gates.id();
         if (diff != null) throw new AdapterFormatException(out, "was written but reads back different: " + diff + ": please report this");
     }
 

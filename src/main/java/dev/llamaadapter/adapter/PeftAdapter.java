@@ -7,6 +7,7 @@ import dev.llamaadapter.io.AtomicFile;
 import dev.llamaadapter.io.SafeTensorsWriter;
 import dev.llamaadapter.model.AdaptionPrompts;
 import dev.llamaadapter.model.GateActivation;
+import dev.llamaadapter.model.GateSharing;
 import dev.llamaadapter.tensor.DType;
 
 import java.io.IOException;
@@ -177,7 +178,7 @@ final class PeftAdapter {
             throw new AdapterFormatException(file, "a PEFT adapter has one gate per layer and does not record the number of attention heads: "
                     + "give the base model (--model)");
         Dims.checkSize(file, K, L, D, H);
-        AdaptionPrompts p = new AdaptionPrompts(K, L, D, H, act);
+        AdaptionPrompts p = new AdaptionPrompts(K, L, D, H, act, GateSharing.PER_LAYER, null); // PEFT's one gate per layer
         for (var e : layers.entrySet()) {
             int j = e.getKey() - (N - L);
             float[] prompt = t.floats(e.getValue()[0]);
@@ -205,7 +206,8 @@ final class PeftAdapter {
                 float gh = p.gateActivation.apply(p.gate[j * H + h]);
                 if (Float.compare(gh, g0) != 0)
                     throw new AdapterFormatException(dir, "cannot be written as PEFT: layer " + i + " has different gates per head ("
-                            + "head 0: " + g0 + ", head " + h + ": " + gh + ") but PEFT's adaption_prompt has one scalar gate per layer");
+                            + "head 0: " + g0 + ", head " + h + ": " + gh + ") but PEFT's adaption_prompt has one scalar gate per layer "
+                            + "(train --peft, or --gates per-layer, trains an adapter PEFT can hold)");
             }
             float[] prompt = Arrays.copyOfRange(p.prompt, j * K * D, (j + 1) * K * D);
             tensors.put(promptKey(i), SafeTensorsWriter.Tensor.of(DType.F32, new long[]{1, K, D}, prompt));

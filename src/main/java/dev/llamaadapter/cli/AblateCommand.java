@@ -12,8 +12,9 @@ import java.util.concurrent.Callable;
 
 /** The paper's ablations: gating init, adapted layers, prompt length, adapter against full fine-tuning. */
 @Command(name = "ablate", mixinStandardHelpOptions = true, sortOptions = false,
-        description = {"The paper's ablations as seeded training runs: zero-init against random-init gating, a sweep of adapter_layers and of",
-                "adapter_len, and the adapter against full fine-tuning (trainable parameters, ms/step, peak heap, accuracy).",
+        description = {"The paper's ablations as seeded training runs: zero-init against random-init gating, per-head against per-layer",
+                "gates (PEFT's; and with identity, train --peft's recipe), a sweep of adapter_layers and of adapter_len, and the adapter",
+                "against full fine-tuning (trainable parameters, ms/step, peak heap, accuracy).",
                 "On the demo's setup by default; on any base model with --model and --data. Writes ablation.md and PNG charts."})
 public final class AblateCommand implements Callable<Integer> {
     @Option(names = "--model", description = "base model (default: the demo's, built or taken from the cache)") Path model;

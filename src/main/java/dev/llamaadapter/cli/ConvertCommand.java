@@ -76,8 +76,8 @@ public final class ConvertCommand implements Callable<Integer> {
                         + "llama and mistral adapters only (spec §7): keep it native");
             var notes = AdapterFormats.write(to, out, p, l.nLayers(), meta, baseName);
             AdapterFormats.verifyWritten(to, out, p, l.nLayers());
-            pw.printf("convert: %s (%s: K=%d L=%d D=%d H=%d, model of %d layers, gates %s) -> %s (%s)%n", adapter, l.format().id(),
-                    p.adapterLen, p.adapterLayers, p.dim, p.heads, l.nLayers(), p.gateActivation.id(), out, to.id());
+            pw.printf("convert: %s (%s: K=%d L=%d D=%d H=%d, model of %d layers, gates %s %s) -> %s (%s)%n", adapter, l.format().id(),
+                    p.adapterLen, p.adapterLayers, p.dim, p.heads, l.nLayers(), p.gates.id(), p.gateActivation.id(), out, to.id());
             for (String n : notes) pw.println("  note: " + n);
             pw.flush();
             return 0;

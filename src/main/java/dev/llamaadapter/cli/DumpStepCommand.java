@@ -2,8 +2,8 @@ package dev.llamaadapter.cli;
 
 import dev.llamaadapter.io.OutputGuard;
 
-import dev.llamaadapter.adapter.AdapterFile;
 import dev.llamaadapter.adapter.AdapterFormats;
+import dev.llamaadapter.adapter.GateLayout;
 import dev.llamaadapter.io.SafeTensorsWriter;
 import dev.llamaadapter.model.Activations;
 import dev.llamaadapter.model.AdaptionPrompts;
@@ -81,7 +81,7 @@ public final class DumpStepCommand implements Callable<Integer> {
             Map<String, SafeTensorsWriter.Tensor> tensors = new LinkedHashMap<>();
             tensors.put("logits", SafeTensorsWriter.Tensor.of(DType.F32, new long[]{b.B(), b.T(), cfg.vocabSize()}, logits));
             tensors.put("loss", SafeTensorsWriter.Tensor.of(DType.F32, new long[]{1}, new float[]{loss}));
-            tensors.putAll(AdapterFile.tensors(grads, cfg.numHiddenLayers(), "grad."));
+            tensors.putAll(GateLayout.gradients(grads, cfg.numHiddenLayers())); // per-layer gates: the heads' sum, one per layer
             SafeTensorsWriter.write(out, tensors, Map.of("model", model.toString(), "adapter", adapter.toString(), "batch", batch.toString()));
             System.err.printf("dump-step: B=%d T=%d loss=%.6f -> %s%n", b.B(), b.T(), loss, out);
             return 0;

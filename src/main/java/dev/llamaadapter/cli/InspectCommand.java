@@ -127,7 +127,10 @@ public final class InspectCommand implements Callable<Integer> {
                 p.adapterLayers, l.nLayers() - p.adapterLayers, l.nLayers() - 1, l.nLayers(), p.dim, p.heads);
         out.printf(Locale.ROOT, "%sgate activation: %s (%s)%n", indent, p.gateActivation.id(),
                 l.adapter().metadata().get(AdapterFormats.GATE_ACTIVATION_SOURCE));
-        out.printf(Locale.ROOT, "%strainable parameters: %,d (L*K*D + L*H)%n", indent, p.parameterCount());
+        boolean perLayer = p.gates == dev.llamaadapter.model.GateSharing.PER_LAYER;
+        out.printf(Locale.ROOT, "%sgates: %s%n", indent, perLayer ? "per-layer (one per adapted layer, shared by its heads, as PEFT holds them)"
+                : "per-head (the paper's)");
+        out.printf(Locale.ROOT, "%strainable parameters: %,d (%s)%n", indent, p.parameterCount(), perLayer ? "L*K*D + L" : "L*K*D + L*H");
     }
 
     private static String human(long n, String unit) {

@@ -4,6 +4,7 @@ import dev.llamaadapter.data.InstructionReader;
 import dev.llamaadapter.eval.ScienceQaInstructions;
 import dev.llamaadapter.io.OutputGuard;
 import dev.llamaadapter.model.GateActivation;
+import dev.llamaadapter.model.GateSharing;
 import dev.llamaadapter.train.Checkpoint;
 import dev.llamaadapter.train.ClusterTrainer;
 import dev.llamaadapter.train.LossNorm;
@@ -52,7 +53,13 @@ public final class TrainCommand implements Callable<Integer> {
     @Option(names = "--clip-grad", defaultValue = "0", description = "clip the gradient norm to this; 0 = off (default)") double clipGrad;
     @Option(names = "--adapter-len", defaultValue = "10", description = "prompt length K (default ${DEFAULT-VALUE})") int adapterLen;
     @Option(names = "--adapter-layers", description = "adapted top layers L (default: all but the bottom 2)") Integer adapterLayers;
-    @Option(names = "--gate-activation", defaultValue = "tanh", converter = GateConverter.class, description = "tanh | identity (default ${DEFAULT-VALUE})") GateActivation gate;
+    @Option(names = "--gate-activation", converter = GateConverter.class, description = "tanh | identity (default tanh; identity with --peft)") GateActivation gate;
+    @Option(names = "--gates", paramLabel = "per-head|per-layer", converter = GatesConverter.class,
+            description = "per-head: one gate per head of each adapted layer (the paper's; default); per-layer: one gate per layer, shared by its heads (PEFT's)")
+    GateSharing gates;
+    @Option(names = "--peft", description = "the PEFT-compatible recipe: --gates per-layer --gate-activation identity, so that convert --to peft "
+            + "writes the adapter without loss. It trains fewer gate parameters (L instead of L×H); the paper's ablations use per-head gates")
+    boolean peft;
     @Option(names = "--max-seq-len", defaultValue = "512", description = "examples are cut at this many tokens (default ${DEFAULT-VALUE})") int maxSeqLen;
     @Option(names = "--seed", defaultValue = "0", description = "data order, split and prompt initialisation (default ${DEFAULT-VALUE})") long seed;
     @Option(names = "--score-prompt", description = "also score the prompt tokens (default: the response only)") boolean scorePrompt;
@@ -71,6 +78,13 @@ public final class TrainCommand implements Callable<Integer> {
     @Option(names = "--spark", paramLabel = "MASTER", description = "data-parallel on Apache Spark: local[N] on this machine, or a master URL; under spark-submit, spark-submit's master is used (needs the Spark module: see the README)") String spark;
     @Option(names = "--quiet", description = "no progress bar; one line per validation") boolean quiet;
     @Option(names = "--recompute", description = "activation recomputation: keep only each trained layer's input, recompute the rest in the backward (same gradients, far less memory, ~1/3 more compute)") boolean recompute;
+
+    static final class GatesConverter implements ITypeConverter<GateSharing> {
+        @Override
+        public GateSharing convert(String value) {
+            return GateSharing.parse(value);
+        }
+    }
 
     static final class GateConverter implements ITypeConverter<GateActivation> {
         @Override
@@ -115,8 +129,8 @@ public final class TrainCommand implements Callable<Integer> {
             default -> throw new IllegalArgumentException("--format " + format + ": alpaca or scienceqa");
         }
         var o = new TrainingJob.Options(model, data, out, tokenizer, valFile, held, epochs, warmupEpochs, batchSize, microBatchSize,
-                lr, blr, minLr, weightDecay, clipGrad, adapterLen, adapterLayers, gate, maxSeqLen, seed, scorePrompt, !noBucket,
-                evalEvery, saveEvery, checkpoint, metrics, plot, resume, gateInit, full, reader, valReader, vision, visualLayers, lossNorm);
+                lr, blr, minLr, weightDecay, clipGrad, adapterLen, adapterLayers, gateActivation(), maxSeqLen, seed, scorePrompt, !noBucket,
+                evalEvery, saveEvery, checkpoint, metrics, plot, resume, gateInit, full, reader, valReader, vision, visualLayers, lossNorm, gateSharing());
         guardOutputs(o);
         guardCheckpoint(o.checkpointFile());
         ClusterTrainer.Launcher cluster = null;
@@ -128,6 +142,27 @@ public final class TrainCommand implements Callable<Integer> {
         }
         TrainingJob.run(o, System.err, resumeStep -> quiet ? new Lines() : new Bar(full ? "full" : "train"), cluster);
         return 0;
+    }
+
+    /** --gate-activation, else the recipe's: identity for --peft (PEFT applies none to its gate), tanh otherwise (the paper's). */
+    private GateActivation gateActivation() {
+        if (peft && gate == GateActivation.TANH)
+            throw new IllegalArgumentException("--peft trains identity gates (PEFT applies no activation to its gate); "
+                    + "for per-layer tanh gates give --gates per-layer --gate-activation tanh instead");
+        return gate != null ? gate : peft ? GateActivation.IDENTITY : GateActivation.TANH;
+    }
+
+    /** --gates, else per-layer for --peft and per-head (the paper's) otherwise; --peft refuses what PEFT cannot hold. */
+    private GateSharing gateSharing() {
+        if (peft) {
+            if (gates == GateSharing.PER_HEAD)
+                throw new IllegalArgumentException("--peft trains one gate per layer (PEFT's adaption_gate): it does not go with --gates per-head");
+            if (full) throw new IllegalArgumentException("--peft trains a PEFT adaption_prompt adapter; --full trains every weight instead");
+            if (vision != null)
+                throw new IllegalArgumentException("--peft: PEFT's adaption_prompt has no place for the multimodal adapter's visual projection (--vision)");
+        }
+        if (full && gates != null) throw new IllegalArgumentException("--gates shapes an adapter's gates; --full trains every weight and has none");
+        return gates != null ? gates : peft ? GateSharing.PER_LAYER : GateSharing.PER_HEAD;
     }
 
     /** Every file the run writes is checked against every file it reads, before any work (see {@link OutputGuard}). */

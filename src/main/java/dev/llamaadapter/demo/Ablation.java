@@ -5,6 +5,7 @@ import dev.llamaadapter.data.InstructionFile;
 import dev.llamaadapter.io.AtomicFile;
 import dev.llamaadapter.model.BaseModel;
 import dev.llamaadapter.model.GateActivation;
+import dev.llamaadapter.model.GateSharing;
 import dev.llamaadapter.model.Transformer;
 import dev.llamaadapter.train.Trainer;
 import dev.llamaadapter.train.TrainingJob;
@@ -31,7 +32,8 @@ import java.util.function.Function;
 
 /**
  * The paper's ablations, repeated on the demo's setup (or on any model and data): zero-init against
- * random-init gating, a sweep of adapted layers and of prompt length, and the adapter against full
+ * random-init gating, per-head against per-layer gates (PEFT's shape; then also identity, the recipe of
+ * train --peft), a sweep of adapted layers and of prompt length, and the adapter against full
  * fine-tuning. Every run is the ordinary training job with one setting changed, seeded, so a run can be
  * repeated; results go to a Markdown table and PNG charts.
  */
@@ -77,14 +79,17 @@ public final class Ablation {
         // what to run: the reference setting once, then one change at a time
         Map<String, Setting> plan = new LinkedHashMap<>();
         Setting ref = new Setting("reference", "K " + o.adapterLen() + ", L " + o.adapterLayers() + ", zero-init gates",
-                o.adapterLen(), Math.min(o.adapterLayers(), N), 0, false);
+                o.adapterLen(), Math.min(o.adapterLayers(), N), 0, false, GateSharing.PER_HEAD, GateActivation.TANH);
         plan.put("gating/zero-init", ref.as("gating", "zero-init gates"));
         if (o.randomGateStd() > 0)
-            plan.put("gating/random", new Setting("gating", "random-init gates (std " + o.randomGateStd() + ")", ref.K, ref.L, o.randomGateStd(), false));
+            plan.put("gating/random", ref.as("gating", "random-init gates (std " + o.randomGateStd() + ")").withGateStd(o.randomGateStd()));
+        // one gate per layer instead of per head (PEFT's shape), then also identity: the recipe train --peft uses
+        plan.put("gating/per-layer", ref.as("gating", "per-layer gates").withGates(GateSharing.PER_LAYER, GateActivation.TANH));
+        plan.put("gating/peft", ref.as("gating", "per-layer identity gates (train --peft)").withGates(GateSharing.PER_LAYER, GateActivation.IDENTITY));
         for (int L : o.layers())
-            if (L <= N) plan.put("layers/" + L, new Setting("adapter_layers", "L = " + L, ref.K, L, 0, false));
-        for (int K : o.lens()) plan.put("len/" + K, new Setting("adapter_len", "K = " + K, K, ref.L, 0, false));
-        if (o.full()) plan.put("full", new Setting("adapter vs full", "full fine-tuning", ref.K, ref.L, 0, true));
+            if (L <= N) plan.put("layers/" + L, ref.as("adapter_layers", "L = " + L).withLayers(L));
+        for (int K : o.lens()) plan.put("len/" + K, ref.as("adapter_len", "K = " + K).withLen(K));
+        if (o.full()) plan.put("full", ref.as("adapter vs full", "full fine-tuning").withFull());
 
         List<Run> runs = new ArrayList<>();
         Map<String, Run> done = new LinkedHashMap<>(); // identical settings train once
@@ -92,7 +97,7 @@ public final class Ablation {
         for (Map.Entry<String, Setting> e : plan.entrySet()) {
             Setting s = e.getValue();
             i++;
-            String id = s.K + "-" + s.L + "-" + s.gateStd + "-" + s.full;
+            String id = s.K + "-" + s.L + "-" + s.gateStd + "-" + s.full + "-" + s.gates + "-" + s.act;
             Run prior = done.get(id);
             if (prior != null) {
                 runs.add(new Run(s.group, s.label, prior.trainableParams(), prior.msPerStep(), prior.memoryBytes(), prior.baseValLoss(),
@@ -102,8 +107,8 @@ public final class Ablation {
             log.printf(Locale.ROOT, "%n== ablation run %d/%d: %s: %s%n", i, plan.size(), s.group, s.label);
             Path out = o.out().resolve("run-" + e.getKey().replace('/', '-') + (s.full ? "" : ".safetensors"));
             TrainingJob.Options t = new TrainingJob.Options(model, data, out, null, valData, null, o.epochs(), 1, o.batch(), o.batch(),
-                    s.full ? o.fullLr() : o.lr(), 9e-3, 0, 0.02, 0, s.K, s.L, GateActivation.TANH, 512, o.seed(), false, true,
-                    Integer.MAX_VALUE, null, null, null, null, false, s.gateStd, s.full, null, null);
+                    s.full ? o.fullLr() : o.lr(), 9e-3, 0, 0.02, 0, s.K, s.L, s.act, 512, o.seed(), false, true,
+                    Integer.MAX_VALUE, null, null, null, null, false, s.gateStd, s.full, null, null).withGates(s.gates);
             TrainingJob.Result r = TrainingJob.run(t, log, progress);
             double heldAcc = Double.NaN, seenAcc = Double.NaN;
             long trainable;
@@ -129,9 +134,30 @@ public final class Ablation {
         return runs;
     }
 
-    private record Setting(String group, String label, int K, int L, double gateStd, boolean full) {
+    /** One run's settings: the reference with one thing changed (the with* methods change that thing). */
+    private record Setting(String group, String label, int K, int L, double gateStd, boolean full, GateSharing gates, GateActivation act) {
         Setting as(String g, String l) {
-            return new Setting(g, l, K, L, gateStd, full);
+            return new Setting(g, l, K, L, gateStd, full, gates, act);
+        }
+
+        Setting withGateStd(double std) {
+            return new Setting(group, label, K, L, std, full, gates, act);
+        }
+
+        Setting withGates(GateSharing g, GateActivation a) {
+            return new Setting(group, label, K, L, gateStd, full, g, a);
+        }
+
+        Setting withLayers(int l) {
+            return new Setting(group, label, K, l, gateStd, full, gates, act);
+        }
+
+        Setting withLen(int k) {
+            return new Setting(group, label, k, L, gateStd, full, gates, act);
+        }
+
+        Setting withFull() {
+            return new Setting(group, label, K, L, gateStd, true, gates, act);
         }
     }
 
@@ -146,7 +172,7 @@ public final class Ablation {
                 ? " Accuracy: greedy answers to questions about cities the training never showed (held-out), and about the trained cities (seen)."
                 : "";
         sb.append(String.format(Locale.ROOT, "Base model: `%s`. Each row is one seeded training run (seed %d, %d epochs, batch %d, lr %s; full fine-tuning lr %s) "
-                + "with one setting changed from the reference (K %d, L %d, zero-init gates).%s Training memory: every trained value with its gradient "
+                + "with one setting changed from the reference (K %d, L %d, zero-init per-head tanh gates).%s Training memory: every trained value with its gradient "
                 + "and two AdamW moments (16 bytes each) plus the activation buffers kept for the backward; the frozen base is memory-mapped and shared, "
                 + "so it is not counted.%n%n", model, o.seed(), o.epochs(), o.batch(), o.lr(), o.fullLr(), o.adapterLen(), o.adapterLayers(), accuracy));
         sb.append("| group | setting | trainable params | ms/step | training memory MB | val loss (before → after) | held-out acc | seen acc |\n");

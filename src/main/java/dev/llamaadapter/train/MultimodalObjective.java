@@ -20,6 +20,7 @@ import java.util.List;
 final class MultimodalObjective implements Objective {
     private final Transformer model;
     private final AdaptionPrompts p, g;
+    private final LayerGates shared; // null: per-head gates
     private final List<Param> params;
     private final List<float[]> trainFeatures, valFeatures; // per example [M·Cv], null: no image
     private final int maxB, maxT;
@@ -33,7 +34,8 @@ final class MultimodalObjective implements Objective {
         this.model = model;
         this.p = p;
         this.g = p.zerosLike();
-        this.params = Trainer.params(p, g);
+        this.shared = LayerGates.of(p, g);
+        this.params = shared == null ? Trainer.params(p, g) : shared.replaceIn(Trainer.params(p, g));
         this.trainFeatures = trainFeatures;
         this.valFeatures = valFeatures;
         this.maxB = maxB;
@@ -61,8 +63,14 @@ final class MultimodalObjective implements Objective {
         train.reshape(b.B(), b.T());
         model.forward(train, b.ids(), p, tokens(trainFeatures, examples, 0, b.B()));
         double loss = model.backward(train, b.labels(), p, g);
+        if (shared != null) shared.foldGradient();
         p.visual.backward(feats, has, b.B(), train.dVisual, saved, g.visual);
         return loss;
+    }
+
+    @Override
+    public void paramsChanged() {
+        if (shared != null) shared.toHeads();
     }
 
     @Override
@@ -79,7 +87,7 @@ final class MultimodalObjective implements Objective {
 
     @Override
     public String describe() {
-        return ""; // the images enter the identity through Trainer (their fingerprint)
+        return LayerGates.describe(shared); // the images enter the identity through Trainer (their fingerprint)
     }
 
     /** Visual tokens of examples idx[0..n) (idx null: from, from+1, ...) of a feature list. */

@@ -48,7 +48,14 @@ public interface Objective {
         return loss(b);
     }
 
-    /** What is trained, as it enters a run's identity ("" for an adapter, so its checkpoints keep their identity). */
+    /**
+     * The params' values were written from outside a forward (an optimizer step, a resumed checkpoint, a
+     * driver's broadcast): brings the engine's own copy of them up to date. A no-op where the params are
+     * the engine's arrays themselves; per-layer gates are written back into every head ({@link LayerGates}).
+     */
+    default void paramsChanged() {}
+
+    /** What is trained, as it enters a run's identity ("" for an adapter with per-head gates, so its checkpoints keep their identity). */
     String describe();
 
     /**
@@ -70,7 +77,8 @@ public interface Objective {
     static Objective adapter(Transformer model, AdaptionPrompts p, int maxB, int maxT) {
         return new Objective() {
             final AdaptionPrompts g = p == null ? null : p.zerosLike();
-            final List<Param> params = p == null ? List.of() : Trainer.params(p, g);
+            final LayerGates shared = p == null ? null : LayerGates.of(p, g); // null: per-head gates, trained as they are
+            final List<Param> params = p == null ? List.of() : shared == null ? Trainer.params(p, g) : shared.replaceIn(Trainer.params(p, g));
             Activations train, eval; // [maxB, maxT], made on first use
 
             public List<Param> params() {
@@ -82,7 +90,13 @@ public interface Objective {
                 if (train == null) train = model.activations(maxB, maxT, p, true, false, recompute());
                 train.reshape(b.B(), b.T());
                 model.forward(train, b.ids(), p);
-                return model.backward(train, b.labels(), p, g);
+                double loss = model.backward(train, b.labels(), p, g);
+                if (shared != null) shared.foldGradient();
+                return loss;
+            }
+
+            public void paramsChanged() {
+                if (shared != null) shared.toHeads();
             }
 
             public double loss(MicroBatch b) {
@@ -92,7 +106,7 @@ public interface Objective {
             }
 
             public String describe() {
-                return "";
+                return LayerGates.describe(shared);
             }
 
             public long activationBytes() {

@@ -168,6 +168,7 @@ public final class Trainer {
         String identity = identity() + objective.describe();
         long done = 0;
         if (resume && checkpointFile != null && Files.exists(checkpointFile)) done = Checkpoint.load(checkpointFile, params, adam, identity);
+        objective.paramsChanged(); // the values a resume restored (per-layer gates: into every head)
 
         int spe = stepsPerEpoch();
         long total = totalSteps();
@@ -191,6 +192,7 @@ public final class Trainer {
                 if (!Double.isFinite(norm)) throw new DivergedException(step + 1, "gradient norm is " + norm);
                 if (cfg.clipGrad() > 0 && norm > cfg.clipGrad()) StepGradient.scale(params, cfg.clipGrad() / (norm + 1e-6));
                 adam.update(lr);
+                objective.paramsChanged(); // per-layer gates: the stepped value into every head
                 if (!finite(params)) throw new DivergedException(step + 1, "a trained weight became non-finite after the update (lr " + lr + ")");
                 double el = (System.nanoTime() - t0) / 1e9;
                 listener.step(new StepRow(step + 1, total, ep, loss, lr, norm, tokens, tokens / Math.max(el, 1e-9), el));

@@ -10,6 +10,7 @@ import dev.llamaadapter.data.InstructionReader;
 import dev.llamaadapter.model.AdaptionPrompts;
 import dev.llamaadapter.model.BaseModel;
 import dev.llamaadapter.model.GateActivation;
+import dev.llamaadapter.model.GateSharing;
 import dev.llamaadapter.model.LlamaConfig;
 import dev.llamaadapter.model.VisualProjection;
 import dev.llamaadapter.vision.ClipVision;
@@ -46,9 +47,9 @@ public final class TrainingJob {
                           GateActivation gateActivation, int maxSeqLen, long seed, boolean scorePrompt, boolean bucket,
                           Integer evalEvery, Integer saveEvery, Path checkpoint, Path metrics, Path plot, boolean resume,
                           double gateInitStd, boolean full, InstructionReader reader, InstructionReader valReader,
-                          Path vision, String visualLayers, LossNorm lossNorm) {
+                          Path vision, String visualLayers, LossNorm lossNorm, GateSharing gates) {
 
-        /** The default loss normalisation ({@link LossNorm#TOKENS}). */
+        /** The default loss normalisation ({@link LossNorm#TOKENS}) and per-head gates, the paper's. */
         public Options(Path model, Path data, Path out, Path tokenizer, Path valData, String valSplit,
                        int epochs, double warmupEpochs, int batchSize, int microBatchSize, Double lr, double blr,
                        double minLr, double weightDecay, double clipGrad, int adapterLen, Integer adapterLayers,
@@ -58,7 +59,29 @@ public final class TrainingJob {
                        Path vision, String visualLayers) {
             this(model, data, out, tokenizer, valData, valSplit, epochs, warmupEpochs, batchSize, microBatchSize, lr, blr, minLr,
                     weightDecay, clipGrad, adapterLen, adapterLayers, gateActivation, maxSeqLen, seed, scorePrompt, bucket,
-                    evalEvery, saveEvery, checkpoint, metrics, plot, resume, gateInitStd, full, reader, valReader, vision, visualLayers, null);
+                    evalEvery, saveEvery, checkpoint, metrics, plot, resume, gateInitStd, full, reader, valReader, vision, visualLayers, null,
+                    GateSharing.PER_HEAD);
+        }
+
+        /** With a loss normalisation (null: tokens), per-head gates. */
+        public Options(Path model, Path data, Path out, Path tokenizer, Path valData, String valSplit,
+                       int epochs, double warmupEpochs, int batchSize, int microBatchSize, Double lr, double blr,
+                       double minLr, double weightDecay, double clipGrad, int adapterLen, Integer adapterLayers,
+                       GateActivation gateActivation, int maxSeqLen, long seed, boolean scorePrompt, boolean bucket,
+                       Integer evalEvery, Integer saveEvery, Path checkpoint, Path metrics, Path plot, boolean resume,
+                       double gateInitStd, boolean full, InstructionReader reader, InstructionReader valReader,
+                       Path vision, String visualLayers, LossNorm lossNorm) {
+            this(model, data, out, tokenizer, valData, valSplit, epochs, warmupEpochs, batchSize, microBatchSize, lr, blr, minLr,
+                    weightDecay, clipGrad, adapterLen, adapterLayers, gateActivation, maxSeqLen, seed, scorePrompt, bucket,
+                    evalEvery, saveEvery, checkpoint, metrics, plot, resume, gateInitStd, full, reader, valReader, vision, visualLayers, lossNorm,
+                    GateSharing.PER_HEAD);
+        }
+
+        /** The same options with the gates shared as given. */
+        public Options withGates(GateSharing g) {
+            return new Options(model, data, out, tokenizer, valData, valSplit, epochs, warmupEpochs, batchSize, microBatchSize, lr, blr, minLr,
+                    weightDecay, clipGrad, adapterLen, adapterLayers, gateActivation, maxSeqLen, seed, scorePrompt, bucket,
+                    evalEvery, saveEvery, checkpoint, metrics, plot, resume, gateInitStd, full, reader, valReader, vision, visualLayers, lossNorm, g);
         }
 
         /** Without a vision tower: a text-only adapter, or full fine-tuning. */
@@ -155,7 +178,7 @@ public final class TrainingJob {
         double lr = o.lr() != null ? o.lr() : LrSchedule.scaled(o.blr(), o.batchSize());
         TrainConfig cfg = new TrainConfig(o.epochs(), o.warmupEpochs(), o.batchSize(), o.microBatchSize(), lr, o.minLr(),
                 o.weightDecay(), 0.9, 0.95, 1e-8, o.clipGrad(), o.adapterLen(), L, o.gateActivation(), o.maxSeqLen(), o.seed(),
-                o.scorePrompt(), o.bucket(), 0, 0, o.lossNorm() != null ? o.lossNorm() : LossNorm.TOKENS);
+                o.scorePrompt(), o.bucket(), 0, 0, o.lossNorm() != null ? o.lossNorm() : LossNorm.TOKENS, o.gates());
         int spe = Trainer.stepsPerEpoch(train, cfg);
         cfg = cfg.withIntervals(o.evalEvery() != null ? o.evalEvery() : spe, o.saveEvery() != null ? o.saveEvery() : spe);
 
@@ -187,10 +210,13 @@ public final class TrainingJob {
             List<String> empty = pr.empty(), truncated = pr.truncated(), unscored = pr.unscored();
             int N = c.numHiddenLayers(), L = cfg.adapterLayers(), spe = pr.stepsPerEpoch();
             double lr = cfg.lr();
-            AdaptionPrompts p = o.full() ? null : AdaptionPrompts.init(o.adapterLen(), L, c.hiddenSize(), c.numAttentionHeads(), o.gateActivation(), o.seed());
+            AdaptionPrompts p = o.full() ? null
+                    : AdaptionPrompts.init(o.adapterLen(), L, c.hiddenSize(), c.numAttentionHeads(), o.gateActivation(), o.gates(), o.seed());
             if (p != null && o.gateInitStd() > 0) { // the paper's ablation: gates that do not start at zero
                 Random r = new Random(o.seed() ^ 0x6a7eL);
-                for (int i = 0; i < p.gate.length; i++) p.gate[i] = (float) (r.nextGaussian() * o.gateInitStd());
+                int H = p.heads;
+                boolean perLayer = p.gates == GateSharing.PER_LAYER; // one draw per layer, held by each of its heads
+                for (int i = 0; i < p.gate.length; i++) p.gate[i] = perLayer && i % H != 0 ? p.gate[i - 1] : (float) (r.nextGaussian() * o.gateInitStd());
             }
             TrainableWeights full = o.full() ? new TrainableWeights(c, base.weights()) : null; // fp32 copies: the files stay untouched
             Transformer model = o.full() ? new Transformer(c, full.weights) : base.transformer();
@@ -223,8 +249,8 @@ public final class TrainingJob {
                 log.printf(Locale.ROOT, "full        every weight is trained (%,d parameters, fp32 master copies of %d tensors)%n",
                         full.parameterCount(), full.tensors().size());
             else
-                log.printf(Locale.ROOT, "adapter     K %d prompts × L %d layers (%d..%d), gate %s%s%s: %,d trainable, %.4f%% of %s%n",
-                        o.adapterLen(), L, N - L, N - 1, o.gateActivation().id(), o.gateInitStd() > 0 ? " (random init, std " + o.gateInitStd() + ")" : "",
+                log.printf(Locale.ROOT, "adapter     K %d prompts × L %d layers (%d..%d), gate %s, %s%s%s: %,d trainable, %.4f%% of %s%n",
+                        o.adapterLen(), L, N - L, N - 1, o.gateActivation().id(), o.gates().id(), o.gateInitStd() > 0 ? " (random init, std " + o.gateInitStd() + ")" : "",
                         p.visual == null ? "" : ", visual_proj " + p.visual.in + " -> " + p.visual.dim,
                         p.parameterCount(), 100.0 * p.parameterCount() / baseParams, human(baseParams));
             log.printf(Locale.ROOT, "data        %s: %,d train examples (%,d tokens), %,d validation%s%n", o.data(), train.size(), tokens, val.size(),

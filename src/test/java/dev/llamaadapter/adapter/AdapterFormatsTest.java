@@ -148,18 +148,8 @@ class AdapterFormatsTest {
         Path out = tmp.resolve("peft-out");
         List<String> notes = AdapterFormats.write(Format.PEFT, out, nativePrompts(), 3, Map.of(), "my/base");
         assertThat(notes).isEmpty();
-        assertThat(Files.list(out).map(p -> p.getFileName().toString()).sorted().toList())
-                .containsExactly("adapter_config.json", "adapter_model.safetensors");
+        assertPeftLayout(out, 3, 64, 3, 2, "my/base");
         try (SafeTensors st = SafeTensors.open(out.resolve("adapter_model.safetensors"))) {
-            assertThat(st.names()).containsExactlyInAnyOrder(
-                    "base_model.model.model.layers.1.self_attn.adaption_prompt", "base_model.model.model.layers.1.self_attn.adaption_gate",
-                    "base_model.model.model.layers.2.self_attn.adaption_prompt", "base_model.model.model.layers.2.self_attn.adaption_gate");
-            assertThat(st.metadata()).containsExactly(Map.entry("format", "pt"));
-            for (int i = 1; i <= 2; i++) {
-                assertThat(st.info("base_model.model.model.layers." + i + ".self_attn.adaption_prompt").shape()).containsExactly(1, 3, 64);
-                assertThat(st.info("base_model.model.model.layers." + i + ".self_attn.adaption_gate").shape()).containsExactly(1);
-                assertThat(st.info("base_model.model.model.layers." + i + ".self_attn.adaption_gate").dtype()).isEqualTo(DType.F32);
-            }
             // same tensors as the reference PEFT export of this case
             try (SafeTensors ref = SafeTensors.open(PEFT.resolve("adapter_model.safetensors"))) {
                 assertThat(st.names()).containsExactlyInAnyOrderElementsOf(ref.names());
@@ -169,27 +159,48 @@ class AdapterFormatsTest {
                 }
             }
         }
+        assertSame(AdapterFormats.read(out, base, null).prompts(), nativePrompts());
+    }
+
+    /**
+     * PEFT's exact layout of an adaption_prompt directory written here (K prompts of D, the top L of N layers):
+     * its two files, its tensor names, shapes, dtype and metadata, and adapter_config.json's fields, values and
+     * json.dumps layout, every field the same as in the reference PEFT export except the ones of this adapter.
+     */
+    static void assertPeftLayout(Path out, int K, int D, int N, int L, String baseName) throws Exception {
+        assertThat(Files.list(out).map(p -> p.getFileName().toString()).sorted().toList())
+                .containsExactly("adapter_config.json", "adapter_model.safetensors");
+        try (SafeTensors st = SafeTensors.open(out.resolve("adapter_model.safetensors"))) {
+            List<String> names = new java.util.ArrayList<>();
+            for (int i = N - L; i < N; i++)
+                names.addAll(List.of("base_model.model.model.layers." + i + ".self_attn.adaption_prompt", "base_model.model.model.layers." + i + ".self_attn.adaption_gate"));
+            assertThat(st.names()).containsExactlyInAnyOrderElementsOf(names);
+            assertThat(st.metadata()).containsExactly(Map.entry("format", "pt"));
+            for (int i = N - L; i < N; i++) {
+                assertThat(st.info("base_model.model.model.layers." + i + ".self_attn.adaption_prompt").shape()).containsExactly(1, K, D);
+                assertThat(st.info("base_model.model.model.layers." + i + ".self_attn.adaption_gate").shape()).containsExactly(1);
+                assertThat(st.info("base_model.model.model.layers." + i + ".self_attn.adaption_gate").dtype()).isEqualTo(DType.F32);
+            }
+        }
         String json = Files.readString(out.resolve("adapter_config.json"));
         JsonNode cfg = new ObjectMapper().readTree(json);
         assertThat(new TreeSet<>(iterable(cfg.fieldNames()))).containsExactly("adapter_layers", "adapter_len", "auto_mapping",
                 "base_model_name_or_path", "inference_mode", "peft_type", "peft_version", "revision", "target_modules", "task_type");
         assertThat(cfg.get("peft_type").asText()).isEqualTo("ADAPTION_PROMPT");
-        assertThat(cfg.get("adapter_len").asInt()).isEqualTo(3);
-        assertThat(cfg.get("adapter_layers").asInt()).isEqualTo(2);
+        assertThat(cfg.get("adapter_len").asInt()).isEqualTo(K);
+        assertThat(cfg.get("adapter_layers").asInt()).isEqualTo(L);
         assertThat(cfg.get("target_modules").asText()).isEqualTo("self_attn");
         assertThat(cfg.get("task_type").asText()).isEqualTo("CAUSAL_LM");
         assertThat(cfg.get("inference_mode").asBoolean()).isTrue();
-        assertThat(cfg.get("base_model_name_or_path").asText()).isEqualTo("my/base");
+        assertThat(cfg.get("base_model_name_or_path").asText()).isEqualTo(baseName);
         assertThat(cfg.get("revision").isNull()).isTrue();
         assertThat(cfg.get("auto_mapping").isNull()).isTrue();
         // Python's json.dumps(indent=2, sort_keys=True) layout
-        assertThat(json).startsWith("{\n  \"adapter_layers\": 2,\n  \"adapter_len\": 3,\n  \"auto_mapping\": null,\n").endsWith("\n}");
-        // every field of the reference config is there with the same value, except the base model's name
+        assertThat(json).startsWith("{\n  \"adapter_layers\": " + L + ",\n  \"adapter_len\": " + K + ",\n  \"auto_mapping\": null,\n").endsWith("\n}");
+        // every field of the reference config is there with the same value, except this adapter's own
         JsonNode ref = new ObjectMapper().readTree(PEFT.resolve("adapter_config.json").toFile());
         for (String f : iterable(ref.fieldNames()))
-            if (!f.equals("base_model_name_or_path")) assertThat(cfg.get(f)).as(f).isEqualTo(ref.get(f));
-
-        assertSame(AdapterFormats.read(out, base, null).prompts(), nativePrompts());
+            if (!List.of("base_model_name_or_path", "adapter_len", "adapter_layers").contains(f)) assertThat(cfg.get(f)).as(f).isEqualTo(ref.get(f));
     }
 
     @Test

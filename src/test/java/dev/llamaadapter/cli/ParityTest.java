@@ -25,6 +25,9 @@ import static org.assertj.core.api.Assertions.assertThat;
  * long-gqa-tanh --seed 21 --dim 64 --heads 4 --kv 2 --layers 3 --adapter-layers 2 --adapter-len 5 --batch 2 --seq 70;
  * long-k20 --seed 22 --dim 64 --heads 1 --kv 1 --layers 2 --adapter-layers 2 --adapter-len 20 --batch 1 --seq 130
  * --gate identity) take the tiled attention (T ≥ 32, partial diagonal blocks) and more prompts than vector lanes.
+ * per-layer-gqa-tanh (scripts/make_per_layer_case.py --seed 31) has one gate per layer, shared by its heads: the
+ * reference expands each layer's [1, 1, 1, 1] gate to its heads, and grad.layers.{i}.attention.gate is that
+ * leaf's gradient.
  */
 class ParityTest {
     static final Path CASES = Path.of("src/test/resources/parity");
@@ -57,7 +60,7 @@ class ParityTest {
 
     @ParameterizedTest
     @ValueSource(strings = {"mha-tanh", "gqa-identity-tied", "zero-init", "bf16-base", "interop-identity", "multimodal", "multimodal-gqa-identity",
-            "long-gqa-tanh", "long-k20"})
+            "long-gqa-tanh", "long-k20", "per-layer-gqa-tanh"})
     void dumpStepMatchesTheReference(String name) throws Exception {
         Path out = dump(name);
         try (SafeTensors got = SafeTensors.open(out); SafeTensors want = SafeTensors.open(CASES.resolve(name).resolve("expected.safetensors"))) {

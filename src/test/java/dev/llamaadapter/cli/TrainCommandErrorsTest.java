@@ -156,4 +156,14 @@ class TrainCommandErrorsTest {
                     .hasMessageContaining(a.toString()).hasMessageContaining("another base model").hasMessageContaining("F=999");
         }
     }
+
+    @Test
+    void peftRefusesWhatPeftCannotHoldAndGatesNamesItsChoices() {
+        assertThat(train("--peft", "--gates", "per-head")).contains("--peft").contains("--gates per-head");
+        assertThat(train("--peft", "--gate-activation", "tanh")).contains("--peft trains identity gates").contains("--gates per-layer --gate-activation tanh");
+        assertThat(train("--peft", "--full")).contains("--peft").contains("--full");
+        assertThat(train("--gates", "per-head", "--full")).contains("--gates").contains("--full");
+        assertThat(train("--gates", "per-token")).contains("per-token").contains("per-head or per-layer");
+        assertThat(tmp.resolve("a.safetensors")).doesNotExist();
+    }
 }

@@ -58,16 +58,22 @@ class DemoRunTest {
         Ablation.Options o = new Ablation.Options(null, null, null, dir.resolve("abl"), dir.resolve("cache"), 1, 8, 2e-2, 1e-3, 4, 2,
                 List.of(1, 2), List.of(1, 4), 1.0, true, 0, spec);
         List<Ablation.Run> runs = Ablation.run(o, new PrintStream(new ByteArrayOutputStream()), s -> quiet(0));
-        // zero-init, random, L=1, L=2 (= reference), K=1, K=4 (= reference), full
-        assertThat(runs).hasSize(7);
+        // zero-init, random, per-layer, per-layer identity (--peft), L=1, L=2 (= reference), K=1, K=4 (= reference), full
+        assertThat(runs).hasSize(9);
+        Ablation.Run perLayer = runs.get(2), peft = runs.get(3);
+        assertThat(perLayer.setting()).isEqualTo("per-layer gates");
+        assertThat(peft.setting()).contains("train --peft");
+        assertThat(perLayer.trainableParams()).as("one gate per layer: L·K·D + L").isEqualTo(2L * 4 * 32 + 2);
+        assertThat(peft.trainableParams()).isEqualTo(perLayer.trainableParams());
+        assertThat(perLayer.valLoss()).as("its own run, not the reference's").isNotEqualTo(runs.getFirst().valLoss());
         assertThat(runs).extracting(Ablation.Run::group).contains("gating", "adapter_layers", "adapter_len", "adapter vs full");
         Ablation.Run ref = runs.getFirst(), full = runs.getLast();
         assertThat(full.trainableParams()).isGreaterThan(100 * ref.trainableParams());
         assertThat(full.memoryBytes()).isGreaterThan(16 * full.trainableParams());
         assertThat(ref.memoryBytes()).isLessThan(full.memoryBytes());
-        assertThat(runs.get(3).valLoss()).as("L=2 is the reference run, trained once").isEqualTo(ref.valLoss());
+        assertThat(runs.get(5).valLoss()).as("L=2 is the reference run, trained once").isEqualTo(ref.valLoss());
         String md = Files.readString(o.out().resolve("ablation.md"));
-        assertThat(md).contains("| gating | zero-init gates |", "random-init gates", "full fine-tuning", "held-out acc");
+        assertThat(md).contains("| gating | zero-init gates |", "random-init gates", "| gating | per-layer gates |", "full fine-tuning", "held-out acc");
         assertThat(o.out().resolve("ablation.png")).isNotEmptyFile();
         assertThat(o.out().resolve("ablation-gating.png")).isNotEmptyFile();
     }

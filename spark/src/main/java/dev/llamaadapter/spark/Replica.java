@@ -22,7 +22,7 @@ final class Replica {
 
     Replica(WorkerSpec s, Transformer model) {
         LlamaConfig c = model.config;
-        AdaptionPrompts p = new AdaptionPrompts(s.adapterLen(), s.adapterLayers(), c.hiddenSize(), c.numAttentionHeads(), s.gate());
+        AdaptionPrompts p = new AdaptionPrompts(s.adapterLen(), s.adapterLayers(), c.hiddenSize(), c.numAttentionHeads(), s.gate(), s.gates(), null);
         model.checkFits(p, "the adapter trained on " + s.model());
         objective = Objective.adapter(model, p, s.maxB(), s.maxT());
         params = objective.params();
@@ -42,6 +42,7 @@ final class Replica {
                 throw new IllegalStateException(p.name() + ": the driver sent " + values[i].length + " values, the replica holds " + p.value().length);
             System.arraycopy(values[i], 0, p.value(), 0, values[i].length);
         }
+        objective.paramsChanged(); // per-layer gates: the driver's values into every head before the forward
         GradientAccumulator acc = new GradientAccumulator(objective, norm);
         while (micro.hasNext()) {
             int[] idx = micro.next();

@@ -46,7 +46,7 @@ public final class SparkStepGradient implements StepGradient, AutoCloseable {
     public SparkStepGradient(JavaSparkContext sc, Path model, String fingerprint, TrainConfig cfg, List<Example> train, int maxT, TaskHook hook) {
         this.sc = sc;
         this.spec = new WorkerSpec(model.toAbsolutePath().toString(), fingerprint, cfg.adapterLen(), cfg.adapterLayers(),
-                cfg.gateActivation(), cfg.microBatchSize(), maxT);
+                cfg.gateActivation(), cfg.gates(), cfg.microBatchSize(), maxT);
         this.data = sc.broadcast(TrainingShard.of(train));
         this.hook = hook;
         this.norm = cfg.lossNorm();

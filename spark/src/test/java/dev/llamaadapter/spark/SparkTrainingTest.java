@@ -3,6 +3,7 @@ package dev.llamaadapter.spark;
 import dev.llamaadapter.data.Example;
 import dev.llamaadapter.model.AdaptionPrompts;
 import dev.llamaadapter.model.BaseModel;
+import dev.llamaadapter.model.GateSharing;
 import dev.llamaadapter.model.LlamaConfig;
 import dev.llamaadapter.train.LossNorm;
 import dev.llamaadapter.train.Objective;
@@ -62,24 +63,25 @@ class SparkTrainingTest {
     record Run(AdaptionPrompts adapter, List<Trainer.StepRow> steps) {}
 
     static Run train(SparkStepGradient g) throws Exception {
-        return train(cfg, g);
+        return train(g, cfg);
     }
 
-    static Run train(TrainConfig cfg, SparkStepGradient g) throws Exception {
+    static Run train(SparkStepGradient g, TrainConfig c) throws Exception {
         List<Trainer.StepRow> rows = new ArrayList<>();
-        Trainer t = new Trainer(base.transformer(), cfg, train, List.of(), null, base.fingerprint(), rows::add);
+        Trainer t = new Trainer(base.transformer(), c, train, List.of(), null, base.fingerprint(), rows::add);
         if (g != null) t.withStepGradient(g);
-        AdaptionPrompts p = AdaptionPrompts.init(cfg.adapterLen(), cfg.adapterLayers(), CONFIG.hiddenSize(), CONFIG.numAttentionHeads(), cfg.gateActivation(), cfg.seed());
+        AdaptionPrompts p = AdaptionPrompts.init(c.adapterLen(), c.adapterLayers(), CONFIG.hiddenSize(), CONFIG.numAttentionHeads(), c.gateActivation(),
+                c.gates(), c.seed());
         t.run(p, false);
         return new Run(p, rows);
     }
 
     static SparkStepGradient spark(Path model, TaskHook hook) {
-        return spark(cfg, model, hook);
+        return spark(model, hook, cfg);
     }
 
-    static SparkStepGradient spark(TrainConfig cfg, Path model, TaskHook hook) {
-        return new SparkStepGradient(sc, model, base.fingerprint(), cfg, train, 40, hook);
+    static SparkStepGradient spark(Path model, TaskHook hook, TrainConfig c) {
+        return new SparkStepGradient(sc, model, base.fingerprint(), c, train, 40, hook);
     }
 
     static void assertClose(Run spark, Run local) {
@@ -112,10 +114,24 @@ class SparkTrainingTest {
     @Test
     void theOfficialMicroMeanIsAlsoTheSingleProcessTrainers() throws Exception {
         TrainConfig official = cfg.withLossNorm(LossNorm.MICRO_MEAN);
-        Run local = train(official, null), tokens = train(null);
-        assertClose(train(official, spark(official, modelDir, TaskHook.NONE)), local);
+        Run local = train(null, official), tokens = train(null);
+        assertClose(train(spark(modelDir, TaskHook.NONE, official), official), local);
         // micro-batches of unequal scored tokens: the two normalisations are different runs
         assertThat(local.steps().getFirst().loss()).isNotEqualTo(tokens.steps().getFirst().loss());
+    }
+
+    /** Per-layer gates (train --peft's shape): the executors build per-layer replicas and the driver's [L] gates reach every head. */
+    @Test
+    void perLayerGatesTrainTheSameOnSpark() throws Exception {
+        TrainConfig perLayer = cfg.withGates(GateSharing.PER_LAYER);
+        Run local = train(null, perLayer);
+        Run spark = train(spark(modelDir, TaskHook.NONE, perLayer), perLayer);
+        assertClose(spark, local);
+        for (Run r : List.of(local, spark)) {
+            assertThat(r.adapter().gates).isEqualTo(GateSharing.PER_LAYER);
+            assertThat(r.adapter().firstLayerWithUnequalHeads()).as("every head of a layer holds its one gate").isEqualTo(-1);
+        }
+        assertThat(local.adapter().gate).as("not the per-head run").isNotEqualTo(train(null).adapter().gate);
     }
 
     static final AtomicInteger FAULTS = new AtomicInteger(); // local mode: tasks run in this JVM
