@@ -212,12 +212,14 @@ public final class Activations {
         return logits;
     }
 
-    /** The head's chunk buffers, made on first use. */
-    void headBuffers(int D) {
-        if (headRows != null) return;
-        headRows = new float[HEAD_CHUNK * D]; headDRows = new float[HEAD_CHUNK * D];
-        headLogits = new float[HEAD_CHUNK * vocab]; headGrad = new float[HEAD_CHUNK * vocab];
-        headIndex = new int[HEAD_CHUNK];
+    /** The head's chunk buffers, made on first use; a separate gradient block only under a final softcap (its backward reads the logits). */
+    void headBuffers(int D, boolean separateGrad) {
+        if (headRows == null) {
+            headRows = new float[HEAD_CHUNK * D]; headDRows = new float[HEAD_CHUNK * D];
+            headLogits = new float[HEAD_CHUNK * vocab];
+            headIndex = new int[HEAD_CHUNK];
+        }
+        if (separateGrad && headGrad == null) headGrad = new float[HEAD_CHUNK * vocab];
     }
 
     /** The logits of the last forward that computed them ([M, V]; null when the head was deferred to the backward). */

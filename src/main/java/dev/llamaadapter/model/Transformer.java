@@ -277,7 +277,7 @@ public final class Transformer {
         int count = CrossEntropy.scored(labels, M, V);
         if (backward) Arrays.fill(a.dh, 0, M * D, 0f);
         if (count == 0) return 0f;
-        a.headBuffers(D);
+        a.headBuffers(D, backward && finalCap > 0);
         float inv = 1f / count;
         int C = Activations.HEAD_CHUNK;
         float[] rows = a.headRows, logits = a.headLogits, grad = finalCap > 0 ? a.headGrad : a.headLogits; // [C, D], [C, V]

@@ -20,13 +20,7 @@ public final class CrossEntropy {
      * get a zero gradient.
      */
     public static float forwardBackward(float[] logits, int[] labels, int M, int V, float[] dlogits) {
-        int count = 0;
-        for (int m = 0; m < M; m++) {
-            int y = labels[m];
-            if (y == IGNORE) continue;
-            if (y < 0 || y >= V) throw new IllegalArgumentException("label " + y + " at row " + m + " outside the vocabulary [0, " + V + ")");
-            count++;
-        }
+        int count = scored(labels, M, V);
         final float inv = count == 0 ? 0f : 1f / count;
         double[] rowLoss = new double[M];
         Parallel.forRange(M, (lo, hi) -> {
