@@ -22,11 +22,30 @@ class FamiliesParityTest {
     @TempDir
     Path tmp;
 
+    /**
+     * Longer cases made here with ../shared/parity/make_family_case.py (python3-torch), so the tiled attention
+     * (T ≥ 32) runs each family's switches: gemma2-long (--seed 31 --seq 45 --layers 4 --dim 32 --ffn 64
+     * --heads 4 --kv 2 --head-dim 16: softcaps and a window of 4 across blocks), mistral-long (--seed 32 --seq 70
+     * --dim 32 --ffn 64 --json '{"sliding_window":7}'), qwen3-long (--seed 33 --seq 40 --dim 32 --ffn 64
+     * --head-dim 16 --gate identity), gemma2-bf16 (--seed 34 --seq 12 --dim 48 --ffn 64 --heads 4 --kv 2 --head-dim 16 --bf16:
+     * BF16 weights, so sqrt(D) is rounded to bf16 before it scales the embeddings).
+     */
+    @ParameterizedTest
+    @ValueSource(strings = {"gemma2-long", "mistral-long", "qwen3-long", "gemma2-bf16"})
+    void longCasesTakeTheTiledAttention(String name) throws Exception {
+        check(Path.of("src/test/resources/parity/families").resolve(name), name);
+    }
+
     @ParameterizedTest
     @ValueSource(strings = {"llama3-rope", "llama-linear-rope", "llama-headdim-bias", "mistral-window", "qwen2", "qwen3", "phi3", "gemma2"})
     void dumpStepReproducesTheReference(String name) throws Exception {
-        Path c = FAMILIES.resolve(name), out = tmp.resolve(name + ".out.safetensors");
+        Path c = FAMILIES.resolve(name);
         assumeTrue(Files.isDirectory(c), "../shared absent");
+        check(c, name);
+    }
+
+    private void check(Path c, String name) throws Exception {
+        Path out = tmp.resolve(name + ".out.safetensors");
         int rc = Main.commandLine().execute("dump-step", "--model", c.resolve("model").toString(), "--adapter",
                 c.resolve("adapter.safetensors").toString(), "--batch", c.resolve("batch.safetensors").toString(), "--out", out.toString());
         assertThat(rc).isZero();
