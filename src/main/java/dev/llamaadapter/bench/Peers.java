@@ -102,6 +102,27 @@ public final class Peers {
         return out;
     }
 
+    /**
+     * The PyTorch peer for a family shape (spec §7): scripts/torch_family_step.py, this project's, over
+     * ../shared/parity/families_ref.py (transformers' math per family), the second half of each sequence scored as
+     * bench scores it. libtorch through DJL builds plain LLaMA only, so it has no run here.
+     */
+    public static List<Result> runFamily(Path script, Path parityDir, Path modelDir, int B, int T, int K, int L, int steps, int warmup,
+                                         int threads, long timeoutS) throws IOException, InterruptedException {
+        List<Result> out = new ArrayList<>();
+        out.add(new Result("libtorch 2.7.1 (DJL)", Double.NaN, "its step builds plain LLaMA models only"));
+        if (exec(modelDir, List.of("/usr/bin/python3", "-c", "import torch"), Map.of(), 60, null) != 0) {
+            out.add(new Result("torch (python, families)", Double.NaN, "python3-torch not installed (apt-get install python3-torch)"));
+            return out;
+        }
+        List<String> cmd = List.of("/usr/bin/python3", script.toString(), "--model-dir", modelDir.toString(), "--parity-dir", parityDir.toString(),
+                "--batch", "" + B, "--seq", "" + T, "--adapter-len", "" + K, "--adapter-layers", "" + L, "--steps", "" + steps,
+                "--warmup", "" + warmup, "--threads", "" + threads);
+        out.add(result("torch 1.13 (python, families_ref)", modelDir, cmd,
+                Map.of("OPENBLAS_CORETYPE", "SkylakeX", "OMP_WAIT_POLICY", "PASSIVE", "OMP_NUM_THREADS", "" + threads), timeoutS));
+        return out;
+    }
+
     /** Runs a peer and reads ms_per_step_median from the JSON line it prints last. */
     private static Result result(String name, Path dir, List<String> cmd, Map<String, String> env, long timeoutS)
             throws IOException, InterruptedException {
@@ -148,6 +169,8 @@ public final class Peers {
     /** The model as a Hugging Face directory (config.json, model.safetensors in F32), the weights written where they lie. */
     public static void writeModel(LlamaConfig c, LlamaWeights w, Path dir) throws IOException {
         if (w.embed().dtype() != DType.F32) throw new IllegalArgumentException("peer models are written from F32 weights");
+        if (c.arch().family().fusedQkv() || c.arch().family().gemma())
+            throw new IllegalArgumentException("peer models of " + c.arch().family() + " are not written (fused or (1+w) weights)");
         Files.createDirectories(dir);
         SafeTensorsWriter out = new SafeTensorsWriter();
         out.put(w.embed());
@@ -157,6 +180,11 @@ public final class Peers {
             out.put(p + "input_layernorm.weight", DType.F32, l.attnNorm(), l.attnNorm().length);
             out.put(p + "post_attention_layernorm.weight", DType.F32, l.mlpNorm(), l.mlpNorm().length);
             for (var m : List.of(l.wq(), l.wk(), l.wv(), l.wo(), l.wGate(), l.wUp(), l.wDown())) out.put(m);
+            LlamaWeights.Extras x = l.x(); // a family's biases and q/k norms under their Hugging Face names
+            String[] names = {"self_attn.q_proj.bias", "self_attn.k_proj.bias", "self_attn.v_proj.bias", "self_attn.o_proj.bias",
+                    "self_attn.q_norm.weight", "self_attn.k_norm.weight", "mlp.gate_proj.bias", "mlp.up_proj.bias", "mlp.down_proj.bias"};
+            float[][] vals = {x.bq(), x.bk(), x.bv(), x.bo(), x.qNorm(), x.kNorm(), x.bGate(), x.bUp(), x.bDown()};
+            for (int k = 0; k < names.length; k++) if (vals[k] != null) out.put(p + names[k], DType.F32, vals[k], vals[k].length);
         }
         out.put("model.norm.weight", DType.F32, w.finalNorm(), w.finalNorm().length);
         if (!c.tieWordEmbeddings()) out.put(w.head());

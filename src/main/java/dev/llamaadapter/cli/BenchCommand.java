@@ -182,12 +182,18 @@ public final class BenchCommand implements Callable<Integer> {
         return 0;
     }
 
+    /** The project's folder: where the jar (target/llama-adapter.jar) or the classes (target/classes) lie, two levels up. */
+    static Path projectDir() {
+        try {
+            Path code = Path.of(BenchCommand.class.getProtectionDomain().getCodeSource().getLocation().toURI());
+            return code.toAbsolutePath().getParent().getParent();
+        } catch (Exception e) {
+            return Path.of("").toAbsolutePath();
+        }
+    }
+
     /** The peers on this step, or one line saying why there are none. */
     private List<Peers.Result> runPeers(Shape s, LlamaWeights ours, int n) {
-        if (!s.config.arch().isPlainLlama()) {
-            System.err.println("bench --peers: the peers build plain LLaMA models only; " + s + " (" + s.config.arch().describe() + ") runs without them");
-            return List.of();
-        }
         Path dir = Peers.locate(peersDir);
         if (dir == null) {
             System.err.println("bench --peers: no peers folder (" + (peersDir != null ? peersDir : "../shared/peers") + " is absent); nothing to compare with");
@@ -206,6 +212,15 @@ public final class BenchCommand implements Callable<Integer> {
                 else try (Arena tmp = Arena.ofShared()) { // the peers make bf16 from an F32 file themselves: the same random model in F32
                     Peers.writeModel(s.config, LlamaWeights.random(s.config, DType.F32, 42, tmp), modelDir);
                 }
+            }
+            if (!s.config.arch().isPlainLlama()) { // a family shape: the PyTorch peer over families_ref.py, f32
+                if (dtype != Dt.f32) {
+                    System.err.println("bench --peers: the families' peer runs f32 weights only, not " + dtype);
+                    return List.of();
+                }
+                Path script = projectDir().resolve("scripts/torch_family_step.py");
+                return Peers.runFamily(script, dir.resolveSibling("parity").toAbsolutePath(), modelDir, B, T, s.K, s.L, n, warmup,
+                        Parallel.THREADS, peerTimeout);
             }
             return Peers.run(dir, peersWork, modelDir, B, T, s.K, s.L, dtype.name(), n, warmup, Parallel.THREADS,
                     peerNames, peerTimeout);
