@@ -142,11 +142,13 @@ class ServeAdminSecurityTest {
         Files.createSymbolicLink(dir.resolve("link-out.safetensors"), outsideFile);
         Files.createSymbolicLink(dir.resolve("dir-out"), tmp);
         Files.createSymbolicLink(sub.resolve("link-in.safetensors"), dir.resolve("story-a.safetensors"));
+        Path peftOut = Files.createDirectories(dir.resolve("peft-out")); // a PEFT directory whose files lie elsewhere
+        Files.createSymbolicLink(peftOut.resolve("adapter_model.safetensors"), outsideFile);
         try (Server server = new Server(base, tok, options().withAdmin(true))) {
             ServeFixture.Client c = new ServeFixture.Client(server.start(0));
             for (String path : new String[]{"/etc/passwd", outsideFile.toString(), "../outside.safetensors", "sub/../../outside.safetensors",
                     "sub/../story-a.safetensors", dir + "/../outside.safetensors", "link-out.safetensors", "dir-out/outside.safetensors",
-                    "dir-out/no-such-file", "."}) {
+                    "dir-out/no-such-file", "peft-out", "."}) {
                 ServeFixture.Reply r = c.post("/admin/adapters", load("x", path));
                 assertThat(r.status()).as(path + ": " + r.body()).isEqualTo(403);
                 assertThat(r.error().get("code").asText()).isEqualTo("path_outside_adapters");
