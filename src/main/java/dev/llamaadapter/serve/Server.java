@@ -333,8 +333,10 @@ public final class Server implements AutoCloseable {
         try {
             work.run();
         } catch (ApiException e) {
+            if (!res.isCommitted() && RequestBodies.unread(req)) res.getHeaders().put(HttpHeader.CONNECTION, "close");
             sendError(res, cb, e);
         } catch (Exception e) {
+            if (!res.isCommitted() && RequestBodies.unread(req)) res.getHeaders().put(HttpHeader.CONNECTION, "close");
             LOG.log(System.Logger.Level.ERROR, req.getMethod() + " " + Request.getPathInContext(req) + " failed", e);
             sendError(res, cb, new ApiException(500, "server_error", "internal error: " + e, null, null));
         }

@@ -70,6 +70,19 @@ class ServeBodyLimitTest {
         }
     }
 
+    /** A declared length far past the limit is refused on its headers alone: nothing of the body is awaited. */
+    @Test
+    void aHugeDeclaredLengthIsRefusedOnItsHeaders() throws Exception {
+        try (Server server = new Server(base, tok, options())) {
+            int port = server.start(0);
+            java.net.Socket s = ServeRobustnessTest.send("127.0.0.1", port, "/v1/completions", null, 1L << 30, new byte[0]);
+            assertThat(s).isNotNull();
+            String answer = ServeRobustnessTest.readAll(s);
+            s.close();
+            assertThat(answer).startsWith("HTTP/1.1 413").containsIgnoringCase("connection: close").contains("larger than");
+        }
+    }
+
     /** A configured limit, judged on bytes alone: a body just over it is refused even when it is not JSON at all, one under it served. */
     @Test
     void theLimitIsConfigurableAndComesBeforeParsing() throws Exception {
@@ -96,6 +109,27 @@ class ServeBodyLimitTest {
             ServeFixture.Client c = new ServeFixture.Client(server.start(0));
             ServeFixture.Reply r = c.post("/admin/adapters", "{\"path\": \"" + "x".repeat(5_000) + "\"}");
             assertThat(r.status()).isEqualTo(403);
+        }
+    }
+
+    /**
+     * A request refused before its body was read says Connection: close: Jetty drops such a connection when
+     * the body has not all arrived, and a client reusing it found it closed ("header parser received no bytes").
+     */
+    @Test
+    void aRefusalThatLeavesTheBodyUnreadClosesTheConnection() throws Exception {
+        try (Server server = new Server(base, tok, options().withApiKey("sekret"))) {
+            ServeFixture.Client c = new ServeFixture.Client(server.start(0));
+            for (int i = 0; i < 40; i++) {
+                c.apiKey = i % 2 == 0 ? null : "wrong";
+                HttpResponse<String> refused = c.http.send(c.request(i % 4 < 2 ? "/v1/completions" : "/admin/adapters")
+                        .POST(HttpRequest.BodyPublishers.ofString(JSON.writeValueAsString(completion("hf", new int[]{1}, 1)))).build(),
+                        HttpResponse.BodyHandlers.ofString());
+                assertThat(refused.statusCode()).isEqualTo(401);
+                assertThat(refused.headers().firstValue("connection")).hasValue("close");
+                c.apiKey = "sekret";
+                assertThat(c.get("/v1/models").status()).isEqualTo(200);
+            }
         }
     }
 }
