@@ -4,7 +4,6 @@ import com.fasterxml.jackson.core.JsonProcessingException;
 import com.fasterxml.jackson.databind.DeserializationFeature;
 import com.fasterxml.jackson.databind.JsonNode;
 import com.fasterxml.jackson.databind.ObjectMapper;
-import com.fasterxml.jackson.databind.node.ArrayNode;
 import com.fasterxml.jackson.databind.node.ObjectNode;
 import dev.llamaadapter.generate.AdapterRegistry;
 import dev.llamaadapter.generate.Generator;
@@ -28,7 +27,6 @@ import java.io.IOException;
 import java.nio.ByteBuffer;
 import java.nio.charset.StandardCharsets;
 import java.nio.file.Files;
-import java.nio.file.NoSuchFileException;
 import java.nio.file.Path;
 import java.security.MessageDigest;
 import java.util.ArrayList;
@@ -43,7 +41,12 @@ import java.util.concurrent.ThreadLocalRandom;
 import java.util.concurrent.TimeUnit;
 import java.util.concurrent.atomic.AtomicInteger;
 import java.util.concurrent.atomic.AtomicLong;
-import java.util.function.Consumer;
+
+import static dev.llamaadapter.serve.JsonFields.bool;
+import static dev.llamaadapter.serve.JsonFields.integer;
+import static dev.llamaadapter.serve.JsonFields.longValue;
+import static dev.llamaadapter.serve.JsonFields.number;
+import static dev.llamaadapter.serve.JsonFields.text;
 
 /**
  * An HTTP server with OpenAI's completion API over one base model and its adapters: the request's
@@ -54,9 +57,13 @@ import java.util.function.Consumer;
  * server-sent events with {@code "stream": true}), {@code GET /v1/models}, {@code GET /v1/models/{id}},
  * {@code GET/POST /admin/adapters}, {@code DELETE /admin/adapters/{name}}, {@code GET /admin/stats} and
  * {@code GET /health} (the only one open without the API key). Errors are OpenAI's error objects.
+ * The admin endpoints ({@link AdminRoutes}) answer 403 unless the server has an API key or was asked for
+ * them on a loopback address ({@link AdminAccess}), and load adapters only from the adapters directory
+ * ({@link AdapterDirectory}).
  * Chat conversations are rendered into the Alpaca template as {@link ChatPrompt} describes.
  *
  * <p>Clients that misbehave cannot hold up the others: bodies are read without a thread ({@link RequestBodies}),
+ * and one over the size limit is refused with 413 before it is parsed;
  * connections are bounded in time and number per client ({@link ConnectionLimits}), prompts that cannot fit
  * are refused before tokenizing ({@link PromptBudget}), and a request whose client left stops decoding
  * ({@link ClientWatch}; streams find out from their writes).
@@ -77,52 +84,71 @@ public final class Server implements AutoCloseable {
      * Settings. slots: sequences decoded at once (KV cache slots); context: positions per slot;
      * queue: requests waiting or running at most, more get 429; apiKey: null = open; modelId: the base
      * model's id (null = its directory name); drainMillis: how long stop() waits for running requests;
-     * maxBodyBytes: the largest request body; connections: timeouts and caps for slow or greedy clients.
+     * maxBodyBytes: the largest request body, larger ones get 413 before they are parsed; connections:
+     * timeouts and caps for slow or greedy clients; admin: serve the admin endpoints without an API key
+     * (loopback hosts only, {@link AdminAccess}); adapterDir: the only directory adapters load from at run
+     * time (null = none).
      */
     public record Options(String host, int slots, int context, int queue, String apiKey, String modelId, long drainMillis,
-                          int maxBodyBytes, ConnectionLimits connections) {
+                          int maxBodyBytes, ConnectionLimits connections, boolean admin, Path adapterDir) {
+        /** 4 MiB: a prompt that fits even a long context is far smaller, and 64 bodies queued stay within 256 MiB. */
+        public static final int DEFAULT_MAX_BODY_BYTES = 4 << 20;
+
         public Options {
             if (slots < 1) throw new IllegalArgumentException("--slots must be at least 1, got " + slots);
             if (context < 2) throw new IllegalArgumentException("--context must be at least 2, got " + context);
             if (queue < 1) throw new IllegalArgumentException("--queue must be at least 1, got " + queue);
+            if (maxBodyBytes < 1) throw new IllegalArgumentException("--max-body-bytes must be at least 1, got " + maxBodyBytes);
             if (apiKey != null && apiKey.isEmpty()) apiKey = null;
             if (connections == null) connections = ConnectionLimits.defaults();
         }
 
         public static Options defaults() {
-            return new Options("127.0.0.1", 8, 2048, 64, null, null, 300_000, 16 << 20, ConnectionLimits.defaults());
+            return new Options("127.0.0.1", 8, 2048, 64, null, null, 300_000, DEFAULT_MAX_BODY_BYTES, ConnectionLimits.defaults(), false, null);
         }
 
         public Options withHost(String h) {
-            return new Options(h, slots, context, queue, apiKey, modelId, drainMillis, maxBodyBytes, connections);
+            return new Options(h, slots, context, queue, apiKey, modelId, drainMillis, maxBodyBytes, connections, admin, adapterDir);
         }
 
         public Options withSlots(int n) {
-            return new Options(host, n, context, queue, apiKey, modelId, drainMillis, maxBodyBytes, connections);
+            return new Options(host, n, context, queue, apiKey, modelId, drainMillis, maxBodyBytes, connections, admin, adapterDir);
         }
 
         public Options withContext(int n) {
-            return new Options(host, slots, n, queue, apiKey, modelId, drainMillis, maxBodyBytes, connections);
+            return new Options(host, slots, n, queue, apiKey, modelId, drainMillis, maxBodyBytes, connections, admin, adapterDir);
         }
 
         public Options withQueue(int n) {
-            return new Options(host, slots, context, n, apiKey, modelId, drainMillis, maxBodyBytes, connections);
+            return new Options(host, slots, context, n, apiKey, modelId, drainMillis, maxBodyBytes, connections, admin, adapterDir);
         }
 
         public Options withApiKey(String k) {
-            return new Options(host, slots, context, queue, k, modelId, drainMillis, maxBodyBytes, connections);
+            return new Options(host, slots, context, queue, k, modelId, drainMillis, maxBodyBytes, connections, admin, adapterDir);
         }
 
         public Options withModelId(String id) {
-            return new Options(host, slots, context, queue, apiKey, id, drainMillis, maxBodyBytes, connections);
+            return new Options(host, slots, context, queue, apiKey, id, drainMillis, maxBodyBytes, connections, admin, adapterDir);
         }
 
         public Options withDrainMillis(long ms) {
-            return new Options(host, slots, context, queue, apiKey, modelId, ms, maxBodyBytes, connections);
+            return new Options(host, slots, context, queue, apiKey, modelId, ms, maxBodyBytes, connections, admin, adapterDir);
+        }
+
+        public Options withMaxBodyBytes(int n) {
+            return new Options(host, slots, context, queue, apiKey, modelId, drainMillis, n, connections, admin, adapterDir);
         }
 
         public Options withConnections(ConnectionLimits limits) {
-            return new Options(host, slots, context, queue, apiKey, modelId, drainMillis, maxBodyBytes, limits);
+            return new Options(host, slots, context, queue, apiKey, modelId, drainMillis, maxBodyBytes, limits, admin, adapterDir);
+        }
+
+        public Options withAdmin(boolean on) {
+            return new Options(host, slots, context, queue, apiKey, modelId, drainMillis, maxBodyBytes, connections, on, adapterDir);
+        }
+
+        public Options withAdapterDir(Path dir) {
+            return new Options(host, slots, context, queue, apiKey, modelId, drainMillis, maxBodyBytes, connections, admin, dir);
         }
     }
 
@@ -140,7 +166,8 @@ public final class Server implements AutoCloseable {
     private final AdapterRegistry registry;
     private final Scheduler scheduler;
     private final ObjectMapper json = new ObjectMapper().enable(DeserializationFeature.FAIL_ON_TRAILING_TOKENS);
-    private final long createdAt = System.currentTimeMillis() / 1000;
+    private final ModelCatalog models;
+    private final AdminRoutes admin;
 
     private final AtomicInteger inFlight = new AtomicInteger();
     private final AtomicLong admitted = new AtomicLong(), rejected = new AtomicLong(), completed = new AtomicLong(), cancelled = new AtomicLong(),
@@ -161,6 +188,9 @@ public final class Server implements AutoCloseable {
         this.registry = new AdapterRegistry(base, model);
         this.scheduler = new Scheduler(() -> new Generator(model, tokenizer, options.slots(), options.context()), options.slots());
         this.connectionLimit = new ClientConnectionLimit(options.connections().maxPerClient());
+        this.models = new ModelCatalog(json, baseId, registry);
+        this.admin = new AdminRoutes(json, models, registry, AdapterDirectory.of(options.adapterDir()),
+                AdminAccess.of(options.host(), options.apiKey(), options.admin()), this::stats);
     }
 
     /** The model directory's name (a file's name without its extension), or "base". */
@@ -293,13 +323,20 @@ public final class Server implements AutoCloseable {
         void run() throws Exception;
     }
 
+    /** An endpoint's work on the request's JSON body. */
+    private interface BodyWork {
+        void accept(JsonNode body) throws Exception;
+    }
+
     /** Runs a request's work: an ApiException becomes its error reply, anything else a 500. */
     private void answer(Request req, Response res, Callback cb, Work work) {
         try {
             work.run();
         } catch (ApiException e) {
+            if (!res.isCommitted() && RequestBodies.unread(req)) res.getHeaders().put(HttpHeader.CONNECTION, "close");
             sendError(res, cb, e);
         } catch (Exception e) {
+            if (!res.isCommitted() && RequestBodies.unread(req)) res.getHeaders().put(HttpHeader.CONNECTION, "close");
             LOG.log(System.Logger.Level.ERROR, req.getMethod() + " " + Request.getPathInContext(req) + " failed", e);
             sendError(res, cb, new ApiException(500, "server_error", "internal error: " + e, null, null));
         }
@@ -325,26 +362,29 @@ public final class Server implements AutoCloseable {
             }
             case "/v1/models" -> {
                 require(method, "GET");
-                sendJson(res, cb, 200, models());
+                sendJson(res, cb, 200, models.list());
             }
             case "/admin/adapters" -> {
-                if (method.equals("GET")) sendJson(res, cb, 200, models());
+                admin.check(req); // before the body is read
+                if (method.equals("GET")) sendJson(res, cb, 200, admin.list());
                 else {
                     require(method, "POST");
-                    withBody(req, res, cb, body -> sendJson(res, cb, 200, loadAdapter(body)));
+                    withBody(req, res, cb, body -> sendJson(res, cb, 200, admin.load(body)));
                 }
             }
             case "/admin/stats" -> {
+                admin.check(req);
                 require(method, "GET");
-                sendJson(res, cb, 200, json.valueToTree(stats()));
+                sendJson(res, cb, 200, admin.stats());
             }
             default -> {
                 if (path.startsWith("/v1/models/")) {
                     require(method, "GET");
-                    sendJson(res, cb, 200, model(path.substring("/v1/models/".length())));
+                    sendJson(res, cb, 200, models.get(path.substring("/v1/models/".length())));
                 } else if (path.startsWith("/admin/adapters/")) {
+                    admin.check(req);
                     require(method, "DELETE");
-                    sendJson(res, cb, 200, unloadAdapter(path.substring("/admin/adapters/".length())));
+                    sendJson(res, cb, 200, admin.unload(path.substring("/admin/adapters/".length())));
                 } else throw new ApiException(404, "invalid_request_error", "no such endpoint: " + method + " " + path, null, "not_found");
             }
         }
@@ -354,7 +394,7 @@ public final class Server implements AutoCloseable {
      * Reads the JSON body without holding this thread while it arrives ({@link RequestBodies}), then goes on
      * in the server's pool, where the work may block (waiting for generation) as before.
      */
-    private void withBody(Request req, Response res, Callback cb, Consumer<JsonNode> then) {
+    private void withBody(Request req, Response res, Callback cb, BodyWork then) {
         RequestBodies.read(req, opt.maxBodyBytes()).whenComplete((bytes, failure) -> {
             try {
                 httpPool.execute(() -> answer(req, res, cb, () -> {
@@ -426,68 +466,6 @@ public final class Server implements AutoCloseable {
         sendJson(res, cb, e.status, errorBody(e));
     }
 
-    // ---------------------------------------------------------------- models and admin
-
-    private ObjectNode modelObject(String id, String parent, String path) {
-        ObjectNode m = json.createObjectNode().put("id", id).put("object", "model").put("created", createdAt).put("owned_by", "llama-adapter");
-        m.put("root", parent == null ? id : parent).put("parent", parent);
-        if (path != null) m.put("path", path);
-        return m;
-    }
-
-    private ObjectNode models() {
-        ObjectNode list = json.createObjectNode().put("object", "list");
-        ArrayNode data = list.putArray("data");
-        data.add(modelObject(baseId, null, null));
-        for (AdapterRegistry.Entry e : registry.list()) if (!e.name().equals(baseId)) data.add(modelObject(e.name(), baseId, e.path().toString()));
-        return list;
-    }
-
-    private ObjectNode model(String id) {
-        if (id.equals(baseId)) return modelObject(baseId, null, null);
-        AdapterRegistry.Entry e = registry.get(id);
-        if (e == null) throw unknownModel(id);
-        return modelObject(e.name(), baseId, e.path().toString());
-    }
-
-    private ApiException unknownModel(String id) {
-        List<String> known = new ArrayList<>();
-        known.add(baseId);
-        for (AdapterRegistry.Entry e : registry.list()) known.add(e.name());
-        return ApiException.notFound("the model '" + id + "' does not exist; served: " + String.join(", ", known), "model", "model_not_found");
-    }
-
-    private ObjectNode loadAdapter(JsonNode body) {
-        String name = text(body, "name", null);
-        String path = text(body, "path", null);
-        if (path == null || path.isBlank()) throw ApiException.badRequest("'path' (the adapter file) is required", "path");
-        Path file = Path.of(path);
-        if (name == null) {
-            String n = String.valueOf(file.toAbsolutePath().normalize().getFileName());
-            name = n.endsWith(".safetensors") ? n.substring(0, n.length() - ".safetensors".length()) : n;
-        }
-        if (name.isBlank() || name.contains("/") || name.chars().anyMatch(Character::isWhitespace))
-            throw ApiException.badRequest("adapter name '" + name + "' is not usable (no slashes or spaces)", "name");
-        if (name.equals(baseId)) throw ApiException.badRequest("'" + name + "' is the base model's id; pick another name", "name");
-        if (!Files.exists(file)) throw ApiException.badRequest(path + ": no such adapter file", "path"); // a file, or a PEFT directory
-        try {
-            AdapterRegistry.Entry e = registry.load(name, file);
-            LOG.log(System.Logger.Level.INFO, "loaded adapter " + name + " from " + file);
-            return modelObject(e.name(), baseId, e.path().toString());
-        } catch (NoSuchFileException e) {
-            throw ApiException.badRequest(path + ": no such adapter file", "path");
-        } catch (IOException | RuntimeException e) {
-            throw ApiException.badRequest("cannot load " + path + ": " + (e.getMessage() == null ? e.toString() : e.getMessage()), "path");
-        }
-    }
-
-    private ObjectNode unloadAdapter(String name) {
-        if (name.equals(baseId)) throw ApiException.badRequest("the base model cannot be unloaded", "name");
-        if (!registry.unload(name)) throw ApiException.notFound("no adapter '" + name + "' is loaded", "name", "model_not_found");
-        LOG.log(System.Logger.Level.INFO, "unloaded adapter " + name);
-        return json.createObjectNode().put("id", name).put("object", "model").put("deleted", true);
-    }
-
     // ---------------------------------------------------------------- generation
 
     private enum Kind { COMPLETION, CHAT }
@@ -500,7 +478,7 @@ public final class Server implements AutoCloseable {
     private PreparedPrompts resolve(String model) {
         if (model == null || model.equals(baseId)) return null;
         AdapterRegistry.Entry e = registry.get(model);
-        if (e == null) throw unknownModel(model);
+        if (e == null) throw models.unknown(model);
         return e.prompts();
     }
 
@@ -620,40 +598,6 @@ public final class Server implements AutoCloseable {
             return out;
         }
         throw ApiException.badRequest("'stop' must be a string or a list of strings", "stop");
-    }
-
-    private static String text(JsonNode body, String f, String dflt) {
-        JsonNode v = body.get(f);
-        if (v == null || v.isNull()) return dflt;
-        if (!v.isTextual()) throw ApiException.badRequest("'" + f + "' must be a string", f);
-        return v.asText();
-    }
-
-    private static double number(JsonNode body, String f, double dflt) {
-        JsonNode v = body.get(f);
-        if (v == null || v.isNull()) return dflt;
-        if (!v.isNumber()) throw ApiException.badRequest("'" + f + "' must be a number, got " + v, f);
-        return v.asDouble();
-    }
-
-    private static int integer(JsonNode body, String f, int dflt) {
-        JsonNode v = body.get(f);
-        if (v == null || v.isNull()) return dflt;
-        if (!v.isIntegralNumber() || !v.canConvertToInt()) throw ApiException.badRequest("'" + f + "' must be an integer, got " + v, f);
-        return v.asInt();
-    }
-
-    private static long longValue(JsonNode body, String f) {
-        JsonNode v = body.get(f);
-        if (!v.isIntegralNumber() || !v.canConvertToLong()) throw ApiException.badRequest("'" + f + "' must be an integer, got " + v, f);
-        return v.asLong();
-    }
-
-    private static boolean bool(JsonNode body, String f, boolean dflt) {
-        JsonNode v = body.get(f);
-        if (v == null || v.isNull()) return dflt;
-        if (!v.isBoolean()) throw ApiException.badRequest("'" + f + "' must be true or false, got " + v, f);
-        return v.asBoolean();
     }
 
     /** What the scheduler thread hands to a streaming request: text, then the result. */

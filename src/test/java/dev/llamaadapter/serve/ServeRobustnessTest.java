@@ -194,7 +194,8 @@ class ServeRobustnessTest {
     void oversizedPromptsAreRefusedWithoutTokenizing() throws Exception {
         int n = 6;
         long boundBytes = 300L << 20;
-        Server server = new Server(base, tok, options().withSlots(1).withContext(128).withQueue(n));
+        // bodies above the default limit (which would refuse them with 413 unread): this is about the prompt budget
+        Server server = new Server(base, tok, options().withSlots(1).withContext(128).withQueue(n).withMaxBodyBytes(16 << 20));
         try {
             ServeFixture.Client c = new ServeFixture.Client(server.start(0), Duration.ofSeconds(60));
             String story = "Once upon a time, there was a little girl named Lily. She loved to play outside.\n";

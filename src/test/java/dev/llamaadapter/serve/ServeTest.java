@@ -48,6 +48,7 @@ class ServeTest {
     static ServeFixture.Client client;
     static String baseId;
     static PreparedPrompts storyA, storyB;
+    static Path adapterDir;
 
     @BeforeAll
     static void start() throws Exception {
@@ -55,12 +56,13 @@ class ServeTest {
         base = BaseModel.open(ServeFixture.MODEL);
         tok = Tokenizer.load(ServeFixture.MODEL);
         model = base.transformer();
-        Path dir = Files.createDirectories(tmp.resolve("adapters"));
+        Path dir = adapterDir = Files.createDirectories(tmp.resolve("adapters"));
         Path a = ServeFixture.writeAdapter(dir, "story-a", 1, Map.of());
         Path b = ServeFixture.writeAdapter(dir, "story-b", 2, Map.of());
         storyA = model.prepare(AdapterFile.read(a, base).prompts());
         storyB = model.prepare(AdapterFile.read(b, base).prompts());
-        server = new Server(base, tok, Server.Options.defaults().withDrainMillis(10_000).withSlots(4).withContext(CONTEXT).withQueue(32));
+        server = new Server(base, tok, Server.Options.defaults().withDrainMillis(10_000).withSlots(4).withContext(CONTEXT).withQueue(32)
+                .withAdmin(true).withAdapterDir(dir));
         server.adapters().loadDirectory(dir);
         client = new ServeFixture.Client(server.start(0));
         baseId = server.baseModelId();
@@ -311,7 +313,7 @@ class ServeTest {
 
     @Test
     void adaptersLoadAndUnloadAtRunTime() throws Exception {
-        Path c = ServeFixture.writeAdapter(tmp, "story-c", 3, Map.of());
+        Path c = ServeFixture.writeAdapter(adapterDir, "story-c", 3, Map.of());
         int[] prompt = {1, 403, 407};
         assertThat(client.post("/v1/completions", completion("c", prompt, 20)).status()).isEqualTo(404);
         var load = client.post("/admin/adapters", JSON.createObjectNode().put("name", "c").put("path", c.toString()));
@@ -327,11 +329,11 @@ class ServeTest {
         assertThat(client.get("/v1/models").body()).doesNotContain("\"c\"");
 
         // an adapter for another base, a missing file, an unusable name: 400 with the reason
-        Path other = ServeFixture.writeAdapter(tmp, "other", 4, Map.of(AdapterFile.BASE_FINGERPRINT, "0123456789abcdef"));
+        Path other = ServeFixture.writeAdapter(adapterDir, "other", 4, Map.of(AdapterFile.BASE_FINGERPRINT, "0123456789abcdef"));
         var wrong = client.post("/admin/adapters", JSON.createObjectNode().put("name", "other").put("path", other.toString()));
         assertThat(wrong.status()).isEqualTo(400);
         assertThat(wrong.error().get("message").asText()).contains("another base model");
-        var missing = client.post("/admin/adapters", JSON.createObjectNode().put("name", "m").put("path", tmp.resolve("none.safetensors").toString()));
+        var missing = client.post("/admin/adapters", JSON.createObjectNode().put("name", "m").put("path", adapterDir.resolve("none.safetensors").toString()));
         assertThat(missing.status()).isEqualTo(400);
         assertThat(missing.error().get("message").asText()).contains("no such adapter file");
         assertThat(client.post("/admin/adapters", JSON.createObjectNode().put("name", baseId).put("path", c.toString())).status()).isEqualTo(400);
