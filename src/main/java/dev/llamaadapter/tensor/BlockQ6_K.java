@@ -92,13 +92,14 @@ final class BlockQ6_K implements BlockFormat {
         if (!QVEC) return dotScalar(x, xo, d, b, K);
         FloatVector s = FloatVector.zero(S);
         for (int k = 0; k < K; k += QK, b += BYTES) {
+            float dd = f16(d, b + 208); // the super-block's d, read once for its 16 groups
             for (int grp = 0; grp < QK / GROUP; grp++) {
                 FloatVector a = FloatVector.zero(S);
                 for (int u = 0; u < GROUP; u += L) {
                     int i = grp * GROUP + u;
                     a = quants(d, b, i).fma(FloatVector.fromArray(S, x, xo + k + i), a);
                 }
-                s = a.fma(FloatVector.broadcast(S, groupScale(d, b, grp)), s);
+                s = a.fma(FloatVector.broadcast(S, dd * d.get(I8, b + 192 + grp)), s);
             }
         }
         return Vec.sum(s);
