@@ -24,12 +24,15 @@ import java.util.regex.Pattern;
  * attention q/k projections, which GGUF keeps in the interleaved-RoPE row order, come back with a row
  * order that presents them in Hugging Face's rotate_half order without copying them
  * ({@link WeightMatrix#interleavedToHalves}). Weights stay in the mapping in their file type (F32, F16,
- * BF16, Q8_0, Q4_0); a tensor of another ggml type is listed but refused, by name and type, when read.
+ * BF16, Q8_0, Q4_0, Q4_K, Q6_K); a tensor of another ggml type is present ({@link #has}) but refused, by
+ * name and type, when read.
  */
 public final class GgufSource implements TensorSource {
 
     private static final Pattern Q = Pattern.compile("model\\.layers\\.\\d+\\.self_attn\\.q_proj\\.weight");
     private static final Pattern K = Pattern.compile("model\\.layers\\.\\d+\\.self_attn\\.k_proj\\.weight");
+    /** The weight types the engine reads, for messages. */
+    private static final String SUPPORTED = String.join(", ", dev.llamaadapter.tensor.DType.weightTypes().stream().map(Enum::name).toList());
 
     private final GgufFile file;
     private final Map<String, TensorInfo> tensors = new LinkedHashMap<>();     // HF name, readable types
@@ -90,6 +93,15 @@ public final class GgufSource implements TensorSource {
         return Collections.unmodifiableSet(tensors.keySet());
     }
 
+    /**
+     * Whether the file holds the tensor, readable or not: a weight of an unsupported type (a Q5_K output.weight)
+     * is then read, and refused by its type, rather than reported missing (which callers word as a config problem).
+     */
+    @Override
+    public boolean has(String name) {
+        return tensors.containsKey(name) || unreadable.containsKey(name);
+    }
+
     @Override
     public TensorInfo info(String name) {
         return tensors.get(name);
@@ -106,7 +118,7 @@ public final class GgufSource implements TensorSource {
         GgufTensor u = unreadable.get(name);
         if (u != null)
             throw new SafeTensorsException(file.path(), u.name(), "has type " + u.type()
-                    + ", which is not supported (supported: F32, F16, BF16, Q8_0, Q4_0): re-quantise the model to one of those");
+                    + ", which is not supported (supported: " + SUPPORTED + "): re-quantise the model to one of those");
         TensorInfo t = tensors.get(name);
         if (t == null) throw new SafeTensorsException(file.path(), GgufNames.toGguf(name), "not found (" + name + ")");
         return t;

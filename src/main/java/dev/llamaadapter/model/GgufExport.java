@@ -118,7 +118,7 @@ public final class GgufExport {
         addVector(gw, "model.norm.weight", w.finalNorm(), counts);
         if (!c.tieWordEmbeddings()) addMatrix(gw, w.head(), edge, null, counts, keptAs, "lm_head.weight");
         for (Map.Entry<String, List<String>> e : keptAs.entrySet())
-            notes.add(e.getValue().size() + " tensor(s) kept as " + e.getKey() + " (rows not whole " + Quant.QK + "-element blocks): "
+            notes.add(e.getValue().size() + " tensor(s) kept as " + e.getKey() + " (rows not whole " + target.blockSize + "-element blocks): "
                     + (e.getValue().size() <= 2 ? String.join(", ", e.getValue()) : e.getValue().getFirst() + " ... " + e.getValue().getLast()));
         gw.write(out);
         return new Summary(out, java.nio.file.Files.size(out), counts, tokenizer, notes);
@@ -142,7 +142,7 @@ public final class GgufExport {
     private static void addMatrix(GgufWriter gw, WeightMatrix m, DType want, int[] interleaved, Map<String, Integer> counts,
                                   Map<String, List<String>> keptAs, String hfName) {
         DType t = want;
-        if (t.isQuantized() && m.cols() % Quant.QK != 0) {
+        if (t.isQuantized() && m.cols() % t.blockSize != 0) {
             t = m.dtype().isQuantized() ? DType.F32 : m.dtype();
             keptAs.computeIfAbsent(t + ", " + m.cols() + " columns", k -> new ArrayList<>()).add(hfName);
         }

@@ -1,20 +1,24 @@
 package dev.llamaadapter.tensor;
 
 /**
- * Element types: the safetensors names, plus GGUF's block-quantised weight types Q8_0 and Q4_0. Frozen
- * weights may be F32, F16, BF16, Q8_0 or Q4_0 (converted to fp32 inside the kernels); the integer types
- * appear in token batches.
+ * Element types: the safetensors names, plus GGUF's block-quantised weight types Q8_0, Q4_0, Q4_K and Q6_K.
+ * Frozen weights may be F32, F16, BF16 or a block type (converted to fp32 inside the kernels); the integer
+ * types appear in token batches.
  *
- * <p>Block types store {@link #blockSize} elements in {@link #blockBytes} bytes (an fp16 scale, then the
- * quants; see {@link Quant}); a tensor row of such a type must hold whole blocks. Their {@link #size} is
- * 0: use {@link #bytes(long)}, which is right for every type.
+ * <p>A block type holds its {@link BlockFormat} ({@link #format}), which alone knows the inside of a block;
+ * it stores {@link #blockSize} elements in {@link #blockBytes} bytes, and a tensor row of such a type must
+ * hold whole blocks. Their {@link #size} is 0: use {@link #bytes(long)}, which is right for every type.
  */
 public enum DType {
     F32(4), F16(2), BF16(2), F64(8), I64(8), I32(4), I16(2), I8(1), U8(1), BOOL(1),
-    /** GGUF Q8_0: blocks of 32, an fp16 scale d then 32 int8 q; value = q·d. */
-    Q8_0(32, 34),
-    /** GGUF Q4_0: blocks of 32, an fp16 scale d then 16 bytes of nibbles (element i &lt; 16 in the low nibble of byte i, element 16 + i in its high nibble); value = (nibble − 8)·d. */
-    Q4_0(32, 18);
+    /** GGUF Q8_0: blocks of 32, an fp16 scale d then 32 int8 q; value = q·d (see {@link BlockQ8_0}). */
+    Q8_0(BlockQ8_0.INSTANCE),
+    /** GGUF Q4_0: blocks of 32, an fp16 scale d then 16 bytes of nibbles; value = (nibble − 8)·d (see {@link BlockQ4_0}). */
+    Q4_0(BlockQ4_0.INSTANCE),
+    /** GGUF Q4_K: super-blocks of 256 in 144 bytes, 4-bit quants with a 6-bit scale and min per 32 (see {@link BlockQ4_K}). */
+    Q4_K(BlockQ4_K.INSTANCE),
+    /** GGUF Q6_K: super-blocks of 256 in 210 bytes, 6-bit quants with an int8 scale per 16 (see {@link BlockQ6_K}). */
+    Q6_K(BlockQ6_K.INSTANCE);
 
     /** Bytes per element; 0 for the block types (see {@link #bytes(long)}). */
     public final int size;
@@ -22,27 +26,42 @@ public enum DType {
     public final int blockSize;
     /** Bytes per block: {@link #size} for plain types. */
     public final int blockBytes;
+    /** The block layout of a block type; null for plain types. */
+    private final BlockFormat format;
 
     DType(int size) {
         this.size = size;
         this.blockSize = 1;
         this.blockBytes = size;
+        this.format = null;
     }
 
-    DType(int blockSize, int blockBytes) {
+    DType(BlockFormat format) {
         this.size = 0;
-        this.blockSize = blockSize;
-        this.blockBytes = blockBytes;
+        this.blockSize = format.blockElements();
+        this.blockBytes = format.blockBytes();
+        this.format = format;
     }
 
     /** True for the types a frozen weight may have. */
     public boolean isWeightType() {
-        return this == F32 || this == F16 || this == BF16 || this == Q8_0 || this == Q4_0;
+        return this == F32 || this == F16 || this == BF16 || format != null;
     }
 
-    /** True for the block-quantised types (Q8_0, Q4_0). */
+    /** True for the block-quantised types (Q8_0, Q4_0, Q4_K, Q6_K). */
     public boolean isQuantized() {
-        return blockSize > 1;
+        return format != null;
+    }
+
+    /** The block format of a block type; IllegalStateException for a plain type. */
+    public BlockFormat format() {
+        if (format == null) throw new IllegalStateException(this + " is not a block type");
+        return format;
+    }
+
+    /** The weight types, in this order, for messages ("supported: ..."). */
+    public static java.util.List<DType> weightTypes() {
+        return java.util.Arrays.stream(values()).filter(DType::isWeightType).toList();
     }
 
     /**

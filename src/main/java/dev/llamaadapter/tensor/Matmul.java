@@ -4,7 +4,6 @@ import java.lang.foreign.MemorySegment;
 import java.nio.ByteOrder;
 import java.util.Arrays;
 
-import jdk.incubator.vector.ByteVector;
 import jdk.incubator.vector.FloatVector;
 import jdk.incubator.vector.IntVector;
 import jdk.incubator.vector.ShortVector;
@@ -13,9 +12,10 @@ import jdk.incubator.vector.VectorShape;
 import jdk.incubator.vector.VectorSpecies;
 
 /**
- * Matrix products of fp32 activations with a frozen {@link WeightMatrix} (F32, F16, BF16, or the block
- * types Q8_0 and Q4_0), reading the weight where it lies (usually a memory-mapped file) and converting to
- * fp32 on the fly, never whole: block types are dequantised while packing and inside the streaming dots.
+ * Matrix products of fp32 activations with a frozen {@link WeightMatrix} (F32, F16, BF16, or a block
+ * type), reading the weight where it lies (usually a memory-mapped file) and converting to fp32 on the fly,
+ * never whole: block types are dequantised while packing and inside the streaming dots, by their
+ * {@link BlockFormat}, called once per row (slice) so that the format's vector loops stay its own.
  * A weight with a row order (see WeightMatrix) is multiplied as stored and the output columns reordered.
  *
  * <p>Three forms, picked by the number of activation rows M (thresholds measured with MatmulSpeed on a
@@ -54,14 +54,6 @@ public final class Matmul {
     /** Shorts, same lane count as S (half the bits): one vector of bf16/f16 weights. */
     private static final VectorSpecies<Short> SH = ShortVector.SPECIES_PREFERRED.withShape(
             VectorShape.forBitSize(S.vectorBitSize() / 2));
-
-    /**
-     * Bytes, same lane count as S (a quarter of the bits): one vector of Q8_0 quants or Q4_0 nibble bytes;
-     * null where that shape does not exist (fewer than 8 float lanes), and then the block types run scalar.
-     */
-    private static final VectorSpecies<Byte> SB = L >= 8 && Quant.QK % L == 0
-            ? ByteVector.SPECIES_PREFERRED.withShape(VectorShape.forBitSize(L * 8)) : null;
-    private static final boolean QVEC = SB != null;
 
     /** Activation rows per micro-tile. 6 rows x 2 vectors = 12 accumulators, leaving registers for the rest. */
     static final int MR = 6;
@@ -431,17 +423,14 @@ public final class Matmul {
                 for (int n = lo; n < hi; n++)
                     for (int m = 0; m < M; m++) put(y, m * N + n, dotF16(x, m * K, d, (long) n * K, K), accumulate);
             });
-            case Q8_0 -> Parallel.forRange(N, chunks, (lo, hi) -> {
-                long rowBytes = DType.Q8_0.bytes(K);
-                for (int n = lo; n < hi; n++)
-                    for (int m = 0; m < M; m++) put(y, m * N + n, dotQ8_0(x, m * K, d, n * rowBytes, K), accumulate);
-            });
-            case Q4_0 -> Parallel.forRange(N, chunks, (lo, hi) -> {
-                long rowBytes = DType.Q4_0.bytes(K);
-                for (int n = lo; n < hi; n++)
-                    for (int m = 0; m < M; m++) put(y, m * N + n, dotQ4_0(x, m * K, d, n * rowBytes, K), accumulate);
-            });
-            default -> throw new IllegalStateException(w.dtype().toString());
+            default -> { // a block type: its format's dot, one call per (row, token)
+                BlockFormat f = w.dtype().format();
+                long rowBytes = w.dtype().bytes(K);
+                Parallel.forRange(N, chunks, (lo, hi) -> {
+                    for (int n = lo; n < hi; n++)
+                        for (int m = 0; m < M; m++) put(y, m * N + n, f.dot(x, m * K, d, n * rowBytes, K), accumulate);
+                });
+            }
         }
     }
 
@@ -569,60 +558,6 @@ public final class Matmul {
     }
 
     /**
-     * As dotF32 for Q8_0 weights, from byte b (a row start: K is whole blocks): per block, the 32 quants
-     * widened to fp32 are dotted with x in one vector sum, which is then scaled by the block's d into the
-     * running sum (one multiply per block rather than per weight).
-     */
-    private static float dotQ8_0(float[] x, int xo, MemorySegment d, long b, int K) {
-        if (!QVEC) return dotScalar(DType.Q8_0, x, xo, d, b, K);
-        FloatVector s = FloatVector.zero(S);
-        for (int k = 0; k < K; k += Quant.QK, b += 34) {
-            FloatVector scale = FloatVector.broadcast(S, Float.float16ToFloat(d.get(WeightMatrix.I16, b)));
-            FloatVector a = FloatVector.zero(S);
-            for (int j = 0; j < Quant.QK; j += L) {
-                FloatVector q = (FloatVector) ByteVector.fromMemorySegment(SB, d, b + 2 + j, LE).convertShape(VectorOperators.B2F, S, 0);
-                a = q.fma(FloatVector.fromArray(S, x, xo + k + j), a);
-            }
-            s = a.fma(scale, s);
-        }
-        return Vec.sum(s);
-    }
-
-    /** As dotQ8_0 for Q4_0: byte i of a block gives element i (low nibble) and element 16 + i (high nibble), each minus 8. */
-    private static float dotQ4_0(float[] x, int xo, MemorySegment d, long b, int K) {
-        if (!QVEC) return dotScalar(DType.Q4_0, x, xo, d, b, K);
-        FloatVector s = FloatVector.zero(S);
-        for (int k = 0; k < K; k += Quant.QK, b += 18) {
-            FloatVector scale = FloatVector.broadcast(S, Float.float16ToFloat(d.get(WeightMatrix.I16, b)));
-            FloatVector a = FloatVector.zero(S);
-            for (int j = 0; j < Quant.QK / 2; j += L) {
-                ByteVector v = ByteVector.fromMemorySegment(SB, d, b + 2 + j, LE);
-                FloatVector lo = (FloatVector) v.and((byte) 15).sub((byte) 8).convertShape(VectorOperators.B2F, S, 0);
-                FloatVector hi = (FloatVector) v.lanewise(VectorOperators.LSHR, 4).sub((byte) 8).convertShape(VectorOperators.B2F, S, 0);
-                a = lo.fma(FloatVector.fromArray(S, x, xo + k + j), a);
-                a = hi.fma(FloatVector.fromArray(S, x, xo + k + Quant.QK / 2 + j), a);
-            }
-            s = a.fma(scale, s);
-        }
-        return Vec.sum(s);
-    }
-
-    /** The block types without vectors of bytes (fewer than 8 float lanes): per block Σ q·x, then times d. */
-    private static float dotScalar(DType t, float[] x, int xo, MemorySegment d, long b, int K) {
-        float s = 0;
-        for (int k = 0; k < K; k += Quant.QK, b += t.blockBytes) {
-            float scale = Float.float16ToFloat(d.get(WeightMatrix.I16, b)), a = 0;
-            for (int j = 0; j < Quant.QK; j++) {
-                int q = t == DType.Q8_0 ? d.get(java.lang.foreign.ValueLayout.JAVA_BYTE, b + 2 + j)
-                        : ((d.get(java.lang.foreign.ValueLayout.JAVA_BYTE, b + 2 + (j & 15)) & 0xff) >>> (j < 16 ? 0 : 4) & 15) - 8;
-                a += q * x[xo + k + j];
-            }
-            s += a * scale;
-        }
-        return s;
-    }
-
-    /**
      * dx by axpy: dx[m, :] += dy[m, n] · w[n, :] for each weight row n. Each worker streams a contiguous
      * range of weight rows (one pass over memory, friendly to the prefetchers) into its own partial
      * sum, and the partial sums are added at the end.
@@ -692,56 +627,7 @@ public final class Matmul {
                 }
                 for (; i < n; i++) dst[off + i] = Float.float16ToFloat(d.getAtIndex(WeightMatrix.I16, e + i));
             }
-            case Q8_0 -> toFloatsQ8_0(d, e, dst, off, n);
-            case Q4_0 -> toFloatsQ4_0(d, e, dst, off, n);
-            default -> throw new IllegalStateException(t.toString());
-        }
-    }
-
-    /**
-     * toFloats for Q8_0: whole blocks as vectors (q widened, times d), the parts of blocks that a range
-     * starting or ending inside a block covers one by one; the same fp32 products either way.
-     */
-    private static void toFloatsQ8_0(MemorySegment d, long e, float[] dst, int off, int n) {
-        int i = 0;
-        while (i < n) {
-            long blk = (e + i) / Quant.QK, b = blk * 34;
-            int in = (int) ((e + i) % Quant.QK);
-            float scale = Float.float16ToFloat(d.get(WeightMatrix.I16, b));
-            if (QVEC && in == 0 && n - i >= Quant.QK) {
-                for (int j = 0; j < Quant.QK; j += L)
-                    ((FloatVector) ByteVector.fromMemorySegment(SB, d, b + 2 + j, LE).convertShape(VectorOperators.B2F, S, 0))
-                            .mul(scale).intoArray(dst, off + i + j);
-                i += Quant.QK;
-            } else {
-                for (int c = in, end = Math.min(Quant.QK, in + n - i); c < end; c++, i++)
-                    dst[off + i] = d.get(java.lang.foreign.ValueLayout.JAVA_BYTE, b + 2 + c) * scale;
-            }
-        }
-    }
-
-    /** toFloats for Q4_0 (see {@link Quant} for the nibble layout). */
-    private static void toFloatsQ4_0(MemorySegment d, long e, float[] dst, int off, int n) {
-        int i = 0;
-        while (i < n) {
-            long blk = (e + i) / Quant.QK, b = blk * 18;
-            int in = (int) ((e + i) % Quant.QK);
-            float scale = Float.float16ToFloat(d.get(WeightMatrix.I16, b));
-            if (QVEC && in == 0 && n - i >= Quant.QK) {
-                for (int j = 0; j < Quant.QK / 2; j += L) {
-                    ByteVector v = ByteVector.fromMemorySegment(SB, d, b + 2 + j, LE);
-                    ((FloatVector) v.and((byte) 15).sub((byte) 8).convertShape(VectorOperators.B2F, S, 0))
-                            .mul(scale).intoArray(dst, off + i + j);
-                    ((FloatVector) v.lanewise(VectorOperators.LSHR, 4).sub((byte) 8).convertShape(VectorOperators.B2F, S, 0))
-                            .mul(scale).intoArray(dst, off + i + Quant.QK / 2 + j);
-                }
-                i += Quant.QK;
-            } else {
-                for (int c = in, end = Math.min(Quant.QK, in + n - i); c < end; c++, i++) {
-                    int by = d.get(java.lang.foreign.ValueLayout.JAVA_BYTE, b + 2 + (c & 15)) & 0xff;
-                    dst[off + i] = ((c < 16 ? by & 15 : by >>> 4) - 8) * scale;
-                }
-            }
+            default -> t.format().dequantize(d, e, dst, off, n); // a block type (IllegalStateException for others)
         }
     }
 }

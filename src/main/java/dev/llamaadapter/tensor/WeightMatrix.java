@@ -6,8 +6,8 @@ import java.lang.foreign.ValueLayout;
 import java.nio.ByteOrder;
 
 /**
- * A frozen 2-D weight [rows, cols], row-major, kept in its file dtype (F32, F16, BF16, or the GGUF block
- * types Q8_0 and Q4_0, whose rows are whole 32-element blocks) inside a MemorySegment: usually a slice of
+ * A frozen 2-D weight [rows, cols], row-major, kept in its file dtype (F32, F16, BF16, or a GGUF block
+ * type, Q8_0, Q4_0, Q4_K or Q6_K, whose rows are whole blocks: see {@link BlockFormat}) inside a MemorySegment: usually a slice of
  * a memory-mapped file, never copied into the heap. Kernels convert to fp32 as they read. In torch's
  * Linear layout rows are output features.
  *
@@ -23,7 +23,7 @@ public record WeightMatrix(String name, MemorySegment data, DType dtype, int row
 
     public WeightMatrix {
         if (!dtype.isWeightType())
-            throw new IllegalArgumentException("tensor " + name + ": dtype " + dtype + " is not a weight type (F32, F16, BF16, Q8_0, Q4_0)");
+            throw new IllegalArgumentException("tensor " + name + ": dtype " + dtype + " is not a weight type " + DType.weightTypes());
         Quant.checkCols(name, dtype, cols);
         long need = dtype.bytes((long) rows * cols);
         if (data.byteSize() != need)
@@ -54,7 +54,7 @@ public record WeightMatrix(String name, MemorySegment data, DType dtype, int row
         return new WeightMatrix(name, s, DType.F32, rows, cols);
     }
 
-    /** Off-heap weights of the given dtype, rounded (or quantised, for Q8_0 / Q4_0) from fp32 values (benchmarks, tests). */
+    /** Off-heap weights of the given dtype, rounded (or quantised: the block types with a quantiser, Q8_0 and Q4_0) from fp32 values (benchmarks, tests). */
     public static WeightMatrix of(String name, DType dtype, float[] values, int rows, int cols, Arena arena) {
         long n = (long) rows * cols;
         if (dtype.isQuantized()) {
@@ -126,8 +126,7 @@ public record WeightMatrix(String name, MemorySegment data, DType dtype, int row
             case F32 -> data.getAtIndex(F32, i);
             case BF16 -> DType.bf16ToFloat(data.getAtIndex(I16, i));
             case F16 -> Float.float16ToFloat(data.getAtIndex(I16, i));
-            case Q8_0, Q4_0 -> Quant.get(dtype, data, i);
-            default -> throw new IllegalStateException();
+            default -> dtype.format().get(data, i);
         };
     }
 
@@ -142,8 +141,7 @@ public record WeightMatrix(String name, MemorySegment data, DType dtype, int row
             case F16 -> {
                 for (int c = 0; c < cols; c++) dst[dstOff + c] = Float.float16ToFloat(data.getAtIndex(I16, base + c));
             }
-            case Q8_0, Q4_0 -> Quant.dequantize(dtype, data, base, dst, dstOff, cols);
-            default -> throw new IllegalStateException();
+            default -> dtype.format().dequantize(data, base, dst, dstOff, cols);
         }
     }
 

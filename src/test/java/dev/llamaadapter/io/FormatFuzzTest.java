@@ -33,7 +33,8 @@ import static org.assertj.core.api.Assertions.assertThat;
 /**
  * A bounded mutation fuzzer over the file readers (about 10 s in all; {@code -Dfuzz.seconds=N} for
  * longer, {@code -Dfuzz.seed=S} for another sequence): valid seed files — safetensors adapters and a
- * model, the pickle and the zip of torch.save checkpoints, a GGUF file, a PEFT directory — are mutated
+ * model, the pickle and the zip of torch.save checkpoints, GGUF files (one with K-quant tensors, which are
+ * also dequantised), a PEFT directory — are mutated
  * (bit flips, interesting bytes, truncations, 4- and 8-byte length-field edits, deleted and duplicated
  * ranges) and read. Every failure must be an IOException (SafeTensorsException, TorchFormatException,
  * GgufException, AdapterFormatException, ZipException…) with a message; any other exception, an
@@ -212,6 +213,38 @@ class FormatFuzzTest {
         return out;
     }
 
+    /**
+     * A GGUF v3 file with one tensor of each K-quant the engine reads: a Q4_K [2, 256] and a Q6_K [1, 256]
+     * (random quants, finite scales), so mutations reach the super-block geometry and the formats' readers.
+     */
+    static byte[] ggufKQuants() {
+        ByteBuffer b = ByteBuffer.allocate(2048).order(ByteOrder.LITTLE_ENDIAN);
+        b.putInt(GgufFile.MAGIC).putInt(3).putLong(2).putLong(1);
+        str(b, "general.architecture").putInt(8);
+        str(b, "llama");
+        str(b, "q4k.weight").putInt(2).putLong(256).putLong(2).putInt(12).putLong(0);
+        str(b, "q6k.weight").putInt(2).putLong(256).putLong(1).putInt(14).putLong(288);
+        while (b.position() % 32 != 0) b.put((byte) 0);
+        Random r = new Random(1);
+        byte[] q = new byte[2 * 144 + 210];
+        r.nextBytes(q);
+        for (int at : new int[] {0, 2, 144, 146, 288 + 208}) { // the fp16 scales: 1/64
+            q[at] = 0;
+            q[at + 1] = 0x24;
+        }
+        b.put(q);
+        byte[] out = new byte[b.position()];
+        b.flip().get(out);
+        return out;
+    }
+
+    /** Every small 2-D tensor of a block type the engine reads, dequantised through its format (bounds come from the file). */
+    static void dequantizeBlocks(GgufFile g) {
+        for (GgufTensor t : g.tensors())
+            if (t.type().dtype != null && t.type().dtype.isQuantized() && t.ne().length == 2 && t.ne()[0] < 4096 && t.ne()[1] < 64)
+                new dev.llamaadapter.tensor.WeightMatrix(t.name(), t.data(), t.type().dtype, (int) t.ne()[1], (int) t.ne()[0]).toFloats();
+    }
+
     static ByteBuffer str(ByteBuffer b, String s) {
         byte[] u = s.getBytes(StandardCharsets.UTF_8);
         return b.putLong(u.length).put(u);
@@ -261,10 +294,11 @@ class FormatFuzzTest {
             readTorchZip(write(dir, "f.pth", bos.toByteArray()));
         }, each);
 
-        fuzz("gguf", List.of(gguf()), (in, dir) -> {
+        fuzz("gguf", List.of(gguf(), ggufKQuants()), (in, dir) -> {
             try (GgufFile g = GgufFile.open(write(dir, "f.gguf", in))) {
                 g.metadata().asMap().values().forEach(String::valueOf);
                 for (GgufTensor t : g.tensors()) t.data().toArray(ValueLayout.JAVA_BYTE);
+                dequantizeBlocks(g);
             }
         }, each);
 

@@ -1,0 +1,45 @@
+package dev.llamaadapter.tensor;
+
+import java.lang.foreign.MemorySegment;
+
+/**
+ * One block-quantised weight format (GGUF's Q8_0, Q4_0, Q4_K, Q6_K): a tensor row is whole blocks of
+ * {@link #blockElements} values stored in {@link #blockBytes} bytes, and the format alone knows what is in a
+ * block (scales, mins, packed quants). The kernels ({@link Matmul}, {@link WeightMatrix}) never look inside:
+ * they call {@link #dequantize} once per row slice and {@link #dot} once per row, so every vector loop lives
+ * in one format's class, compiled for that format alone, and no vector crosses a call.
+ *
+ * <p>Every method takes the tensor's bytes {@code d} from its first block: element e is element e mod
+ * blockElements of block e / blockElements. {@link #get} and {@link #dequantize} give the same fp32 value
+ * for an element, bit for bit, whichever path (vector or scalar) runs; {@link #dot} may sum in another order.
+ */
+public interface BlockFormat {
+
+    /** The format's GGUF name (Q8_0, Q4_K, ...). */
+    String name();
+
+    /** Elements per block (32, or 256 for the K-quants' super-blocks). */
+    int blockElements();
+
+    /** Bytes per block. */
+    int blockBytes();
+
+    /** Element e as fp32 (scalar: tests, single reads). */
+    float get(MemorySegment d, long e);
+
+    /** dst[off + i] = element e + i as fp32 for i &lt; n; the range may start and end inside a block. */
+    void dequantize(MemorySegment d, long e, float[] dst, int off, int n);
+
+    /** Σ_k x[xo + k] · w[k] for the K elements (whole blocks) of a row that starts at byte b of d. */
+    float dot(float[] x, int xo, MemorySegment d, long b, int K);
+
+    /** Whether {@link #quantize} is implemented here (the K-quants are read-only for now). */
+    default boolean canQuantize() {
+        return false;
+    }
+
+    /** Quantises n values (whole blocks) from src[so..] into dst from byte dstOff. */
+    default void quantize(float[] src, int so, int n, MemorySegment dst, long dstOff) {
+        throw new UnsupportedOperationException("quantising to " + name() + " is not implemented (it can be read, not written)");
+    }
+}

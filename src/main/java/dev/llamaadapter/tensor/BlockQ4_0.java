@@ -1,0 +1,124 @@
+package dev.llamaadapter.tensor;
+
+import java.lang.foreign.MemorySegment;
+
+import jdk.incubator.vector.ByteVector;
+import jdk.incubator.vector.FloatVector;
+import jdk.incubator.vector.VectorOperators;
+
+import static dev.llamaadapter.tensor.BlockVectors.I16;
+import static dev.llamaadapter.tensor.BlockVectors.I8;
+import static dev.llamaadapter.tensor.BlockVectors.L;
+import static dev.llamaadapter.tensor.BlockVectors.LE;
+import static dev.llamaadapter.tensor.BlockVectors.QVEC;
+import static dev.llamaadapter.tensor.BlockVectors.S;
+import static dev.llamaadapter.tensor.BlockVectors.SB;
+
+/**
+ * GGUF Q4_0, 18 bytes per 32 elements: d (fp16), then 16 bytes; byte i holds element i in its low nibble
+ * and element 16 + i in its high nibble, as an unsigned nibble u; element = (u − 8) · d. Quantising as
+ * llama.cpp's reference: the element m of largest magnitude gives d = m / −8 and u = min(15, trunc(x / d + 8.5)),
+ * so m itself is exactly −8·d and the other end of the range is clipped at 7·d.
+ */
+final class BlockQ4_0 implements BlockFormat {
+    static final BlockQ4_0 INSTANCE = new BlockQ4_0();
+    private static final int QK = 32, BYTES = 18;
+
+    private BlockQ4_0() {}
+
+    @Override public String name() { return "Q4_0"; }
+    @Override public int blockElements() { return QK; }
+    @Override public int blockBytes() { return BYTES; }
+
+    @Override
+    public float get(MemorySegment d, long e) {
+        long bo = e / QK * BYTES;
+        int i = (int) (e % QK);
+        int by = d.get(I8, bo + 2 + (i & 15)) & 0xff;
+        return ((i < 16 ? by & 15 : by >>> 4) - 8) * BlockVectors.f16(d, bo);
+    }
+
+    @Override
+    public void dequantize(MemorySegment d, long e, float[] dst, int off, int n) {
+        int i = 0;
+        while (i < n) {
+            long b = (e + i) / QK * BYTES;
+            int in = (int) ((e + i) % QK);
+            float scale = Float.float16ToFloat(d.get(I16, b));
+            if (QVEC && in == 0 && n - i >= QK) {
+                for (int j = 0; j < QK / 2; j += L) {
+                    ByteVector v = ByteVector.fromMemorySegment(SB, d, b + 2 + j, LE);
+                    ((FloatVector) v.and((byte) 15).sub((byte) 8).convertShape(VectorOperators.B2F, S, 0))
+                            .mul(scale).intoArray(dst, off + i + j);
+                    ((FloatVector) v.lanewise(VectorOperators.LSHR, 4).sub((byte) 8).convertShape(VectorOperators.B2F, S, 0))
+                            .mul(scale).intoArray(dst, off + i + QK / 2 + j);
+                }
+                i += QK;
+            } else {
+                for (int c = in, end = Math.min(QK, in + n - i); c < end; c++, i++) {
+                    int by = d.get(I8, b + 2 + (c & 15)) & 0xff;
+                    dst[off + i] = ((c < 16 ? by & 15 : by >>> 4) - 8) * scale;
+                }
+            }
+        }
+    }
+
+    /** As Q8_0's dot: per block one vector sum of (u − 8)·x, scaled by d into the running sum. */
+    @Override
+    public float dot(float[] x, int xo, MemorySegment d, long b, int K) {
+        if (!QVEC) return dotScalar(x, xo, d, b, K);
+        FloatVector s = FloatVector.zero(S);
+        for (int k = 0; k < K; k += QK, b += BYTES) {
+            FloatVector scale = FloatVector.broadcast(S, Float.float16ToFloat(d.get(I16, b)));
+            FloatVector a = FloatVector.zero(S);
+            for (int j = 0; j < QK / 2; j += L) {
+                ByteVector v = ByteVector.fromMemorySegment(SB, d, b + 2 + j, LE);
+                FloatVector lo = (FloatVector) v.and((byte) 15).sub((byte) 8).convertShape(VectorOperators.B2F, S, 0);
+                FloatVector hi = (FloatVector) v.lanewise(VectorOperators.LSHR, 4).sub((byte) 8).convertShape(VectorOperators.B2F, S, 0);
+                a = lo.fma(FloatVector.fromArray(S, x, xo + k + j), a);
+                a = hi.fma(FloatVector.fromArray(S, x, xo + k + QK / 2 + j), a);
+            }
+            s = a.fma(scale, s);
+        }
+        return Vec.sum(s);
+    }
+
+    private static float dotScalar(float[] x, int xo, MemorySegment d, long b, int K) {
+        float s = 0;
+        for (int k = 0; k < K; k += QK, b += BYTES) {
+            float scale = Float.float16ToFloat(d.get(I16, b)), a = 0;
+            for (int j = 0; j < QK; j++) a += (((d.get(I8, b + 2 + (j & 15)) & 0xff) >>> (j < 16 ? 0 : 4) & 15) - 8) * x[xo + k + j];
+            s += a * scale;
+        }
+        return s;
+    }
+
+    @Override
+    public boolean canQuantize() {
+        return true;
+    }
+
+    @Override
+    public void quantize(float[] src, int so, int n, MemorySegment dst, long dstOff) {
+        if (n % QK != 0) throw new IllegalArgumentException(n + " values are not whole blocks of " + QK);
+        for (int blk = 0; blk < n / QK; blk++) {
+            int s = so + blk * QK;
+            long bo = dstOff + (long) blk * BYTES;
+            float amax = 0, max = 0;
+            for (int i = 0; i < QK; i++) {
+                float v = src[s + i];
+                if (Math.abs(v) > amax) {
+                    amax = Math.abs(v);
+                    max = v;
+                }
+            }
+            float scale = max / -8f, inv = scale != 0 ? 1f / scale : 0f;
+            dst.set(I16, bo, Float.floatToFloat16(scale));
+            for (int i = 0; i < QK / 2; i++) {
+                int lo = Math.min(15, (int) (src[s + i] * inv + 8.5f));
+                int hi = Math.min(15, (int) (src[s + QK / 2 + i] * inv + 8.5f));
+                dst.set(I8, bo + 2 + i, (byte) (Math.max(0, lo) | Math.max(0, hi) << 4));
+            }
+        }
+    }
+}

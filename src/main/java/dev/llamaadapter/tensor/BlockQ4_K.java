@@ -1,0 +1,133 @@
+package dev.llamaadapter.tensor;
+
+import java.lang.foreign.MemorySegment;
+
+import jdk.incubator.vector.ByteVector;
+import jdk.incubator.vector.FloatVector;
+import jdk.incubator.vector.VectorOperators;
+
+import static dev.llamaadapter.tensor.BlockVectors.L;
+import static dev.llamaadapter.tensor.BlockVectors.LE;
+import static dev.llamaadapter.tensor.BlockVectors.QVEC;
+import static dev.llamaadapter.tensor.BlockVectors.S;
+import static dev.llamaadapter.tensor.BlockVectors.SB;
+import static dev.llamaadapter.tensor.BlockVectors.f16;
+import static dev.llamaadapter.tensor.BlockVectors.u8;
+
+/**
+ * GGUF Q4_K, 144 bytes per super-block of 256 elements, eight sub-blocks of 32 that each have a 6-bit scale
+ * sc and a 6-bit min m:
+ * <pre>
+ * bytes [0, 2)    d    (fp16)   scale of the scales
+ *       [2, 4)    dmin (fp16)   scale of the mins
+ *       [4, 16)   s[12]         the 8 (sc, m) pairs, packed:
+ *                               j &lt; 4:  sc = s[j] &amp; 63,                          m = s[j+4] &amp; 63
+ *                               j ≥ 4:  sc = (s[j+4] &amp; 15) | (s[j-4] &gt;&gt; 6) &lt;&lt; 4,   m = (s[j+4] &gt;&gt; 4) | (s[j] &gt;&gt; 6) &lt;&lt; 4
+ *       [16, 144) qs[128]       4-bit quants: sub-blocks 2c and 2c+1 share the 32 bytes qs[32c ..]:
+ *                               element l of sub-block 2c is the low nibble of qs[32c + l], of 2c+1 the high one
+ * element = (d·sc)·q − dmin·m   (each product rounded to fp32, as ggml and gguf-py compute it)
+ * </pre>
+ * Read-only here: llama-quantize writes these files.
+ */
+final class BlockQ4_K implements BlockFormat {
+    static final BlockQ4_K INSTANCE = new BlockQ4_K();
+    private static final int QK = 256, BYTES = 144, SUB = 32;
+
+    private BlockQ4_K() {}
+
+    @Override public String name() { return "Q4_K"; }
+    @Override public int blockElements() { return QK; }
+    @Override public int blockBytes() { return BYTES; }
+
+    /** Sub-block j's 6-bit scale, from the super-block at byte b. */
+    private static int scale(MemorySegment d, long b, int j) {
+        return j < 4 ? u8(d, b + 4 + j) & 63 : (u8(d, b + 8 + j) & 15) | (u8(d, b + j) >>> 6) << 4;
+    }
+
+    /** Sub-block j's 6-bit min. */
+    private static int min(MemorySegment d, long b, int j) {
+        return j < 4 ? u8(d, b + 8 + j) & 63 : (u8(d, b + 8 + j) >>> 4) | (u8(d, b + 4 + j) >>> 6) << 4;
+    }
+
+    /** Byte offset (in the super-block) of the byte holding element l of sub-block j, and the nibble's shift. */
+    private static long quantByte(int j, int l) {
+        return 16 + 32 * (j >> 1) + l;
+    }
+
+    @Override
+    public float get(MemorySegment d, long e) {
+        long b = e / QK * BYTES;
+        int i = (int) (e % QK), j = i / SUB;
+        float d1 = f16(d, b) * scale(d, b, j), m1 = f16(d, b + 2) * min(d, b, j);
+        int q = u8(d, b + quantByte(j, i % SUB)) >>> (4 * (j & 1)) & 15;
+        return d1 * q - m1;
+    }
+
+    /** Whole sub-blocks as vectors (nibbles widened, times d·sc, minus dmin·m), partial ones element by element. */
+    @Override
+    public void dequantize(MemorySegment d, long e, float[] dst, int off, int n) {
+        int i = 0;
+        while (i < n) {
+            long b = (e + i) / QK * BYTES;
+            int in = (int) ((e + i) % QK), j = in / SUB, l = in % SUB;
+            float d1 = f16(d, b) * scale(d, b, j), m1 = f16(d, b + 2) * min(d, b, j);
+            long qb = b + quantByte(j, 0);
+            int shift = 4 * (j & 1);
+            if (QVEC && l == 0 && n - i >= SUB) {
+                for (int u = 0; u < SUB; u += L) {
+                    ByteVector v = ByteVector.fromMemorySegment(SB, d, qb + u, LE);
+                    v = shift == 0 ? v.and((byte) 15) : v.lanewise(VectorOperators.LSHR, 4);
+                    ((FloatVector) v.convertShape(VectorOperators.B2F, S, 0)).mul(d1).sub(m1).intoArray(dst, off + i + u);
+                }
+                i += SUB;
+            } else {
+                for (int end = Math.min(SUB, l + n - i); l < end; l++, i++) dst[off + i] = d1 * (u8(d, qb + l) >>> shift & 15) - m1;
+            }
+        }
+    }
+
+    /**
+     * Per sub-block, Σ q·x and Σ x as vector sums, then (d·sc)·Σq·x − (dmin·m)·Σx into the running sum: the
+     * scales are applied once per 32 weights.
+     */
+    @Override
+    public float dot(float[] x, int xo, MemorySegment d, long b, int K) {
+        if (!QVEC) return dotScalar(x, xo, d, b, K);
+        FloatVector s = FloatVector.zero(S);
+        for (int k = 0; k < K; k += QK, b += BYTES) {
+            float dd = f16(d, b), dm = f16(d, b + 2);
+            for (int j = 0; j < QK / SUB; j++) {
+                long qb = b + quantByte(j, 0);
+                int xj = xo + k + j * SUB;
+                FloatVector a = FloatVector.zero(S), sx = a;
+                for (int u = 0; u < SUB; u += L) {
+                    ByteVector v = ByteVector.fromMemorySegment(SB, d, qb + u, LE);
+                    v = (j & 1) == 0 ? v.and((byte) 15) : v.lanewise(VectorOperators.LSHR, 4);
+                    FloatVector xv = FloatVector.fromArray(S, x, xj + u);
+                    a = ((FloatVector) v.convertShape(VectorOperators.B2F, S, 0)).fma(xv, a);
+                    sx = sx.add(xv);
+                }
+                s = a.fma(FloatVector.broadcast(S, dd * scale(d, b, j)), s);
+                s = sx.fma(FloatVector.broadcast(S, -(dm * min(d, b, j))), s);
+            }
+        }
+        return Vec.sum(s);
+    }
+
+    private static float dotScalar(float[] x, int xo, MemorySegment d, long b, int K) {
+        float s = 0;
+        for (int k = 0; k < K; k += QK, b += BYTES) {
+            float dd = f16(d, b), dm = f16(d, b + 2);
+            for (int j = 0; j < QK / SUB; j++) {
+                float a = 0, sx = 0;
+                for (int l = 0; l < SUB; l++) {
+                    float xv = x[xo + k + j * SUB + l];
+                    a += (u8(d, b + quantByte(j, l)) >>> (4 * (j & 1)) & 15) * xv;
+                    sx += xv;
+                }
+                s += dd * scale(d, b, j) * a - dm * min(d, b, j) * sx;
+            }
+        }
+        return s;
+    }
+}
