@@ -1,0 +1,74 @@
+package dev.llamaadapter.data.chat;
+
+import com.hubspot.jinjava.Jinjava;
+import com.hubspot.jinjava.JinjavaConfig;
+import com.hubspot.jinjava.LegacyOverrides;
+import com.hubspot.jinjava.el.JinjavaInterpreterResolver;
+import com.hubspot.jinjava.lib.fn.ELFunctionDefinition;
+import com.hubspot.jinjava.el.TruthyTypeConverter;
+import jinjava.de.odysseus.el.ExpressionFactoryImpl;
+import jinjava.de.odysseus.el.tree.TreeBuilder;
+import jinjava.javax.el.CompositeELResolver;
+import jinjava.javax.el.ExpressionFactory;
+
+import java.util.Properties;
+
+/**
+ * Jinjava set up as transformers sets up Jinja for chat templates: trim_blocks and lstrip_blocks, Python's
+ * operator precedence and whitespace control, Python's string methods ({@link PyStrings}), its
+ * {@code tojson} ({@link PyJson}), {@code raise_exception}, and no second rendering of the output: a message
+ * that contains "{{ ... }}" is text, not template (Jinjava would otherwise interpret it again).
+ */
+final class JinjaEnvironment {
+    private JinjaEnvironment() {}
+
+    /** Jinjava whose expressions are parsed by {@link PySyntaxBuilder}; the factory is the one hook Jinjava offers for that. */
+    private static final class PythonSyntaxJinjava extends Jinjava {
+        private final ExpressionFactory expressions;
+
+        PythonSyntaxJinjava(JinjavaConfig config) {
+            super(config);
+            Properties properties = new Properties();
+            properties.setProperty(TreeBuilder.class.getName(), PySyntaxBuilder.class.getName());
+            expressions = new ExpressionFactoryImpl(properties, new TruthyTypeConverter());
+        }
+
+        @Override
+        public ExpressionFactory getExpressionFactory() {
+            return expressions;
+        }
+    }
+
+    private static final Jinjava JINJAVA = create();
+
+    static Jinjava get() {
+        return JINJAVA;
+    }
+
+    private static Jinjava create() {
+        CompositeELResolver resolver = new CompositeELResolver();
+        resolver.add(new PyStrings());
+        resolver.add(JinjavaInterpreterResolver.DEFAULT_RESOLVER_READ_ONLY);
+        JinjavaConfig config = JinjavaConfig.newBuilder()
+                .withTrimBlocks(true)
+                .withLstripBlocks(true)
+                .withNestedInterpretationEnabled(false)
+                .withFailOnUnknownTokens(false)
+                .withElResolver(resolver)
+                .withLegacyOverrides(LegacyOverrides.newBuilder()
+                        .withUseNaturalOperatorPrecedence(true)
+                        .withParseWhitespaceControlStrictly(true)
+                        .withUseTrimmingForNotesAndExpressions(true)
+                        .withAllowAdjacentTextNodes(true)
+                        .withEvaluateMapKeys(true)
+                        .withKeepNullableLoopValues(true)
+                        .withUsePyishObjectMapper(true)
+                        .build())
+                .build();
+        Jinjava jinjava = new PythonSyntaxJinjava(config);
+        jinjava.getGlobalContext().registerFilter(new PyJson());
+        jinjava.getGlobalContext().registerFunction(
+                new ELFunctionDefinition("", "raise_exception", TemplateFunctions.class, "raiseException", Object.class));
+        return jinjava;
+    }
+}
