@@ -9,6 +9,10 @@
 // The variables are what transformers' apply_chat_template passes: the conversation's own (messages, and
 // tools or enable_thinking where it has them), add_generation_prompt, and the special tokens that
 // tokenizer_config.json names (a string, or an object whose "content" is the text).
+//
+// Where this Jinja is not Python's, transformers is followed and the conversations stay clear of the
+// difference: its strip/lstrip/rstrip ignore their argument (Qwen3's lstrip('\n') would also eat spaces),
+// and it prints true/none where Python prints True/None. PythonSemanticsTest covers those cases.
 import { createRequire } from "node:module";
 import { readFileSync } from "node:fs";
 import path from "node:path";

@@ -1,0 +1,54 @@
+package dev.llamaadapter.data.chat;
+
+import org.junit.jupiter.params.ParameterizedTest;
+import org.junit.jupiter.params.provider.CsvSource;
+
+import java.nio.file.Path;
+import java.util.List;
+import java.util.Map;
+
+import static org.assertj.core.api.Assertions.assertThat;
+
+/**
+ * What Jinjava gains for chat templates, checked against Python's own results (written out here, from
+ * Python's str and slice semantics). Some are where @huggingface/jinja, the reference of the vector tests,
+ * is itself not Python: its strip/lstrip/rstrip ignore their argument, so Qwen3's
+ * {@code content.lstrip('\n')} would also take spaces off there; transformers, whose rendering this follows,
+ * keeps them.
+ */
+class PythonSemanticsTest {
+
+    static String render(String template) throws ChatTemplateException {
+        return new ChatTemplate(Path.of("test.jinja"), template, Map.of()).render(Map.of("messages", List.of()), false);
+    }
+
+    @ParameterizedTest(name = "{0}")
+    @CsvSource(delimiterString = "=>", quoteCharacter = '`', value = {
+            // strip family: an argument names the characters; none means whitespace
+            "{{ '\\n\\n  x \\n'.lstrip('\\n') }}                => `  x \n`",
+            "{{ '\\n  x \\n\\n'.rstrip('\\n') }}                => `\n  x `",
+            "{{ '--x--'.strip('-') }}                          => x",
+            "{{ '\u00a0 x\\t'.strip() }}                      => x",
+            // split: a literal separator keeps empty fields; no separator splits whitespace runs
+            "{{ 'a.b,,c'.split(',') | join('|') }}             => a.b||c",
+            "{{ ' a  b '.split() | join('|') }}                => a|b",
+            "{{ 'a</think>b</think>c'.split('</think>')[-1] }} => c",
+            "{{ 'x y z'.split(' ', 1) | join('|') }}           => x|y z",
+            "{% if 'abc'.startswith('ab') and 'abc'.endswith('bc') and not 'abc'.startswith('b') %}yes{% endif %} => yes",
+            "{{ 'hello world'.title() }}                       => Hello World",
+            // slices with a step, and the ones Jinjava already had
+            "{{ [1, 2, 3, 4, 5][::2] | join(',') }}            => 1,3,5",
+            "{{ [1, 2, 3, 4, 5][::-1] | join(',') }}           => 5,4,3,2,1",
+            "{{ [1, 2, 3, 4, 5][3:0:-1] | join(',') }}         => 4,3,2",
+            "{{ 'abc'[::-1] }}                                 => cba",
+            "{{ [1, 2, 3][1:] | join(',') }}                   => 2,3",
+            // a keyword argument's value is a whole expression
+            "{% set ns = namespace(n=1 + 2 * 3, m=[1, 2]|length - 1) %}{{ ns.n }},{{ ns.m }} => 7,1",
+            // tojson as Python's json.dumps(ensure_ascii=False)
+            "{{ {'a': [1, 'é\"'], 'b': none} | tojson }}       => `{\"a\": [1, \"é\\\\\"\"], \"b\": null}`",
+            "{{ {'a': [1, 2]} | tojson(indent=2) }}           => `{\n  \"a\": [\n    1,\n    2\n  ]\n}`",
+    })
+    void rendersAsPython(String template, String expected) throws ChatTemplateException {
+        assertThat(render(template.strip())).isEqualTo(expected.translateEscapes());
+    }
+}
