@@ -90,7 +90,7 @@ for (let i = 0; i < 120; i++) {
 }
 
 const texts = [...base, ...specials, ...runs, ...mixes];
-const out = { generator: "@huggingface/tokenizers@0.2.0 via scripts/hf_tokenizer_vectors.mjs", texts, families: {} };
+const out = { generator: "@huggingface/tokenizers@0.2.0 via scripts/hf_tokenizer_vectors.mjs", texts, families: {}, random_ids: {} };
 for (const family of families) {
   const dir = path.join(shared, family);
   const json = JSON.parse(readFileSync(path.join(dir, "tokenizer.json"), "utf8"));
@@ -101,5 +101,24 @@ for (const family of families) {
     const decoded = ids.length === 0 ? "" : tok.decode(ids, { skip_special_tokens: true, clean_up_tokenization_spaces: false });
     return { ids, decoded };
   });
+  // Decoding alone, on seeded random ids: byte tokens that do not form characters, special tokens in the
+  // middle of a character's bytes, added tokens anywhere. Gemma's <0xNN> tokens are left out: for bytes that
+  // are not UTF-8 this library writes one U+FFFD per ill-formed run, while the Rust library (and ours)
+  // writes one per byte.
+  const vocabSize = [...Object.values(json.model.vocab), ...json.added_tokens.map((t) => t.id)].reduce((a, b) => Math.max(a, b)) + 1;
+  const addedIds = json.added_tokens.map((t) => t.id);
+  const byteToken = (id) => /^<0x[0-9A-F]{2}>$/.test(tok.id_to_token(id) ?? "");
+  out.random_ids[family] = [];
+  for (let i = 0; i < 150; i++) {
+    const ids = [];
+    const len = 1 + next(24);
+    while (ids.length < len) {
+      const id = next(10) === 0 ? addedIds[next(addedIds.length)] : next(vocabSize);
+      if (family === "hf-gemma3" && byteToken(id)) continue;
+      if (tok.id_to_token(id) === undefined) continue;
+      ids.push(id);
+    }
+    out.random_ids[family].push({ ids, decoded: tok.decode(ids, { skip_special_tokens: true, clean_up_tokenization_spaces: false }) });
+  }
 }
 process.stdout.write(JSON.stringify(out) + "\n");
