@@ -16,8 +16,9 @@ import java.util.Properties;
 /**
  * Jinjava set up as transformers sets up Jinja for chat templates: trim_blocks and lstrip_blocks, Python's
  * operator precedence and whitespace control, Python's string methods ({@link PyStrings}), its
- * {@code tojson} ({@link PyJson}), {@code raise_exception}, and no second rendering of the output: a message
- * that contains "{{ ... }}" is text, not template (Jinjava would otherwise interpret it again).
+ * {@code tojson} ({@link PyJson}), {@code raise_exception} and {@code strftime_now}, and no second
+ * rendering of the output: a message that contains "{{ ... }}" is text, not template (Jinjava would
+ * otherwise interpret it again).
  */
 final class JinjaEnvironment {
     private JinjaEnvironment() {}
@@ -69,6 +70,8 @@ final class JinjaEnvironment {
         jinjava.getGlobalContext().registerFilter(new PyJson());
         jinjava.getGlobalContext().registerFunction(
                 new ELFunctionDefinition("", "raise_exception", TemplateFunctions.class, "raiseException", Object.class));
+        jinjava.getGlobalContext().registerFunction(
+                new ELFunctionDefinition("", "strftime_now", TemplateFunctions.class, "strftimeNow", Object.class));
         return jinjava;
     }
 }

@@ -1,9 +1,11 @@
 package dev.llamaadapter.data.chat;
 
+import org.junit.jupiter.api.Test;
 import org.junit.jupiter.params.ParameterizedTest;
 import org.junit.jupiter.params.provider.CsvSource;
 
 import java.nio.file.Path;
+import java.time.LocalDateTime;
 import java.util.List;
 import java.util.Map;
 
@@ -47,8 +49,20 @@ class PythonSemanticsTest {
             // tojson as Python's json.dumps(ensure_ascii=False)
             "{{ {'a': [1, 'é\"'], 'b': none} | tojson }}       => `{\"a\": [1, \"é\\\\\"\"], \"b\": null}`",
             "{{ {'a': [1, 2]} | tojson(indent=2) }}           => `{\n  \"a\": [\n    1,\n    2\n  ]\n}`",
+            // what Llama 3.1's template does with its tools and date
+            "{{ ['code_interpreter', 'brave_search', 'wolfram_alpha'] | reject('equalto', 'code_interpreter') | join(', ') }} => `brave_search, wolfram_alpha`",
+            "{% if not date_string is defined %}{% set date_string = '26 Jul 2024' %}{% endif %}{{ date_string }} => 26 Jul 2024",
     })
     void rendersAsPython(String template, String expected) throws ChatTemplateException {
         assertThat(render(template.strip())).isEqualTo(expected.translateEscapes());
+    }
+
+    @Test
+    void strftimeWritesDatesAsPython() throws ChatTemplateException {
+        LocalDateTime t = LocalDateTime.of(2024, 7, 3, 21, 5, 9);
+        assertThat(TemplateFunctions.strftime("%d %b %Y", t)).isEqualTo("03 Jul 2024");
+        assertThat(TemplateFunctions.strftime("%A %B %H:%M:%S %I%p %y %j 100%%", t)).isEqualTo("Wednesday July 21:05:09 09PM 24 185 100%");
+        String year = render("{{ strftime_now('%Y') }}");
+        assertThat(year).isIn(String.valueOf(LocalDateTime.now().getYear()), String.valueOf(LocalDateTime.now().getYear() - 1));
     }
 }
