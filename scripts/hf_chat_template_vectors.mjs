@@ -63,6 +63,11 @@ const conversations = {
     { role: "assistant", content: "Ça va? ✓ — «oui»" },
     { role: "user", content: "Ελληνικά 👍🏽" },
   ],
+  // Unicode whitespace at the edges: trim (Python's str.strip) takes it off, not only ASCII's.
+  "unicode-whitespace": [
+    { role: "user", content: "\u00a0\u3000 wide\u2003spaces \u2003\n" },
+    { role: "assistant", content: "\u2002ok\u00a0" },
+  ],
   "template-syntax-in-content": [
     { role: "user", content: "{{ bos_token }} {% if true %}x{% endif %} {# c #} <|eot_id|> <end_of_turn> <|im_end|>" },
     { role: "assistant", content: "It says {{ and }}." },
@@ -135,6 +140,8 @@ const onlyFor = {
   "tools": ["hf-qwen3"],
   "tools-no-system": ["hf-qwen3"],
   "thinking-off": ["hf-qwen3", "hf-llama3_1", "hf-gemma3"],
+  // Qwen3's content.lstrip('\n') would take the leading U+2002 here, where Python keeps it (see above).
+  "unicode-whitespace": ["hf-llama3_1", "hf-gemma3"],
 };
 
 function specialTokens(config) {

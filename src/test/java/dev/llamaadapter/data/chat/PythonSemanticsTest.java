@@ -49,6 +49,9 @@ class PythonSemanticsTest {
             // tojson as Python's json.dumps(ensure_ascii=False)
             "{{ {'a': [1, 'é\"'], 'b': none} | tojson }}       => `{\"a\": [1, \"é\\\\\"\"], \"b\": null}`",
             "{{ {'a': [1, 2]} | tojson(indent=2) }}           => `{\n  \"a\": [\n    1,\n    2\n  ]\n}`",
+            // trim as str.strip(); items as Jinja 3.1's filter
+            "{{ '\u00a0\u3000 x\u2003\t' | trim }}|{{ 'xxaxx' | trim('x') }} => x|a",
+            "{% for k, v in {'a': 1, 'b': 'c'} | items %}{{ k }}={{ v }};{% endfor %} => a=1;b=c;",
             // what Llama 3.1's template does with its tools and date
             "{{ ['code_interpreter', 'brave_search', 'wolfram_alpha'] | reject('equalto', 'code_interpreter') | join(', ') }} => `brave_search, wolfram_alpha`",
             "{% if not date_string is defined %}{% set date_string = '26 Jul 2024' %}{% endif %}{{ date_string }} => 26 Jul 2024",
