@@ -114,7 +114,10 @@ public final class ChatTemplate {
 
     /** The template's own words when it raised, else the innermost message. */
     private static String reason(Throwable e) {
-        for (Throwable t = e; t != null; t = t.getCause()) if (t instanceof TemplateFunctions.Raised r) return "the template raised: " + r.getMessage();
+        for (Throwable t = e; t != null; t = t.getCause()) {
+            if (t instanceof TemplateFunctions.Raised r) return "the template raised: " + r.getMessage();
+            if (t instanceof StrictNames.Unknown u) return u.getMessage();
+        }
         Throwable inner = e;
         while (inner.getCause() != null && inner.getCause() != inner) inner = inner.getCause();
         return inner.getMessage() != null ? inner.getMessage() : inner.toString();

@@ -18,7 +18,7 @@ import java.util.Properties;
  * operator precedence and whitespace control, Python's string methods ({@link PyStrings}), its
  * {@code tojson} ({@link PyJson}), {@code trim} and {@code items} ({@link PyFilters}), {@code raise_exception} and {@code strftime_now}, and no second
  * rendering of the output: a message that contains "{{ ... }}" is text, not template (Jinjava would
- * otherwise interpret it again).
+ * otherwise interpret it again). An unknown filter or test is an error ({@link StrictNames}).
  */
 final class JinjaEnvironment {
     private JinjaEnvironment() {}
@@ -56,6 +56,7 @@ final class JinjaEnvironment {
                 .withNestedInterpretationEnabled(false)
                 .withFailOnUnknownTokens(false)
                 .withElResolver(resolver)
+                .withInterperterFactory(new StrictNames())
                 .withLegacyOverrides(LegacyOverrides.newBuilder()
                         .withUseNaturalOperatorPrecedence(true)
                         .withParseWhitespaceControlStrictly(true)

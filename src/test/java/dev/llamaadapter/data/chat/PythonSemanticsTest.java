@@ -10,6 +10,7 @@ import java.util.List;
 import java.util.Map;
 
 import static org.assertj.core.api.Assertions.assertThat;
+import static org.assertj.core.api.Assertions.assertThatThrownBy;
 
 /**
  * What Jinjava gains for chat templates, checked against Python's own results (written out here, from
@@ -58,6 +59,15 @@ class PythonSemanticsTest {
     })
     void rendersAsPython(String template, String expected) throws ChatTemplateException {
         assertThat(render(template.strip())).isEqualTo(expected.translateEscapes());
+    }
+
+    /** Python's Jinja refuses a filter or test it does not know; Jinjava alone would print nothing. */
+    @Test
+    void anUnknownFilterOrTestIsAnErrorNamingIt() {
+        assertThatThrownBy(() -> render("{{ 'x' | no_such_filter }}"))
+                .isInstanceOf(ChatTemplateException.class).hasMessage("test.jinja: no filter named 'no_such_filter'");
+        assertThatThrownBy(() -> render("{% if 'x' is no_such_test %}{% endif %}"))
+                .isInstanceOf(ChatTemplateException.class).hasMessage("test.jinja: no test named 'no_such_test'");
     }
 
     @Test
