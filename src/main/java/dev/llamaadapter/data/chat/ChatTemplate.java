@@ -96,6 +96,9 @@ public final class ChatTemplate {
      */
     public String render(Map<String, ?> variables, boolean addGenerationPrompt) throws ChatTemplateException {
         Map<String, Object> bindings = new LinkedHashMap<>(specialTokens);
+        // The globals are functions, but templates also ask "strftime_now is defined" (Llama 3.2) before
+        // calling one: a value under the same name makes the test true, as it is in transformers.
+        for (String global : TemplateFunctions.GLOBALS) bindings.put(global, "<function " + global + ">");
         bindings.putAll(variables);
         bindings.put("add_generation_prompt", addGenerationPrompt);
         RenderResult result;

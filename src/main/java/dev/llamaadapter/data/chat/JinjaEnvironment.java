@@ -16,7 +16,7 @@ import java.util.Properties;
 /**
  * Jinjava set up as transformers sets up Jinja for chat templates: trim_blocks and lstrip_blocks, Python's
  * operator precedence and whitespace control, Python's string methods ({@link PyStrings}), its
- * {@code tojson} ({@link PyJson}), {@code trim} and {@code items} ({@link PyFilters}), {@code raise_exception} and {@code strftime_now}, and no second
+ * {@code tojson} ({@link PyJson}), {@code trim}, {@code items} and {@code is iterable} ({@link PyFilters}), {@code raise_exception} and {@code strftime_now}, and no second
  * rendering of the output: a message that contains "{{ ... }}" is text, not template (Jinjava would
  * otherwise interpret it again). An unknown filter or test is an error ({@link StrictNames}).
  */
@@ -71,6 +71,7 @@ final class JinjaEnvironment {
         jinjava.getGlobalContext().registerFilter(new PyJson());
         jinjava.getGlobalContext().registerFilter(new PyFilters.Trim());
         jinjava.getGlobalContext().registerFilter(new PyFilters.Items());
+        jinjava.getGlobalContext().registerExpTest(new PyFilters.Iterable());
         jinjava.getGlobalContext().registerFunction(
                 new ELFunctionDefinition("", "raise_exception", TemplateFunctions.class, "raiseException", Object.class));
         jinjava.getGlobalContext().registerFunction(

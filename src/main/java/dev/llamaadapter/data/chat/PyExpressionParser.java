@@ -6,11 +6,15 @@ import jinjava.de.odysseus.el.tree.impl.Builder;
 import jinjava.de.odysseus.el.tree.impl.Scanner;
 import jinjava.de.odysseus.el.tree.impl.Scanner.Symbol;
 import jinjava.de.odysseus.el.tree.impl.ast.AstNode;
+import jinjava.de.odysseus.el.tree.impl.ast.AstUnary;
 
 /**
- * Jinjava's expression parser with two pieces of Python syntax that chat templates use and Jinjava parses
- * otherwise: a keyword argument's value is a whole expression ({@code namespace(i=messages|length - 1)}
- * would bind as {@code (i=messages|length) - 1}), and a slice may have a step ({@code messages[::-1]}).
+ * Jinjava's expression parser with three pieces of Python syntax that chat templates use and Jinjava parses
+ * otherwise: {@code not} applies to a whole comparison, tests and filters included ({@code not x is defined}
+ * is {@code not (x is defined)}, {@code not calls|length == 1} is {@code not (calls|length == 1)}; Jinjava
+ * binds {@code not} to the nearest value); a keyword argument's value is a whole expression
+ * ({@code namespace(i=messages|length - 1)} would bind as {@code (i=messages|length) - 1}); and a slice may
+ * have a step ({@code messages[::-1]}).
  * Everything else is Jinjava's own parsing. Expects Python's operator precedence
  * ({@code LegacyOverrides.useNaturalOperatorPrecedence}), under which a postfix chain ends at the first
  * token that is not {@code .} or {@code [}.
@@ -19,6 +23,16 @@ public final class PyExpressionParser extends ExtendedParser {
 
     public PyExpressionParser(Builder context, String input) {
         super(context, input);
+    }
+
+    /** Python's not_test, between {@code and} and the comparisons. */
+    @Override
+    protected AstNode eq(boolean required) throws Scanner.ScanException, ParseException {
+        if (getToken().getSymbol() == Symbol.NOT) {
+            consumeToken();
+            return createAstUnary(eq(true), AstUnary.NOT);
+        }
+        return super.eq(required);
     }
 
     @Override

@@ -1,13 +1,14 @@
 package dev.llamaadapter.data.chat;
 
 import com.hubspot.jinjava.interpret.JinjavaInterpreter;
+import com.hubspot.jinjava.lib.exptest.ExpTest;
 import com.hubspot.jinjava.lib.filter.Filter;
 
 import java.util.ArrayList;
 import java.util.List;
 import java.util.Map;
 
-/** Jinja filters that Jinjava lacks or defines otherwise, as Python's Jinja defines them. */
+/** Jinja filters and tests that Jinjava lacks or defines otherwise, as Python's Jinja defines them. */
 final class PyFilters {
     private PyFilters() {}
 
@@ -40,6 +41,23 @@ final class PyFilters {
             List<List<Object>> pairs = new ArrayList<>();
             if (var instanceof Map<?, ?> map) for (Map.Entry<?, ?> e : map.entrySet()) pairs.add(java.util.Arrays.asList(e.getKey(), e.getValue()));
             return pairs;
+        }
+    }
+
+    /**
+     * {@code is iterable}: what Python can iterate, strings and mappings included. Llama 3.2's template
+     * writes a tool result that {@code is iterable} as JSON, so a plain-text result comes out quoted.
+     */
+    static final class Iterable implements ExpTest {
+        @Override
+        public String getName() {
+            return "iterable";
+        }
+
+        @Override
+        public boolean evaluate(Object var, JinjavaInterpreter interpreter, Object... args) {
+            return var instanceof CharSequence || var instanceof java.lang.Iterable<?> || var instanceof Map<?, ?>
+                    || var != null && var.getClass().isArray();
         }
     }
 }

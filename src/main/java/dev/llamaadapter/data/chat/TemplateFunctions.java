@@ -12,6 +12,9 @@ import java.util.Locale;
 final class TemplateFunctions {
     private TemplateFunctions() {}
 
+    /** Their names in templates. */
+    static final java.util.List<String> GLOBALS = java.util.List.of("raise_exception", "strftime_now");
+
     /** What a template raises to refuse a conversation (roles out of order, an unknown content type). */
     static final class Raised extends RuntimeException {
         Raised(String message) {

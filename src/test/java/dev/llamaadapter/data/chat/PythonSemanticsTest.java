@@ -53,6 +53,12 @@ class PythonSemanticsTest {
             // trim as str.strip(); items as Jinja 3.1's filter
             "{{ '\u00a0\u3000 x\u2003\t' | trim }}|{{ 'xxaxx' | trim('x') }} => x|a",
             "{% for k, v in {'a': 1, 'b': 'c'} | items %}{{ k }}={{ v }};{% endfor %} => a=1;b=c;",
+            // not applies to the whole comparison, test and filter included (Python's not_test)
+            "{% set x = 1 %}{% if not x is defined %}a{% else %}b{% endif %} => b",
+            "{% if not [1, 2]|length == 1 %}yes{% endif %}|{% if not not 1 %}yes{% endif %}|{% if not 1 and 2 %}no{% endif %} => yes|yes|",
+            "{% set tools = [1] %}{% if not tools is none and 'x' is iterable and not 5 is iterable %}yes{% endif %} => yes",
+            // the globals are defined, as Llama 3.2's template asks before dating its prompt
+            "{% if strftime_now is defined and raise_exception is defined %}yes{% endif %} => yes",
             // what Llama 3.1's template does with its tools and date
             "{{ ['code_interpreter', 'brave_search', 'wolfram_alpha'] | reject('equalto', 'code_interpreter') | join(', ') }} => `brave_search, wolfram_alpha`",
             "{% if not date_string is defined %}{% set date_string = '26 Jul 2024' %}{% endif %}{{ date_string }} => 26 Jul 2024",
