@@ -103,7 +103,7 @@ public final class ChatTemplate {
         bindings.put("add_generation_prompt", addGenerationPrompt);
         RenderResult result;
         try {
-            result = JinjaEnvironment.get().renderForResult(template, bindings);
+            result = JinjaEnvironment.get().renderForResult(JinjaEnvironment.lstripBlocks(template), bindings);
         } catch (RuntimeException e) {
             throw new ChatTemplateException(source, reason(e), e);
         }

@@ -12,9 +12,11 @@ import jinjava.javax.el.CompositeELResolver;
 import jinjava.javax.el.ExpressionFactory;
 
 import java.util.Properties;
+import java.util.regex.Pattern;
 
 /**
- * Jinjava set up as transformers sets up Jinja for chat templates: trim_blocks and lstrip_blocks, Python's
+ * Jinjava set up as transformers sets up Jinja for chat templates: trim_blocks and lstrip_blocks ({@link
+ * #lstripBlocks}), Python's
  * operator precedence and whitespace control, Python's string methods ({@link PyStrings}), its
  * {@code tojson} ({@link PyJson}), {@code trim}, {@code items} and {@code is iterable} ({@link PyFilters}), {@code raise_exception} and {@code strftime_now}, and no second
  * rendering of the output: a message that contains "{{ ... }}" is text, not template (Jinjava would
@@ -46,13 +48,25 @@ final class JinjaEnvironment {
         return JINJAVA;
     }
 
+    /** Spaces and tabs that start a line and end at a block tag or comment: what lstrip_blocks removes. */
+    private static final Pattern LINE_START_BEFORE_TAG = Pattern.compile("(?m)^[ \\t]+(?=\\{[%#])");
+
+    /**
+     * The template as Jinja's lstrip_blocks reads it: whitespace between the start of a line and a block tag
+     * goes. Jinjava's own option strips it before every tag, mid-line too, so that
+     * {@code {% if not loop.last %}, {% endif %}} would lose its space.
+     */
+    static String lstripBlocks(String template) {
+        return LINE_START_BEFORE_TAG.matcher(template).replaceAll("");
+    }
+
     private static Jinjava create() {
         CompositeELResolver resolver = new CompositeELResolver();
         resolver.add(new PyStrings());
         resolver.add(JinjavaInterpreterResolver.DEFAULT_RESOLVER_READ_ONLY);
         JinjavaConfig config = JinjavaConfig.newBuilder()
                 .withTrimBlocks(true)
-                .withLstripBlocks(true)
+                .withLstripBlocks(false) // see lstripBlocks
                 .withNestedInterpretationEnabled(false)
                 .withFailOnUnknownTokens(false)
                 .withElResolver(resolver)

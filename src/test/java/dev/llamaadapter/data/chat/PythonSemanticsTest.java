@@ -59,6 +59,9 @@ class PythonSemanticsTest {
             "{% set tools = [1] %}{% if not tools is none and 'x' is iterable and not 5 is iterable %}yes{% endif %} => yes",
             // the globals are defined, as Llama 3.2's template asks before dating its prompt
             "{% if strftime_now is defined and raise_exception is defined %}yes{% endif %} => yes",
+            // lstrip_blocks takes only the whitespace that starts a line; mid-line text before a tag stays
+            "{% for i in [1, 2] %}{{ i }}{% if not loop.last %}, {% endif %}{% endfor %}| => 1, 2|",
+            "`x\n  {% if true %}\n  y\n  {% endif %}\nz` => `x\n  y\nz`",
             // what Llama 3.1's template does with its tools and date
             "{{ ['code_interpreter', 'brave_search', 'wolfram_alpha'] | reject('equalto', 'code_interpreter') | join(', ') }} => `brave_search, wolfram_alpha`",
             "{% if not date_string is defined %}{% set date_string = '26 Jul 2024' %}{% endif %}{{ date_string }} => 26 Jul 2024",
