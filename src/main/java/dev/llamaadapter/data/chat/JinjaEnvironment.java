@@ -20,7 +20,8 @@ import java.util.regex.Pattern;
  * operator precedence and whitespace control, Python's string methods ({@link PyStrings}), its
  * {@code tojson} ({@link PyJson}), {@code trim}, {@code items} and {@code is iterable} ({@link PyFilters}), {@code raise_exception} and {@code strftime_now}, and no second
  * rendering of the output: a message that contains "{{ ... }}" is text, not template (Jinjava would
- * otherwise interpret it again). An unknown filter or test is an error ({@link StrictNames}).
+ * otherwise interpret it again). An unknown filter or test is an error ({@link StrictNames}); a for loop
+ * may filter its items ({@link FilteredForTag}).
  */
 final class JinjaEnvironment {
     private JinjaEnvironment() {}
@@ -86,6 +87,7 @@ final class JinjaEnvironment {
         jinjava.getGlobalContext().registerFilter(new PyFilters.Trim());
         jinjava.getGlobalContext().registerFilter(new PyFilters.Items());
         jinjava.getGlobalContext().registerExpTest(new PyFilters.Iterable());
+        jinjava.getGlobalContext().registerTag(new FilteredForTag());
         jinjava.getGlobalContext().registerFunction(
                 new ELFunctionDefinition("", "raise_exception", TemplateFunctions.class, "raiseException", Object.class));
         jinjava.getGlobalContext().registerFunction(

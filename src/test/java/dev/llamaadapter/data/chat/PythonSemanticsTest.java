@@ -62,6 +62,9 @@ class PythonSemanticsTest {
             // lstrip_blocks takes only the whitespace that starts a line; mid-line text before a tag stays
             "{% for i in [1, 2] %}{{ i }}{% if not loop.last %}, {% endif %}{% endfor %}| => 1, 2|",
             "`x\n  {% if true %}\n  y\n  {% endif %}\nz` => `x\n  y\nz`",
+            // a loop filter skips items before the loop counts them
+            "{% for x in [1, 2, 3, 4] if x % 2 == 0 %}{{ loop.index }}:{{ x }}{{ '.' if loop.last else ',' }}{% endfor %} => 1:2,2:4.",
+            "{% for k, v in {'a': 1, 'b': 2} | items if v > 1 %}{{ k }}{% endfor %}|{% for s in ['if', 'x'] if s != 'if' %}{{ s }}{% endfor %} => b|x",
             // what Llama 3.1's template does with its tools and date
             "{{ ['code_interpreter', 'brave_search', 'wolfram_alpha'] | reject('equalto', 'code_interpreter') | join(', ') }} => `brave_search, wolfram_alpha`",
             "{% if not date_string is defined %}{% set date_string = '26 Jul 2024' %}{% endif %}{{ date_string }} => 26 Jul 2024",
