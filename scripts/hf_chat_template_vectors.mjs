@@ -154,7 +154,45 @@ function specialTokens(config) {
   return out;
 }
 
-const out = { generator: "@huggingface/jinja@0.5.13 via scripts/hf_chat_template_vectors.mjs", conversations, cases: [] };
+// Constructs that real templates (Llama 3.2, Mistral, DeepSeek-R1, ...) use, each in a small template of our
+// own over one conversation: rendered alone, so they are checked even where ../shared is absent. (Left out:
+// selectattr(..., 'undefined'), which this Jinja gets wrong, selecting nothing.)
+const constructs = [
+  "{%- set ns = namespace() %}{%- set ns.index = 0 %}{%- for message in messages | rejectattr('role', 'equalto', 'tool') | rejectattr('role', 'equalto', 'system') %}{%- if (message['role'] == 'user') != (ns.index % 2 == 0) %}{{ raise_exception('alternate') }}{%- endif %}{%- set ns.index = ns.index + 1 %}{{ message.role }};{%- endfor %}",
+  "{%- for m in messages %}{{ loop.index }}/{{ loop.length }}{{ '!' if loop.last }}{{ loop.revindex0 }} {% endfor %}",
+  "{%- if messages[0]['role'] == 'system' %}{%- set system_message = messages[0]['content'] %}{%- set loop_messages = messages[1:] %}{%- else %}{%- set loop_messages = messages %}{%- endif %}{{ loop_messages | length }}|{% if system_message is defined %}sys{% endif %}",
+  "{%- for m in messages %}{%- if m.tool_calls is defined and m.tool_calls is not none %}{%- for tc in m.tool_calls %}{%- if not tc.id is defined or tc.id|length != 9 %}{{ raise_exception('bad id ' ~ tc.id) }}{%- endif %}[{{ tc.id }}]{{ tc.function.arguments | tojson }}{%- endfor %}{%- endif %}{%- endfor %}",
+  "{{ messages | map(attribute='role') | join(',') }}|{{ messages | selectattr('role', 'equalto', 'user') | list | length }}|{{ (messages | last).content }}|{{ messages[-1]['role'] }}",
+  "{%- for m in messages %}{%- if m.content is string %}{{ m.content | length }}{% endif %}{{ m.role | capitalize }}{% if not loop.last %}, {% endif %}{%- endfor %}",
+  "{%- set sys = messages | selectattr('role', 'equalto', 'system') | list %}{{ sys | length }}{%- for m in messages if m.role != 'system' %}<{{ m.role }}{{ '/' if loop.last }}>{%- endfor %}",
+  "{% macro render(m) %}[{{ m.role }}:{{ m.content | trim }}]{% endmacro %}{%- for m in messages %}{{ render(m) }}{%- endfor %}",
+  "{{ messages[0].content.replace('\\n', ' ').upper() }}|{{ messages[0]['content'][:3] }}|{{ messages[::-1][0].role }}",
+  "{%- if not date_string is defined %}{%- set date_string = '26 Jul 2024' %}{%- endif %}{%- if not tools is defined %}{%- set tools = none %}{%- endif %}{{ date_string }}|{% if tools is not none %}tools{% endif %}|{% if not messages|length == 5 %}not five{% else %}five{% endif %}",
+  "x\n  {%- for m in messages %}\n  {% if m.role == 'user' %}\n    U {{ m.content }}\n  {% endif %}\n  {%- endfor %}\ny",
+];
+const constructVariables = {
+  messages: [
+    { role: "system", content: "Sys\nprompt" },
+    { role: "user", content: " hi " },
+    { role: "assistant", content: "yo", tool_calls: [{ id: "abcdefghi", function: { name: "f", arguments: { a: 1, b: "é" } } }] },
+    { role: "tool", content: "r" },
+    { role: "user", content: "bye" },
+  ],
+  date_string: "06 Dec 2026",
+  add_generation_prompt: true,
+};
+
+const out = { generator: "@huggingface/jinja@0.5.13 via scripts/hf_chat_template_vectors.mjs", conversations, cases: [],
+  construct_variables: constructVariables, constructs: [] };
+for (const template of constructs) {
+  const c = { template };
+  try {
+    c.text = new Template(template).render(constructVariables);
+  } catch (e) {
+    c.error = String(e.message);
+  }
+  out.constructs.push(c);
+}
 for (const family of families) {
   const config = JSON.parse(readFileSync(path.join(shared, family, "tokenizer_config.json"), "utf8"));
   const template = new Template(config.chat_template);

@@ -2,6 +2,7 @@ package dev.llamaadapter.data.chat;
 
 import com.fasterxml.jackson.databind.JsonNode;
 import com.fasterxml.jackson.databind.ObjectMapper;
+import org.junit.jupiter.api.Test;
 import org.junit.jupiter.params.ParameterizedTest;
 import org.junit.jupiter.params.provider.ValueSource;
 
@@ -26,6 +27,32 @@ import static org.junit.jupiter.api.Assumptions.assumeTrue;
 class ChatTemplateVectorsTest {
 
     static final Path TOKENIZERS = Path.of("../shared/assets/tokenizers");
+
+    /** Small templates of our own, one construct of the real ones each (no shared assets needed). */
+    @Test
+    void constructsRenderAsTheReference() throws IOException {
+        JsonNode root;
+        try (InputStream in = getClass().getResourceAsStream("/chat/chat-template-vectors.json")) {
+            root = new ObjectMapper().readTree(in);
+        }
+        @SuppressWarnings("unchecked")
+        Map<String, Object> variables = new ObjectMapper().treeToValue(root.get("construct_variables"), Map.class);
+        List<String> wrong = new ArrayList<>();
+        JsonNode constructs = root.get("constructs");
+        for (int i = 0; i < constructs.size(); i++) {
+            JsonNode c = constructs.get(i);
+            ChatTemplate template = new ChatTemplate(Path.of("construct-" + i), c.get("template").asText(), Map.of());
+            try {
+                String text = template.render(variables, true);
+                if (c.has("error") || !text.equals(c.get("text").asText()))
+                    wrong.add("#" + i + ": got " + text + ", reference " + (c.has("error") ? "raised " + c.get("error") : c.get("text")));
+            } catch (ChatTemplateException e) {
+                wrong.add("#" + i + ": raised " + e.getMessage() + ", reference " + c);
+            }
+        }
+        assertThat(constructs.size()).isGreaterThanOrEqualTo(10);
+        assertThat(wrong).as(wrong.size() + " disagreements over " + constructs.size() + " constructs").isEmpty();
+    }
 
     @ParameterizedTest
     @ValueSource(strings = {"hf-llama3_1", "hf-qwen3", "hf-gemma3"})
