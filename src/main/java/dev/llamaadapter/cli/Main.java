@@ -6,7 +6,7 @@ import picocli.CommandLine.Command;
 /** The command line: one small class per command; parsing and printing only. */
 @Command(name = "llama-adapter", mixinStandardHelpOptions = true, version = "llama-adapter 0.1.0",
         description = "LLaMA-Adapter for the JVM: train and serve zero-init attention adapters over a frozen LLaMA.",
-        subcommands = {TrainCommand.class, GenerateCommand.class, ChatCommand.class, DumpStepCommand.class, BenchCommand.class, QuantizeCommand.class, ConvertCommand.class, InspectCommand.class, ServeCommand.class, DemoCommand.class, AblateCommand.class, EvalCommand.class})
+        subcommands = {TrainCommand.class, GenerateCommand.class, ChatCommand.class, ChatTemplateCommand.class, DumpStepCommand.class, BenchCommand.class, QuantizeCommand.class, ConvertCommand.class, InspectCommand.class, ServeCommand.class, DemoCommand.class, AblateCommand.class, EvalCommand.class})
 public final class Main implements Runnable {
     @Override
     public void run() {

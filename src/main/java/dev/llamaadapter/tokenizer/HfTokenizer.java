@@ -140,26 +140,29 @@ final class HfTokenizer extends AbstractTokenizer {
         steps.read(decoder, file);
         TokenTable table = new TokenTable(size, steps.byteLevel ? TokenTable.LeadingSpace.KEEP
                 : steps.stripLeadingSpace ? TokenTable.LeadingSpace.STRIP_FIRST : TokenTable.LeadingSpace.KEEP, !steps.byteLevel);
-        for (Map.Entry<String, Integer> e : model.vocab.entrySet()) {
-            String token = e.getKey();
-            int id = e.getValue();
-            if (steps.byteLevel) {
-                table.setRaw(id, ByteLevel.decode(token));
-            } else if (steps.byteFallback && isByteToken(token)) {
-                table.setRaw(id, new byte[] {(byte) Integer.parseInt(token.substring(3, 5), 16)});
-            } else {
-                String text = token;
-                for (int k = 0; k < steps.replacements.size(); k++)
-                    text = steps.replacements.get(k).matcher(text).replaceAll(Matcher.quoteReplacement(steps.replacementContents.get(k)));
-                table.setText(id, text, false);
-            }
-        }
+        for (Map.Entry<String, Integer> e : model.vocab.entrySet()) setDecoded(table, e.getValue(), e.getKey(), steps, false);
         for (AddedTokens.Token t : addedTokens) {
             if (t.special()) table.setControl(t.id());
             else if (steps.byteLevel) table.setRaw(t.id(), t.content().getBytes(java.nio.charset.StandardCharsets.UTF_8));
-            else table.setText(t.id(), t.content(), true);
+            // The decoder runs over added tokens as over any other: Gemma's whitespace-run tokens "▁▁", "▁▁▁"...
+            // are added tokens, and must come back as spaces. Verbatim only keeps the leading-space rule off them.
+            else setDecoded(table, t.id(), t.content(), steps, true);
         }
         return table;
+    }
+
+    /** Puts one token's decoded form in the table: its bytes (byte-level, or a byte-fallback {@code <0xNN>}) or its text after the replacements. */
+    private static void setDecoded(TokenTable table, int id, String token, DecoderSteps steps, boolean verbatim) {
+        if (steps.byteLevel) {
+            table.setRaw(id, ByteLevel.decode(token));
+        } else if (steps.byteFallback && isByteToken(token)) {
+            table.setRaw(id, new byte[] {(byte) Integer.parseInt(token.substring(3, 5), 16)});
+        } else {
+            String text = token;
+            for (int k = 0; k < steps.replacements.size(); k++)
+                text = steps.replacements.get(k).matcher(text).replaceAll(Matcher.quoteReplacement(steps.replacementContents.get(k)));
+            table.setText(id, text, verbatim);
+        }
     }
 
     private static boolean isByteToken(String t) {

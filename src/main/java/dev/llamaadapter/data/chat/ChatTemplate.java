@@ -1,0 +1,128 @@
+package dev.llamaadapter.data.chat;
+
+import com.fasterxml.jackson.databind.JsonNode;
+import com.fasterxml.jackson.databind.ObjectMapper;
+import com.hubspot.jinjava.interpret.RenderResult;
+import com.hubspot.jinjava.interpret.TemplateError;
+
+import java.io.IOException;
+import java.nio.file.Files;
+import java.nio.file.Path;
+import java.util.LinkedHashMap;
+import java.util.Map;
+
+/**
+ * A model's own chat template, the Jinja {@code chat_template} of its {@code tokenizer_config.json} (or the
+ * {@code chat_template.jinja} beside it, where newer transformers save it), rendered as transformers'
+ * {@code apply_chat_template} renders it: the conversation's variables, {@code add_generation_prompt}, and the
+ * special tokens the config names ({@code bos_token}, {@code eos_token}, ...), written there as strings or
+ * as objects whose {@code content} is the text. Rendering is Jinjava's, set up by {@link JinjaEnvironment}.
+ */
+public final class ChatTemplate {
+
+    /** The special tokens transformers passes to every chat template, when the config names them. */
+    private static final String[] SPECIAL_TOKENS = {"bos_token", "eos_token", "unk_token", "sep_token", "pad_token", "cls_token", "mask_token"};
+
+    private final Path source;
+    private final String template;
+    private final Map<String, Object> specialTokens;
+
+    public ChatTemplate(Path source, String template, Map<String, Object> specialTokens) {
+        this.source = source;
+        this.template = template;
+        this.specialTokens = Map.copyOf(specialTokens);
+    }
+
+    /** The template of a model directory (or of a tokenizer_config.json named directly). */
+    public static ChatTemplate load(Path dirOrConfig) throws IOException {
+        Path config = Files.isDirectory(dirOrConfig) ? dirOrConfig.resolve("tokenizer_config.json") : dirOrConfig;
+        Path jinjaFile = config.resolveSibling("chat_template.jinja");
+        JsonNode root = null;
+        if (Files.isRegularFile(config)) {
+            try {
+                root = new ObjectMapper().readTree(config.toFile());
+            } catch (IOException e) {
+                throw new ChatTemplateException(config, "not valid JSON: " + e.getMessage(), e);
+            }
+            if (root == null || !root.isObject()) throw new ChatTemplateException(config, "not a tokenizer_config.json (no top-level object)");
+        } else if (!Files.isRegularFile(jinjaFile)) {
+            throw new ChatTemplateException(config, "no such file (a chat template needs tokenizer_config.json or chat_template.jinja)");
+        }
+        Map<String, Object> specials = new LinkedHashMap<>();
+        if (root != null) {
+            for (String key : SPECIAL_TOKENS) {
+                JsonNode v = root.get(key);
+                if (v == null) continue;
+                if (v.isTextual()) specials.put(key, v.asText());
+                else if (v.path("content").isTextual()) specials.put(key, v.get("content").asText());
+            }
+        }
+        if (Files.isRegularFile(jinjaFile)) return new ChatTemplate(jinjaFile, Files.readString(jinjaFile), specials);
+        return new ChatTemplate(config, templateText(root.get("chat_template"), config), specials);
+    }
+
+    /** A string, or a list of {"name", "template"} of which transformers takes the one named "default". */
+    private static String templateText(JsonNode t, Path config) throws ChatTemplateException {
+        if (t == null || t.isNull()) throw new ChatTemplateException(config, "has no chat_template");
+        if (t.isTextual()) return t.asText();
+        if (t.isArray()) {
+            for (JsonNode named : t) if ("default".equals(named.path("name").asText()) && named.path("template").isTextual()) return named.get("template").asText();
+            throw new ChatTemplateException(config, "chat_template lists named templates but none named \"default\"");
+        }
+        throw new ChatTemplateException(config, "chat_template is neither a string nor a list of named templates");
+    }
+
+    /**
+     * The variables of a conversation file's JSON: a list is the messages; an object gives its fields as they
+     * are (so it may add {@code tools}, {@code enable_thinking}, ...), and must hold {@code messages}.
+     */
+    @SuppressWarnings("unchecked")
+    public static Map<String, Object> variables(Object json) {
+        if (json instanceof java.util.List<?> messages) return Map.of("messages", messages);
+        if (json instanceof Map<?, ?> map && map.get("messages") instanceof java.util.List<?>) return (Map<String, Object>) map;
+        throw new IllegalArgumentException("a conversation is a list of messages, or an object with a \"messages\" list");
+    }
+
+    public Path source() {
+        return source;
+    }
+
+    /**
+     * The text for a conversation: {@code variables} holds {@code messages} (and whatever else the template
+     * reads: {@code tools}, {@code enable_thinking}, ...); special tokens it does not set come from the config.
+     *
+     * @throws ChatTemplateException when the template raises (roles out of order...) or cannot be rendered,
+     *                               naming the template's file and the reason
+     */
+    public String render(Map<String, ?> variables, boolean addGenerationPrompt) throws ChatTemplateException {
+        Map<String, Object> bindings = new LinkedHashMap<>(specialTokens);
+        // The globals are functions, but templates also ask "strftime_now is defined" (Llama 3.2) before
+        // calling one: a value under the same name makes the test true, as it is in transformers.
+        for (String global : TemplateFunctions.GLOBALS) bindings.put(global, "<function " + global + ">");
+        bindings.putAll(variables);
+        bindings.put("add_generation_prompt", addGenerationPrompt);
+        RenderResult result;
+        try {
+            result = JinjaEnvironment.get().renderForResult(JinjaEnvironment.lstripBlocks(template), bindings);
+        } catch (RuntimeException e) {
+            throw new ChatTemplateException(source, reason(e), e);
+        }
+        for (TemplateError error : result.getErrors()) {
+            if (error.getSeverity() != TemplateError.ErrorType.FATAL) continue;
+            Throwable cause = error.getException();
+            throw new ChatTemplateException(source, cause != null ? reason(cause) : error.getMessage());
+        }
+        return result.getOutput();
+    }
+
+    /** The template's own words when it raised, else the innermost message. */
+    private static String reason(Throwable e) {
+        for (Throwable t = e; t != null; t = t.getCause()) {
+            if (t instanceof TemplateFunctions.Raised r) return "the template raised: " + r.getMessage();
+            if (t instanceof StrictNames.Unknown u) return u.getMessage();
+        }
+        Throwable inner = e;
+        while (inner.getCause() != null && inner.getCause() != inner) inner = inner.getCause();
+        return inner.getMessage() != null ? inner.getMessage() : inner.toString();
+    }
+}
