@@ -23,7 +23,8 @@ public final class Transformer {
     private final QkvStep qkv;
     private final GatedActivation glu;
     private final float embedScale;   // gemma2: embeddings × sqrt(D) rounded to the weights' dtype; else 1
-    private final float attnScale, attnCap, finalCap; // scores q·k·scale, softcaps (0: none)
+    private final float attnScale, attnCap; // scores q·k·scale, their softcap (0: none)
+    private final OutputHead head;
     private final boolean postNorms;  // gemma2: RMSNorm on the attention and MLP outputs before their residuals
     private final int D, F, V, H, Hkv, hd, N;
 
@@ -41,7 +42,7 @@ public final class Transformer {
         embedScale = arch.family().gemma() ? roundTo(weights.embed().dtype(), (float) Math.sqrt(D)) : 1f;
         attnScale = (float) arch.queryScale();
         attnCap = (float) arch.attnSoftcap();
-        finalCap = (float) arch.finalSoftcap();
+        head = new OutputHead(config, weights);
     }
 
     /** v rounded to a weight dtype (gemma2 multiplies its embeddings by sqrt(D) in the weights' dtype). */
@@ -56,12 +57,6 @@ public final class Transformer {
     /** The attention of layer i: the family's scale, softcap and window. */
     private Attention attention(int B, int T, int K, boolean perSample, int layer) {
         return new Attention(B, T, H, Hkv, hd, K, perSample, config.arch().windowOf(layer), attnScale, attnCap);
-    }
-
-    /** logits [rows, V] become c·tanh(z/c) (gemma2's final softcap); nothing without one. */
-    private void capLogits(float[] logits, int rows) {
-        if (finalCap <= 0) return;
-        for (int i = 0, n = rows * V; i < n; i++) logits[i] = finalCap * (float) Math.tanh(logits[i] / finalCap);
     }
 
 
@@ -148,8 +143,7 @@ public final class Transformer {
         RmsNorm.forward(a.x, weights.finalNorm(), (float) config.rmsNormEps(), M, D, a.h, a.train ? a.rstdFinal : a.rstdScratch);
         if (a.deferHead || a.skipHead) return null; // a.h holds the final normed rows: the backward runs the head on the scored ones
         float[] logits = a.logitsBuffer();
-        Matmul.xwT(a.h, M, weights.head(), logits, false);
-        capLogits(logits, M);
+        head.logits(a.h, M, logits);
         return logits;
     }
 
@@ -251,7 +245,7 @@ public final class Transformer {
     /** {@link #evalLoss(Activations, int[], int[], AdaptionPrompts)} with visual tokens [B, D] (null: none). */
     public float evalLoss(Activations a, int[] ids, int[] labels, AdaptionPrompts prompts, float[] visual) {
         forwardHidden(a, ids, prompts, visual); // the head only on scored rows, in chunks: no [M, V] buffer for a validation pass
-        return headLoss(a, labels, null, false);
+        return head.loss(a, labels, null, false);
     }
 
     /** The forward up to the final norm (a.h holds the normed rows), without the head. */
@@ -263,46 +257,6 @@ public final class Transformer {
         } finally {
             a.skipHead = saved;
         }
-    }
-
-    /**
-     * The output head and the mean cross-entropy over scored rows only (labels −100 are not scored: the prompt
-     * of instruction data), in chunks of {@link Activations#HEAD_CHUNK} rows, from the final normed rows a.h:
-     * logits of a chunk, their loss and (backward) their gradient, dh rows = dlogits·head and, for full
-     * fine-tuning, the head's weight gradient. A 151,936-token vocabulary needs a [64, V] block, not [M, V],
-     * and unscored rows cost nothing. With backward, a.dh [M, D] is overwritten (0 on unscored rows).
-     */
-    private float headLoss(Activations a, int[] labels, WeightGrads wg, boolean backward) {
-        int M = a.M;
-        int count = CrossEntropy.scored(labels, M, V);
-        if (backward) Arrays.fill(a.dh, 0, M * D, 0f);
-        if (count == 0) return 0f;
-        a.headBuffers(D, backward && finalCap > 0);
-        float inv = 1f / count;
-        int C = Activations.HEAD_CHUNK;
-        float[] rows = a.headRows, logits = a.headLogits, grad = finalCap > 0 ? a.headGrad : a.headLogits; // [C, D], [C, V]
-        int[] idx = a.headIndex;
-        double total = 0;
-        int m = 0;
-        while (m < M) {
-            int R = 0;
-            for (; m < M && R < C; m++) if (labels[m] != CrossEntropy.IGNORE) idx[R++] = m;
-            if (R == 0) break;
-            for (int r = 0; r < R; r++) System.arraycopy(a.h, idx[r] * D, rows, r * D, D);
-            Matmul.xwT(rows, R, weights.head(), logits, false);
-            capLogits(logits, R);
-            total += CrossEntropy.chunk(logits, labels, idx, R, V, inv, backward ? grad : null);
-            if (!backward) continue;
-            if (finalCap > 0) // through the final softcap: d(c·tanh(z/c))/dz = 1 − (logit/c)²
-                for (int i = 0, n = R * V; i < n; i++) {
-                    float t = logits[i] / finalCap;
-                    grad[i] *= 1f - t * t;
-                }
-            if (wg != null) Matmul.weightGrad(grad, rows, R, V, D, wg.head() != null ? wg.head() : wg.embed());
-            Matmul.xw(grad, R, weights.head(), a.headDRows, false);
-            for (int r = 0; r < R; r++) System.arraycopy(a.headDRows, r * D, a.dh, idx[r] * D, D);
-        }
-        return (float) (total * inv);
     }
 
     /** An adapter made ready for inference: prompt keys/values and gate weights of every adapted layer, computed once. */
@@ -410,12 +364,10 @@ public final class Transformer {
         if (R == 0) return;
         RmsNorm.forward(s.h, weights.finalNorm(), eps, R, D, s.last, null);
         if (R == M && isIdentity(logitRow, M)) {
-            Matmul.xwT(s.last, R, weights.head(), logits, false);
-            capLogits(logits, R);
+            head.logits(s.last, R, logits);
         } else {
             float[] tmp = new float[R * V]; // [R, V]
-            Matmul.xwT(s.last, R, weights.head(), tmp, false);
-            capLogits(tmp, R);
+            head.logits(s.last, R, tmp);
             int r = 0;
             for (int m = 0; m < M; m++) {
                 if (logitRow[m] < 0) continue;
@@ -487,25 +439,17 @@ public final class Transformer {
         int qw = H * hd, kw = Hkv * hd;
         float eps = (float) config.rmsNormEps();
         float loss;
-        if (a.deferHead) { // the head on the scored rows, chunk by chunk: a.dh gets the rows' gradients
-            loss = headLoss(a, labels, wg, true);
+        if (a.deferHead) { // the head on the scored rows, block by block: a.dh gets the rows' gradients
+            loss = head.loss(a, labels, wg, true);
         } else { // dump-step: every position's logits, kept apart from their gradient
             loss = CrossEntropy.forwardBackward(a.logits, labels, M, V, a.dlogits);
-            if (finalCap > 0) // through the final softcap: d(c·tanh(z/c))/dz = 1 − (logit/c)²
-                for (int i = 0, n = M * V; i < n; i++) {
-                    float t = a.logits[i] / finalCap;
-                    a.dlogits[i] *= 1f - t * t;
-                }
+            head.capBackward(a.logits, a.dlogits, M);
+            head.backward(a.dlogits, a.h, M, a.dh, wg); // a.h still holds the final normed rows from the forward
         }
         boolean visual = a.visualUsed;
         if (visual) Arrays.fill(a.dVisual, 0, B * D, 0f);
 
-        // head and final norm: dx = RMSNorm'(x_final)ᵀ · (dlogits · head)
-        if (!a.deferHead) {
-            if (full) // a.h still holds the final normed rows from the forward
-                Matmul.weightGrad(a.dlogits, a.h, M, V, D, wg.head() != null ? wg.head() : wg.embed());
-            Matmul.xw(a.dlogits, M, weights.head(), a.dh, false);
-        }
+        // final norm: dx = RMSNorm'(x_final)ᵀ · dh
         Arrays.fill(a.dx, 0f);
         if (full) RmsNorm.weightGradAccumulate(a.xFinal, a.rstdFinal, a.dh, M, D, wg.finalNorm());
         RmsNorm.backwardAccumulate(a.xFinal, weights.finalNorm(), a.rstdFinal, a.dh, M, D, a.dx);

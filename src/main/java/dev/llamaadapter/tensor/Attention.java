@@ -53,12 +53,7 @@ public final class Attention {
      * multimodal adapter needs (each sample's prompts carry its own visual token, spec §5).
      */
     public Attention(int B, int T, int H, int Hkv, int hd, int K, boolean perSamplePrompts) {
-        this(B, T, H, Hkv, hd, K, perSamplePrompts, 0);
-    }
-
-    /** With a sliding window on the token branch (0: none); prompts are never windowed. */
-    public Attention(int B, int T, int H, int Hkv, int hd, int K, boolean perSamplePrompts, int window) {
-        this(B, T, H, Hkv, hd, K, perSamplePrompts, window, (float) (1.0 / Math.sqrt(hd)), 0f);
+        this(B, T, H, Hkv, hd, K, perSamplePrompts, 0, (float) (1.0 / Math.sqrt(hd)), 0f);
     }
 
     /**
@@ -260,18 +255,10 @@ public final class Attention {
     /**
      * Attention of M rows against a KV cache (decoding and prompt processing): row m is at position
      * pos[m] of the sequence whose keys/values start at kvBase[m] in kc/vc ([positions, Hkv·hd], its
-     * own keys already written), and attends to positions 0..pos[m]. Row m's prompt branch uses
+     * own keys already written), and attends to positions up to pos[m]. Row m's prompt branch uses
      * ak[m], av[m] [K_m, Hkv·hd] and gamma[m] [H] (null: no adapter on this row; K_m may differ by row).
-     * q [M, H·hd] → out [M, H·hd].
-     */
-    public static void cachedRows(int M, int H, int Hkv, int hd, float[] q, float[] kc, float[] vc, int[] kvBase, int[] pos,
-                                  float[][] ak, float[][] av, float[][] gamma, float[] out) {
-        cachedRows(M, H, Hkv, hd, q, kc, vc, kvBase, pos, ak, av, gamma, out, 0, (float) (1.0 / Math.sqrt(hd)), 0f);
-    }
-
-    /**
-     * As above, row m attending only to positions pos[m] − W + 1 .. pos[m] under a sliding window W (0: none),
-     * with the family's score scale and softcap (see the constructor).
+     * q [M, H·hd] → out [M, H·hd]. Under a sliding window W (0: none) row m attends only to positions
+     * pos[m] − W + 1 .. pos[m]; scores are scaled and softcapped as the constructor describes.
      */
     public static void cachedRows(int M, int H, int Hkv, int hd, float[] q, float[] kc, float[] vc, int[] kvBase, int[] pos,
                                   float[][] ak, float[][] av, float[][] gamma, float[] out, int window, float scale, float cap) {
