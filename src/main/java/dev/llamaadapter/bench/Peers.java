@@ -140,7 +140,7 @@ public final class Peers {
         return new Result(name, j.path("ms_per_step_median").asDouble(Double.NaN), rss + (Double.isNaN(loss) ? ", its loss was NaN" : ""));
     }
 
-    private static int exec(Path dir, List<String> cmd, Map<String, String> env, long timeoutS, StringBuilder stdout)
+    static int exec(Path dir, List<String> cmd, Map<String, String> env, long timeoutS, StringBuilder stdout)
             throws IOException, InterruptedException {
         ProcessBuilder pb = new ProcessBuilder(cmd).directory(dir.toFile()).redirectErrorStream(stdout == null);
         if (stdout != null) pb.redirectError(ProcessBuilder.Redirect.DISCARD);

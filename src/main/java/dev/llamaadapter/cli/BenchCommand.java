@@ -83,6 +83,13 @@ public final class BenchCommand implements Callable<Integer> {
     int warmup;
     @Option(names = "--generate", description = "inference instead of training: prompt processing, and decoding with 1, 4 and 16 adapters batched")
     boolean generate;
+    @Option(names = "--serve", paramLabel = "N", description = "a real serve in this process under 1 streaming client, then N at once: aggregate "
+            + "tokens/s against one client's and first-token latency (model: --model, else the shape's bench model as GGUF, else stories260K)")
+    Integer serveClients;
+    @Option(names = "--model", description = "with --serve: the model to serve (any format serve reads)")
+    Path serveModel;
+    @Option(names = "--tokens", defaultValue = "64", description = "with --serve: tokens each client streams (default ${DEFAULT-VALUE})")
+    int serveTokens;
     @Option(names = "--backend", description = "matrix products: java | onednn | onednn-bf16 (bf16 weights with bf16 activations; "
             + "default: -Dllamaadapter.gemm or LLAMA_ADAPTER_GEMM, else java)")
     String backend;
@@ -92,11 +99,18 @@ public final class BenchCommand implements Callable<Integer> {
     Integer batch;
     @Option(names = "--recompute", description = "activation recomputation: keep only each adapted layer's input, recompute the rest in the backward")
     boolean recompute;
-    @Option(names = "--peers", description = "also run the peer benchmarks (libtorch through DJL, PyTorch) of ../shared/peers on the same step, "
-            + "after ours, and print their ms/step and our throughput ratio")
+    @Option(names = "--peers", description = "also run the peer benchmarks of ../shared/peers on the same work, after ours, and print their figures "
+            + "and our ratio: libtorch through DJL and PyTorch for training steps, llama.cpp for --generate")
     boolean peers;
-    @Option(names = "--peer", split = ",", defaultValue = "djl,torch", description = "which peers: djl (libtorch 2.7.1), torch (PyTorch 1.13, python) (default ${DEFAULT-VALUE})")
+    @Option(names = "--peer", split = ",", description = "which peers (implies --peers): djl (libtorch 2.7.1), torch (PyTorch 1.13, python) for "
+            + "training steps (default djl,torch); llamacpp (llama.cpp b4747's llama-bench, built on first use) for --generate (its default)")
     java.util.Set<String> peerNames;
+
+    /** Whether the named peer runs: --peer names it, or --peers without --peer and it is the mode's default. */
+    boolean peersWanted(String peer) {
+        if (peerNames != null) return peerNames.contains(peer);
+        return peers && (generate ? peer.equals("llamacpp") : peer.equals("djl") || peer.equals("torch"));
+    }
     @Option(names = "--peer-timeout", defaultValue = "1200", description = "seconds a peer may run before it is stopped (default ${DEFAULT-VALUE})")
     long peerTimeout;
     @Option(names = "--peers-dir", description = "the peers folder (default: ../shared/peers)")
@@ -119,6 +133,13 @@ public final class BenchCommand implements Callable<Integer> {
         int n = steps != null ? steps : (s == Shape.small ? 5 : 3);
         DType dt = DType.valueOf(dtype.name().toUpperCase(Locale.ROOT));
         LlamaConfig c = s.config;
+        if (generate || serveClients != null) {
+            try {
+                return serveClients != null ? BenchServe.run(this, s, dt, serveClients, serveTokens) : BenchGenerate.run(this, s, dt, T);
+            } catch (Exception e) {
+                throw new IllegalStateException("bench " + (generate ? "--generate" : "--serve") + ": " + e.getMessage(), e);
+            }
+        }
         long t0 = System.nanoTime();
         try (Arena arena = Arena.ofShared()) {
             LlamaWeights w = LlamaWeights.random(c, dt, 42, arena);
@@ -133,7 +154,6 @@ public final class BenchCommand implements Callable<Integer> {
                 ids[i] = r.nextInt(c.vocabSize());
                 labels[i] = i % T >= T * (1 - s.scored) ? r.nextInt(c.vocabSize()) : dev.llamaadapter.tensor.CrossEntropy.IGNORE;
             }
-            if (generate) return benchGenerate(model, s, buildS);
             Activations a = model.activations(B, T, p, true, false, recompute);
             AdaptionPrompts g = p.zerosLike();
             double[] ms = new double[n];
@@ -149,7 +169,7 @@ public final class BenchCommand implements Callable<Integer> {
             double tokS = M / (med / 1000);
             double gflops = StepFlops.trainingStep(c, B, T, s.K, s.L, s.scored) / (med / 1000) / 1e9;
             long rss = peakRssMb();
-            List<Peers.Result> peerResults = peers ? runPeers(s, w, n) : List.of();
+            List<Peers.Result> peerResults = peersWanted("djl") || peersWanted("torch") ? runPeers(s, w, n) : List.of();
             StringBuilder pj = new StringBuilder();
             for (Peers.Result pr : peerResults)
                 pj.append(pj.isEmpty() ? "" : ",").append(String.format(Locale.ROOT, "{\"peer\":\"%s\",\"ms_per_step\":%s,\"speedup\":%s,\"note\":\"%s\"}",
@@ -223,64 +243,11 @@ public final class BenchCommand implements Callable<Integer> {
                         Parallel.THREADS, peerTimeout);
             }
             return Peers.run(dir, peersWork, modelDir, B, T, s.K, s.L, dtype.name(), n, warmup, Parallel.THREADS,
-                    peerNames, peerTimeout);
+                    peerNames != null ? peerNames : java.util.Set.of("djl", "torch"), peerTimeout);
         } catch (Exception e) {
             System.err.println("bench --peers: " + e);
             return List.of();
         }
-    }
-
-    private int benchGenerate(Transformer model, Shape s, double buildS) {
-        var f = dev.llamaadapter.generate.GenerationBench.run(model, s.K, s.L, T, 32, new int[]{1, 4, 16});
-        long rss = peakRssMb();
-        // the memory-bandwidth bound of decoding one sequence: each step reads every layer weight and the head once
-        LlamaConfig c = s.config;
-        DType dt = DType.valueOf(dtype.name().toUpperCase(Locale.ROOT));
-        long bytesPerToken = dt.bytes(perLayerElements(c) * c.numHiddenLayers()) + dt.bytes((long) c.vocabSize() * c.hiddenSize());
-        // Paired rounds: on a shared machine the bandwidth drifts by tens of percent within a minute, so the
-        // bandwidth and one sequence's decoding are measured alternately and each round's decode rate is set
-        // against that round's own bandwidth; the medians are reported.
-        int rounds = 5;
-        var adapter = new dev.llamaadapter.model.PreparedPrompts[]{dev.llamaadapter.generate.GenerationBench.adapter(model, s.K, s.L, 0)};
-        int[] prompt = dev.llamaadapter.generate.GenerationBench.randomPrompt(c.vocabSize(), 1);
-        double[] copy = new double[rounds], read = new double[rounds], tps = new double[rounds], ofCopy = new double[rounds], ofRead = new double[rounds];
-        for (int i = 0; i < rounds; i++) {
-            MemoryBandwidth.Figures bw = MemoryBandwidth.measure(512L << 20, 2);
-            copy[i] = bw.copyGBps();
-            read[i] = bw.readGBps();
-            tps[i] = dev.llamaadapter.generate.GenerationBench.decode(model, adapter, 1, prompt, 16).tokensPerS();
-            ofCopy[i] = tps[i] * bytesPerToken / (copy[i] * 1e9);
-            ofRead[i] = tps[i] * bytesPerToken / (read[i] * 1e9);
-        }
-        double copyGBps = median(copy), readGBps = median(read), one = median(tps);
-        double bound = copyGBps * 1e9 / bytesPerToken, fraction = median(ofCopy), fractionRead = median(ofRead);
-        if (json) {
-            StringBuilder d = new StringBuilder();
-            for (var x : f.decode())
-                d.append(d.isEmpty() ? "" : ",").append(String.format(Locale.ROOT, "{\"adapters\":%d,\"tokens_per_s\":%.2f,\"ms_per_step\":%.2f}",
-                        x.adapters(), x.tokensPerS(), x.msPerStep()));
-            System.out.printf(Locale.ROOT, "{\"shape\":\"%s\",\"dtype\":\"%s\",\"mode\":\"generate\",\"prompt_tokens\":%d,\"prompt_tokens_per_s\":%.2f,"
-                            + "\"decode\":[%s],\"bytes_per_adapter\":%d,\"kv_cache_bytes_per_slot\":%d,\"peak_rss_mb\":%d,\"threads\":%d,"
-                            + "\"weight_bytes_per_token\":%d,\"copy_gbps\":%.2f,\"read_gbps\":%.2f,\"bound_tokens_per_s\":%.2f,"
-                            + "\"bound_tokens_per_s_read\":%.2f,\"decode_tokens_per_s\":%.2f,\"fraction_of_bound\":%.3f,\"fraction_of_read_bound\":%.3f,"
-                            + "\"rounds\":%d,\"backend\":\"%s\"}%n",
-                    s, dtype, f.promptTokens(), f.promptTokensPerS(), d, f.bytesPerAdapter(), f.kvCacheBytesPerSlot(), rss, Parallel.THREADS,
-                    bytesPerToken, copyGBps, readGBps, bound, readGBps * 1e9 / bytesPerToken, one, fraction, fractionRead, rounds,
-                    GemmBackend.current().name());
-        } else {
-            System.out.printf(Locale.ROOT, "model %s, %s weights, built in %.1f s; adapters K %d × L %d%n", s, dtype, buildS, s.K, s.L);
-            System.out.printf(Locale.ROOT, "prompt processing: %d tokens at %.1f tok/s%n", f.promptTokens(), f.promptTokensPerS());
-            for (var x : f.decode())
-                System.out.printf(Locale.ROOT, "decode, %2d sequences each with its own adapter: %.1f tok/s (%.1f ms per batched step)%n",
-                        x.adapters(), x.tokensPerS(), x.msPerStep());
-            System.out.printf(Locale.ROOT, "memory: %,d bytes per loaded adapter (prompt keys/values and gates), KV cache %,d bytes per sequence slot; peak RSS %d MB%n",
-                    f.bytesPerAdapter(), f.kvCacheBytesPerSlot(), rss);
-            System.out.printf(Locale.ROOT, "bandwidth bound (%d paired rounds, medians): %.1f MB of weights read per token; copy %.1f GB/s (read+write), "
-                            + "read-only %.1f GB/s; bound %.1f tok/s (read-only: %.1f); one sequence decodes at %.1f tok/s = %.0f%% of the bound "
-                            + "(%.0f%% of the read-only bound)%n",
-                    rounds, bytesPerToken / 1e6, copyGBps, readGBps, bound, readGBps * 1e9 / bytesPerToken, one, 100 * fraction, 100 * fractionRead);
-        }
-        return 0;
     }
 
     static double median(double[] v) {

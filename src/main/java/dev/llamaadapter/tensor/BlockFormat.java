@@ -33,6 +33,15 @@ public interface BlockFormat {
     /** Σ_k x[xo + k] · w[k] for the K elements (whole blocks) of a row that starts at byte b of d. */
     float dot(float[] x, int xo, MemorySegment d, long b, int K);
 
+    /**
+     * out[i] = Σ_k x[r[i] + k] · w[k] for i &lt; 4 (four activation rows at offsets r, which may repeat) and the K
+     * elements of the row at byte b: the batched-decoding form, which should decode each block once for the
+     * four rows (the default reads the row four times, from cache after the first).
+     */
+    default void dot4(float[] x, int[] r, MemorySegment d, long b, int K, float[] out) {
+        for (int i = 0; i < 4; i++) out[i] = dot(x, r[i], d, b, K);
+    }
+
     /** Whether {@link #quantize} is implemented here (the K-quants are read-only for now). */
     default boolean canQuantize() {
         return false;

@@ -83,6 +83,36 @@ final class BlockQ4_0 implements BlockFormat {
         return Vec.sum(s);
     }
 
+    /** As {@link #dot} for four activation rows: each block's nibbles are unpacked once and used four times. */
+    @Override
+    public void dot4(float[] x, int[] r, MemorySegment d, long b, int K, float[] out) {
+        if (!QVEC) {
+            BlockFormat.super.dot4(x, r, d, b, K, out);
+            return;
+        }
+        int x0 = r[0], x1 = r[1], x2 = r[2], x3 = r[3];
+        FloatVector s0 = FloatVector.zero(S), s1 = s0, s2 = s0, s3 = s0;
+        for (int k = 0; k < K; k += QK, b += BYTES) {
+            FloatVector scale = FloatVector.broadcast(S, Float.float16ToFloat(d.get(I16, b)));
+            FloatVector a0 = FloatVector.zero(S), a1 = a0, a2 = a0, a3 = a0;
+            for (int j = 0; j < QK / 2; j += L) {
+                ByteVector v = ByteVector.fromMemorySegment(SB, d, b + 2 + j, LE);
+                FloatVector lo = (FloatVector) v.and((byte) 15).sub((byte) 8).convertShape(VectorOperators.B2F, S, 0);
+                FloatVector hi = (FloatVector) v.lanewise(VectorOperators.LSHR, 4).sub((byte) 8).convertShape(VectorOperators.B2F, S, 0);
+                int kl = k + j, kh = k + QK / 2 + j;
+                a0 = hi.fma(FloatVector.fromArray(S, x, x0 + kh), lo.fma(FloatVector.fromArray(S, x, x0 + kl), a0));
+                a1 = hi.fma(FloatVector.fromArray(S, x, x1 + kh), lo.fma(FloatVector.fromArray(S, x, x1 + kl), a1));
+                a2 = hi.fma(FloatVector.fromArray(S, x, x2 + kh), lo.fma(FloatVector.fromArray(S, x, x2 + kl), a2));
+                a3 = hi.fma(FloatVector.fromArray(S, x, x3 + kh), lo.fma(FloatVector.fromArray(S, x, x3 + kl), a3));
+            }
+            s0 = a0.fma(scale, s0);
+            s1 = a1.fma(scale, s1);
+            s2 = a2.fma(scale, s2);
+            s3 = a3.fma(scale, s3);
+        }
+        RowStream.sums(out, s0, s1, s2, s3);
+    }
+
     private static float dotScalar(float[] x, int xo, MemorySegment d, long b, int K) {
         float s = 0;
         for (int k = 0; k < K; k += QK, b += BYTES) {

@@ -68,7 +68,7 @@ public final class Matmul {
      */
     static final int GEMM_CHUNKS = 16 * Parallel.THREADS;
     /** xwT with at most this many rows streams dot products (measured: ahead of tiles up to M = 3 or 4). */
-    static final int XWT_DOT_MAX_M = 3;
+    static final int XWT_DOT_MAX_M = 8;
     /** xwT with fewer rows than this uses dot-product tiles (measured: ahead of the GEMM up to M ~ 128). */
     static final int XWT_TILES_MAX_M = 128;
     /** xw with fewer rows than this uses the streaming axpy form (measured: the GEMM wins from M ~ 8 to 10). */
@@ -397,41 +397,9 @@ public final class Matmul {
     // Streaming forms for few rows
     // ---------------------------------------------------------------------------------------------
 
-    /**
-     * xwT by dot products: each weight row is streamed from memory once and used for all M rows of x
-     * (the M > 1 passes find it in L1). Weights are converted inside the dot loop instead of into a
-     * buffer: on this hardware the extra vector store per 16 weights costs more than the conversion.
-     */
+    /** xwT for decoding's few rows: each weight row streamed once for all M rows ({@link RowStream}). */
     static void xwTDot(float[] x, int M, WeightMatrix w, float[] y, boolean accumulate) {
-        int N = w.rows(), K = w.cols();
-        MemorySegment d = w.data();
-        // 16 chunks per thread: decoding is a stream of ~150 such products per token, and the last chunk of each
-        // leaves the other cores idle; finer chunks shorten that tail (measured on tinyllama bf16: 4 per thread
-        // 77-90 ms per token, 16 per thread 76-81; claiming a chunk costs well under a microsecond)
-        int chunks = 16 * Parallel.THREADS;
-        // One loop per dtype, so each compiles with a single kernel inlined (see below).
-        switch (w.dtype()) {
-            case F32 -> Parallel.forRange(N, chunks, (lo, hi) -> {
-                for (int n = lo; n < hi; n++)
-                    for (int m = 0; m < M; m++) put(y, m * N + n, dotF32(x, m * K, d, (long) n * K, K), accumulate);
-            });
-            case BF16 -> Parallel.forRange(N, chunks, (lo, hi) -> {
-                for (int n = lo; n < hi; n++)
-                    for (int m = 0; m < M; m++) put(y, m * N + n, dotBF16(x, m * K, d, (long) n * K, K), accumulate);
-            });
-            case F16 -> Parallel.forRange(N, chunks, (lo, hi) -> {
-                for (int n = lo; n < hi; n++)
-                    for (int m = 0; m < M; m++) put(y, m * N + n, dotF16(x, m * K, d, (long) n * K, K), accumulate);
-            });
-            default -> { // a block type: its format's dot, one call per (row, token)
-                BlockFormat f = w.dtype().format();
-                long rowBytes = w.dtype().bytes(K);
-                Parallel.forRange(N, chunks, (lo, hi) -> {
-                    for (int n = lo; n < hi; n++)
-                        for (int m = 0; m < M; m++) put(y, m * N + n, f.dot(x, m * K, d, n * rowBytes, K), accumulate);
-                });
-            }
-        }
+        RowStream.xwT(x, M, w, y, accumulate);
     }
 
     private static void put(float[] y, int i, float v, boolean accumulate) {
@@ -448,6 +416,7 @@ public final class Matmul {
         int N = w.rows(), K = w.cols();
         MemorySegment d = w.data();
         DType t = w.dtype();
+        RowStream.WEIGHT_ROW_READS.add(N); // each weight row converted once, for all M rows
         Parallel.forRange((N + 3) / 4, 4 * Parallel.THREADS, (lo, hi) -> {
             float[] rows = Scratch.floats(Scratch.ROWS, 4 * K); // [4][K]: weight rows n0 .. n0+3 as fp32 (stale past nr)
             for (int b = lo; b < hi; b++) {
@@ -506,54 +475,6 @@ public final class Matmul {
     private static float dotTail(float[] x, int xo, float[] rows, int ro, int tail, int K) {
         float s = 0;
         for (int k = tail; k < K; k++) s += x[xo + k] * rows[ro + k];
-        return s;
-    }
-
-    // One dot kernel per dtype, each with its conversion written out: C2 then compiles every loop for a
-    // single dtype, within its inlining budget (a shared "load and convert" helper was not inlined once
-    // several dtypes had run, and its boxed vector results cost 4x).
-
-    /** Σ_k x[xo + k] · w[k] with w the K F32 weights from element e. */
-    private static float dotF32(float[] x, int xo, MemorySegment d, long e, int K) {
-        FloatVector s0 = FloatVector.zero(S), s1 = s0;
-        int k = 0;
-        for (int ub = K - 2 * L; k <= ub; k += 2 * L) {
-            s0 = FloatVector.fromMemorySegment(S, d, (e + k) * 4, LE).fma(FloatVector.fromArray(S, x, xo + k), s0);
-            s1 = FloatVector.fromMemorySegment(S, d, (e + k + L) * 4, LE).fma(FloatVector.fromArray(S, x, xo + k + L), s1);
-        }
-        float s = Vec.sum(s0.add(s1));
-        for (; k < K; k++) s += x[xo + k] * d.getAtIndex(WeightMatrix.F32, e + k);
-        return s;
-    }
-
-    /** As dotF32 for BF16 weights: widen to 32 bits and shift into the upper half of an fp32. */
-    private static float dotBF16(float[] x, int xo, MemorySegment d, long e, int K) {
-        FloatVector s0 = FloatVector.zero(S), s1 = s0;
-        int k = 0;
-        for (int ub = K - 2 * L; k <= ub; k += 2 * L) {
-            IntVector b0 = (IntVector) ShortVector.fromMemorySegment(SH, d, (e + k) * 2, LE).convertShape(VectorOperators.S2I, SI, 0);
-            IntVector b1 = (IntVector) ShortVector.fromMemorySegment(SH, d, (e + k + L) * 2, LE).convertShape(VectorOperators.S2I, SI, 0);
-            s0 = b0.lanewise(VectorOperators.LSHL, 16).reinterpretAsFloats().fma(FloatVector.fromArray(S, x, xo + k), s0);
-            s1 = b1.lanewise(VectorOperators.LSHL, 16).reinterpretAsFloats().fma(FloatVector.fromArray(S, x, xo + k + L), s1);
-        }
-        float s = Vec.sum(s0.add(s1));
-        for (; k < K; k++) s += x[xo + k] * DType.bf16ToFloat(d.getAtIndex(WeightMatrix.I16, e + k));
-        return s;
-    }
-
-    /** As dotF32 for F16 weights (conversion as in {@link #toFloats}). */
-    private static float dotF16(float[] x, int xo, MemorySegment d, long e, int K) {
-        FloatVector s0 = FloatVector.zero(S);
-        int k = 0;
-        for (int ub = K - L; k <= ub; k += L) {
-            IntVector h = (IntVector) ShortVector.fromMemorySegment(SH, d, (e + k) * 2, LE).convertShape(VectorOperators.S2I, SI, 0);
-            IntVector em = h.and(0x7fff).lanewise(VectorOperators.LSHL, 13);
-            IntVector f = em.reinterpretAsFloats().mul(0x1p112f).reinterpretAsInts()
-                    .lanewise(VectorOperators.OR, 0x7f800000, em.compare(VectorOperators.GE, 0x0f800000));
-            s0 = f.or(h.and(0x8000).lanewise(VectorOperators.LSHL, 16)).reinterpretAsFloats().fma(FloatVector.fromArray(S, x, xo + k), s0);
-        }
-        float s = Vec.sum(s0);
-        for (; k < K; k++) s += x[xo + k] * Float.float16ToFloat(d.getAtIndex(WeightMatrix.I16, e + k));
         return s;
     }
 

@@ -55,4 +55,24 @@ class BenchCommandTest {
         assertThat(n.get("fraction_of_read_bound").asDouble()).isBetween(0.0, 3.0);
         assertThat(n.get("rounds").asInt()).isEqualTo(5);
     }
+
+    @Test
+    void generationWithAnAbsentLlamaCppPeerSaysWhyInTheLine() throws Exception {
+        JsonNode n = run("--shape", "small", "--generate", "--json", "--peer", "llamacpp", "--peers-dir", "/nonexistent/peers");
+        assertThat(n.get("mode").asText()).isEqualTo("generate");
+        assertThat(n.get("llamacpp").get("note").asText()).contains("/nonexistent/peers");
+        assertThat(n.get("decode").get(1).get("ms_per_step").asDouble()).isPositive();
+    }
+
+    @Test
+    void serveUnderConcurrentStreamingClients() throws Exception {
+        java.nio.file.Path model = java.nio.file.Path.of("../shared/assets/stories260K/stories260K.gguf");
+        org.junit.jupiter.api.Assumptions.assumeTrue(java.nio.file.Files.isRegularFile(model), "../shared is absent");
+        JsonNode n = run("--serve", "4", "--model", model.toString(), "--tokens", "12", "--json");
+        assertThat(n.get("mode").asText()).isEqualTo("serve");
+        assertThat(n.get("clients").asInt()).isEqualTo(4);
+        assertThat(n.get("aggregate_tokens_per_s").asDouble()).isPositive();
+        assertThat(n.get("one").get("tokens_per_s").asDouble()).isPositive();
+        assertThat(n.get("first_token_s_max").asDouble()).isGreaterThanOrEqualTo(n.get("first_token_s_median").asDouble());
+    }
 }

@@ -1,0 +1,240 @@
+package dev.llamaadapter.tensor;
+
+import java.lang.foreign.MemorySegment;
+import java.nio.ByteOrder;
+
+import jdk.incubator.vector.FloatVector;
+import jdk.incubator.vector.IntVector;
+import jdk.incubator.vector.ShortVector;
+import jdk.incubator.vector.VectorOperators;
+import jdk.incubator.vector.VectorShape;
+import jdk.incubator.vector.VectorSpecies;
+
+/**
+ * xwT for the few activation rows of decoding (one per sequence in the batch): every weight row is streamed
+ * from memory once and, while its values are in registers, dotted with up to {@link #MR} activation rows
+ * (a group; more rows run group after group over the same weight row, now in L1). A decoding step is a
+ * stream of weight reads, so the cost of n sequences should stay near the cost of one: converting a weight
+ * vector once for four activation rows is what makes that hold (converting it into a buffer first, as the
+ * tile form does, costs a store and a load per vector and lost to this from 2 up to ~32 rows).
+ *
+ * <p>One kernel per dtype with the conversion written out, as in {@link Matmul}: the JIT compiles each for
+ * one dtype. Block types call their format's {@link BlockFormat#dot4}, which decodes each block once for the
+ * group. {@link #WEIGHT_ROW_READS} counts weight rows read (each once per product, whatever the group count),
+ * so a test can see that a batched step shares the reads.
+ */
+public final class RowStream {
+    private RowStream() {}
+
+    private static final VectorSpecies<Float> S = FloatVector.SPECIES_PREFERRED;
+    private static final int L = S.length();
+    private static final VectorSpecies<Integer> SI = IntVector.SPECIES_PREFERRED;
+    private static final VectorSpecies<Short> SH = ShortVector.SPECIES_PREFERRED.withShape(VectorShape.forBitSize(S.vectorBitSize() / 2));
+    private static final ByteOrder LE = ByteOrder.LITTLE_ENDIAN;
+
+    /** Activation rows dotted with one weight row per pass: 4 accumulators per weight vector loaded. */
+    static final int MR = 4;
+
+    /**
+     * Weight rows streamed from memory by the few-row products (this class and Matmul's dot tiles) since the start:
+     * a test reads it to see that one batched decoding step reads each weight row once, whatever its row count.
+     */
+    public static final java.util.concurrent.atomic.LongAdder WEIGHT_ROW_READS = new java.util.concurrent.atomic.LongAdder();
+
+    /**
+     * y[m, n] (+)= Σ_k x[m, k] · w[n, k] for m &lt; M, n &lt; w.rows(): x [M, K], y [M, N] row-major. The weight
+     * is read in its stored row order (a caller with a row order reorders the output).
+     */
+    static void xwT(float[] x, int M, WeightMatrix w, float[] y, boolean accumulate) {
+        int N = w.rows(), K = w.cols();
+        MemorySegment d = w.data();
+        // 16 chunks per thread: decoding is a stream of ~150 such products per token, and the last chunk of each
+        // leaves the other cores idle; finer chunks shorten that tail (measured on tinyllama bf16: 4 per thread
+        // 77-90 ms per token, 16 per thread 76-81; claiming a chunk costs well under a microsecond)
+        int chunks = 16 * Parallel.THREADS;
+        WEIGHT_ROW_READS.add(N);
+        switch (w.dtype()) {
+            case F32 -> Parallel.forRange(N, chunks, (lo, hi) -> {
+                float[] s = new float[MR]; // [MR] one group's sums
+                for (int n = lo; n < hi; n++)
+                    for (int m0 = 0; m0 < M; m0 += MR) {
+                        int mr = Math.min(MR, M - m0);
+                        if (mr == 1) put(y, m0 * N + n, dotF32(x, m0 * K, d, (long) n * K, K), accumulate);
+                        else {
+                            dotF32x4(x, rows(m0, mr, K), d, (long) n * K, K, s);
+                            store(y, m0, mr, N, n, s, accumulate);
+                        }
+                    }
+            });
+            case BF16 -> Parallel.forRange(N, chunks, (lo, hi) -> {
+                float[] s = new float[MR];
+                for (int n = lo; n < hi; n++)
+                    for (int m0 = 0; m0 < M; m0 += MR) {
+                        int mr = Math.min(MR, M - m0);
+                        if (mr == 1) put(y, m0 * N + n, dotBF16(x, m0 * K, d, (long) n * K, K), accumulate);
+                        else {
+                            dotBF16x4(x, rows(m0, mr, K), d, (long) n * K, K, s);
+                            store(y, m0, mr, N, n, s, accumulate);
+                        }
+                    }
+            });
+            case F16 -> Parallel.forRange(N, chunks, (lo, hi) -> {
+                float[] s = new float[MR];
+                for (int n = lo; n < hi; n++)
+                    for (int m0 = 0; m0 < M; m0 += MR) {
+                        int mr = Math.min(MR, M - m0);
+                        if (mr == 1) put(y, m0 * N + n, dotF16(x, m0 * K, d, (long) n * K, K), accumulate);
+                        else {
+                            dotF16x4(x, rows(m0, mr, K), d, (long) n * K, K, s);
+                            store(y, m0, mr, N, n, s, accumulate);
+                        }
+                    }
+            });
+            default -> { // a block type: its format's dots, decoding each block once per group
+                BlockFormat f = w.dtype().format();
+                long rowBytes = w.dtype().bytes(K);
+                Parallel.forRange(N, chunks, (lo, hi) -> {
+                    float[] s = new float[MR];
+                    for (int n = lo; n < hi; n++)
+                        for (int m0 = 0; m0 < M; m0 += MR) {
+                            int mr = Math.min(MR, M - m0);
+                            if (mr == 1) put(y, m0 * N + n, f.dot(x, m0 * K, d, n * rowBytes, K), accumulate);
+                            else {
+                                f.dot4(x, rows(m0, mr, K), d, n * rowBytes, K, s);
+                                store(y, m0, mr, N, n, s, accumulate);
+                            }
+                        }
+                });
+            }
+        }
+    }
+
+    /**
+     * The offsets in x of a group's activation rows m0 .. m0 + mr − 1 (a per-thread array of MR), rows past mr
+     * repeating the last: their sums are computed and dropped, so the loop is always the 4-row one.
+     */
+    static int[] rows(int m0, int mr, int K) {
+        int[] o = ROWS.get();
+        for (int i = 0; i < MR; i++) o[i] = (m0 + Math.min(i, mr - 1)) * K;
+        return o;
+    }
+
+    private static final ThreadLocal<int[]> ROWS = ThreadLocal.withInitial(() -> new int[MR]);
+
+    private static void store(float[] y, int m0, int mr, int N, int n, float[] s, boolean accumulate) {
+        for (int i = 0; i < mr; i++) put(y, (m0 + i) * N + n, s[i], accumulate);
+    }
+
+    private static void put(float[] y, int i, float v, boolean accumulate) {
+        y[i] = accumulate ? y[i] + v : v;
+    }
+
+    // One-row dots (a single sequence): two accumulators, so consecutive fmas do not wait on each other.
+
+    static float dotF32(float[] x, int xo, MemorySegment d, long e, int K) {
+        FloatVector s0 = FloatVector.zero(S), s1 = s0;
+        int k = 0;
+        for (int ub = K - 2 * L; k <= ub; k += 2 * L) {
+            s0 = FloatVector.fromMemorySegment(S, d, (e + k) * 4, LE).fma(FloatVector.fromArray(S, x, xo + k), s0);
+            s1 = FloatVector.fromMemorySegment(S, d, (e + k + L) * 4, LE).fma(FloatVector.fromArray(S, x, xo + k + L), s1);
+        }
+        float s = Vec.sum(s0.add(s1));
+        for (; k < K; k++) s += x[xo + k] * d.getAtIndex(WeightMatrix.F32, e + k);
+        return s;
+    }
+
+    /** BF16 weights: widen to 32 bits and shift into the upper half of an fp32 (exact). */
+    static float dotBF16(float[] x, int xo, MemorySegment d, long e, int K) {
+        FloatVector s0 = FloatVector.zero(S), s1 = s0;
+        int k = 0;
+        for (int ub = K - 2 * L; k <= ub; k += 2 * L) {
+            s0 = bf16(d, e + k).fma(FloatVector.fromArray(S, x, xo + k), s0);
+            s1 = bf16(d, e + k + L).fma(FloatVector.fromArray(S, x, xo + k + L), s1);
+        }
+        float s = Vec.sum(s0.add(s1));
+        for (; k < K; k++) s += x[xo + k] * DType.bf16ToFloat(d.getAtIndex(WeightMatrix.I16, e + k));
+        return s;
+    }
+
+    static float dotF16(float[] x, int xo, MemorySegment d, long e, int K) {
+        FloatVector s0 = FloatVector.zero(S);
+        int k = 0;
+        for (int ub = K - L; k <= ub; k += L) s0 = f16(d, e + k).fma(FloatVector.fromArray(S, x, xo + k), s0);
+        float s = Vec.sum(s0);
+        for (; k < K; k++) s += x[xo + k] * Float.float16ToFloat(d.getAtIndex(WeightMatrix.I16, e + k));
+        return s;
+    }
+
+    // Four-row dots: one weight vector loaded and converted, four fmas.
+
+    static void dotF32x4(float[] x, int[] r, MemorySegment d, long e, int K, float[] out) {
+        int x0 = r[0], x1 = r[1], x2 = r[2], x3 = r[3];
+        FloatVector s0 = FloatVector.zero(S), s1 = s0, s2 = s0, s3 = s0;
+        int k = 0;
+        for (int ub = K - L; k <= ub; k += L) {
+            FloatVector w = FloatVector.fromMemorySegment(S, d, (e + k) * 4, LE);
+            s0 = w.fma(FloatVector.fromArray(S, x, x0 + k), s0);
+            s1 = w.fma(FloatVector.fromArray(S, x, x1 + k), s1);
+            s2 = w.fma(FloatVector.fromArray(S, x, x2 + k), s2);
+            s3 = w.fma(FloatVector.fromArray(S, x, x3 + k), s3);
+        }
+        sums(out, s0, s1, s2, s3);
+        for (; k < K; k++) tail(x, r, k, d.getAtIndex(WeightMatrix.F32, e + k), out);
+    }
+
+    static void dotBF16x4(float[] x, int[] r, MemorySegment d, long e, int K, float[] out) {
+        int x0 = r[0], x1 = r[1], x2 = r[2], x3 = r[3];
+        FloatVector s0 = FloatVector.zero(S), s1 = s0, s2 = s0, s3 = s0;
+        int k = 0;
+        for (int ub = K - L; k <= ub; k += L) {
+            FloatVector w = bf16(d, e + k);
+            s0 = w.fma(FloatVector.fromArray(S, x, x0 + k), s0);
+            s1 = w.fma(FloatVector.fromArray(S, x, x1 + k), s1);
+            s2 = w.fma(FloatVector.fromArray(S, x, x2 + k), s2);
+            s3 = w.fma(FloatVector.fromArray(S, x, x3 + k), s3);
+        }
+        sums(out, s0, s1, s2, s3);
+        for (; k < K; k++) tail(x, r, k, DType.bf16ToFloat(d.getAtIndex(WeightMatrix.I16, e + k)), out);
+    }
+
+    static void dotF16x4(float[] x, int[] r, MemorySegment d, long e, int K, float[] out) {
+        int x0 = r[0], x1 = r[1], x2 = r[2], x3 = r[3];
+        FloatVector s0 = FloatVector.zero(S), s1 = s0, s2 = s0, s3 = s0;
+        int k = 0;
+        for (int ub = K - L; k <= ub; k += L) {
+            FloatVector w = f16(d, e + k);
+            s0 = w.fma(FloatVector.fromArray(S, x, x0 + k), s0);
+            s1 = w.fma(FloatVector.fromArray(S, x, x1 + k), s1);
+            s2 = w.fma(FloatVector.fromArray(S, x, x2 + k), s2);
+            s3 = w.fma(FloatVector.fromArray(S, x, x3 + k), s3);
+        }
+        sums(out, s0, s1, s2, s3);
+        for (; k < K; k++) tail(x, r, k, Float.float16ToFloat(d.getAtIndex(WeightMatrix.I16, e + k)), out);
+    }
+
+    static void sums(float[] out, FloatVector s0, FloatVector s1, FloatVector s2, FloatVector s3) {
+        out[0] = Vec.sum(s0);
+        out[1] = Vec.sum(s1);
+        out[2] = Vec.sum(s2);
+        out[3] = Vec.sum(s3);
+    }
+
+    private static void tail(float[] x, int[] r, int k, float w, float[] out) {
+        for (int i = 0; i < MR; i++) out[i] += x[r[i] + k] * w;
+    }
+
+    /** L bf16 weights from element e as fp32: widened, shifted into the upper half. */
+    private static FloatVector bf16(MemorySegment d, long e) {
+        IntVector b = (IntVector) ShortVector.fromMemorySegment(SH, d, e * 2, LE).convertShape(VectorOperators.S2I, SI, 0);
+        return b.lanewise(VectorOperators.LSHL, 16).reinterpretAsFloats();
+    }
+
+    /** L f16 weights from element e as fp32, exactly (as Matmul.toFloats converts them). */
+    private static FloatVector f16(MemorySegment d, long e) {
+        IntVector h = (IntVector) ShortVector.fromMemorySegment(SH, d, e * 2, LE).convertShape(VectorOperators.S2I, SI, 0);
+        IntVector em = h.and(0x7fff).lanewise(VectorOperators.LSHL, 13);
+        IntVector f = em.reinterpretAsFloats().mul(0x1p112f).reinterpretAsInts()
+                .lanewise(VectorOperators.OR, 0x7f800000, em.compare(VectorOperators.GE, 0x0f800000));
+        return f.or(h.and(0x8000).lanewise(VectorOperators.LSHL, 16)).reinterpretAsFloats();
+    }
+}
