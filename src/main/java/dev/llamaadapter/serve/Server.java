@@ -152,8 +152,8 @@ public final class Server implements AutoCloseable {
      * Counters since start: requests admitted, refused with 429, finished, cancelled (client gone, a page's
      * stop, or the server stopping), failed (a step failed); tokens; decoding steps; the largest batch decoded;
      * requests now waiting or running; connections refused for the cap per client. Now: the KV cache slots,
-     * those decoding and the sequences waiting for one; tokens generated per second over the last minute;
-     * seconds since start.
+     * those decoding and the sequences waiting for one; tokens generated per second over the last minute
+     * (over the time since start while that is shorter, {@link Throughput}); seconds since start.
      */
     public record Stats(long admitted, long rejected, long completed, long cancelled, long failed, long promptTokens, long completionTokens,
                         long steps, long maxBatch, int inFlight, long refusedConnections, int slots, int slotsInUse, int queued,

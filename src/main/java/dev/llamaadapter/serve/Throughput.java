@@ -14,9 +14,11 @@ final class Throughput {
     private final AtomicLongArray counts = new AtomicLongArray(SECONDS); // [60] tokens in that second
     private final AtomicLongArray stamps = new AtomicLongArray(SECONDS); // [60] the epoch second each bucket counts
     private final LongSupplier clockMillis;
+    private final long startMillis;
 
     Throughput(LongSupplier clockMillis) {
         this.clockMillis = clockMillis;
+        this.startMillis = clockMillis.getAsLong();
     }
 
     Throughput() {
@@ -33,10 +35,14 @@ final class Throughput {
         counts.addAndGet(i, tokens);
     }
 
-    /** Tokens per second over the last 60 seconds (the current second included). */
+    /**
+     * Tokens per second over the last 60 seconds (the current second included), or over the time since
+     * start while that is shorter (at least a second), so that a young server's rate is not diluted.
+     */
     double perSecond() {
-        long now = clockMillis.getAsLong() / 1000, sum = 0;
+        long nowMillis = clockMillis.getAsLong(), now = nowMillis / 1000, sum = 0;
         for (int i = 0; i < SECONDS; i++) if (now - stamps.get(i) < SECONDS) sum += counts.get(i);
-        return sum / (double) SECONDS;
+        double window = Math.clamp((nowMillis - startMillis) / 1000.0, 1.0, SECONDS);
+        return sum / window;
     }
 }
