@@ -62,6 +62,7 @@ public final class ServeCommand implements Callable<Integer> {
             System.err.printf("serving %s (%s) and %d adapter(s) on http://%s:%d/v1 (%d slots x %d positions, queue %d%s)%s%n",
                     server.baseModelId(), base.shape(), server.adapters().list().size(), host, bound, slots, ctx, queue,
                     apiKey == null ? "" : ", API key required", apiKey != null || admin ? "; admin endpoints on" : "; admin endpoints off");
+            System.err.printf("playground: open http://%s:%d/ in a browser%n", host.contains(":") ? "[" + host + "]" : host, bound);
             server.join();
             return 0;
         }

@@ -17,8 +17,11 @@ import java.util.concurrent.ConcurrentHashMap;
  * Thread-safe: requests may look adapters up while others are loaded or unloaded.
  */
 public final class AdapterRegistry {
-    /** A loaded adapter under its name. */
-    public record Entry(String name, Path path, PreparedPrompts prompts, java.util.Map<String, String> metadata) {}
+    /**
+     * A loaded adapter under its name; layers and parameters are the trainable prompts' (L, and L·K·D plus
+     * the gates), kept because only the prepared keys and values stay in memory.
+     */
+    public record Entry(String name, Path path, PreparedPrompts prompts, java.util.Map<String, String> metadata, int layers, long parameters) {}
 
     private final BaseModel base;
     private final Transformer model;
@@ -34,7 +37,7 @@ public final class AdapterRegistry {
         if (name == null || name.isBlank() || name.contains("/") && name.equals(base.dir().toString()))
             throw new IllegalArgumentException("adapter name '" + name + "' is not usable");
         AdapterFile.Adapter a = dev.llamaadapter.adapter.AdapterFormats.read(file, base, null); // native, PEFT or official .pth
-        Entry e = new Entry(name, file, model.prepare(a.prompts()), a.metadata());
+        Entry e = new Entry(name, file, model.prepare(a.prompts()), a.metadata(), a.prompts().adapterLayers, a.prompts().parameterCount());
         entries.put(name, e);
         return e;
     }

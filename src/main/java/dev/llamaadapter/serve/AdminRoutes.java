@@ -45,8 +45,9 @@ final class AdminRoutes {
         access.check(req);
     }
 
+    /** The models served, each adapter with its details ({@link ModelCatalog#details}). */
     ObjectNode list() {
-        return models.list();
+        return models.list(true);
     }
 
     JsonNode stats() {

@@ -7,6 +7,8 @@ import dev.llamaadapter.generate.AdapterRegistry;
 
 import java.util.ArrayList;
 import java.util.List;
+import java.util.Map;
+import java.util.TreeMap;
 
 /**
  * The models served, as OpenAI's model objects: the base under its id, then every adapter with the base
@@ -40,12 +42,56 @@ final class ModelCatalog {
     }
 
     ObjectNode list() {
+        return list(false);
+    }
+
+    /**
+     * The models served; with details (the admin listing), each adapter also carries an {@code adapter}
+     * object: what the page's Adapters view shows.
+     */
+    ObjectNode list(boolean details) {
         ObjectNode list = json.createObjectNode().put("object", "list");
         ArrayNode data = list.putArray("data");
         data.add(object(baseId, null, null));
-        for (AdapterRegistry.Entry e : registry.list()) if (!e.name().equals(baseId)) data.add(object(e));
+        for (AdapterRegistry.Entry e : registry.list()) {
+            if (e.name().equals(baseId)) continue;
+            ObjectNode m = object(e);
+            if (details) m.set("adapter", details(e));
+            data.add(m);
+        }
         return list;
     }
+
+    /**
+     * An adapter's shape and provenance: format, adapter_len K, adapter_layers L (the top L of the base's
+     * layers), gate activation, trainable parameters, bytes held once prepared, the template it was trained
+     * with when the file says so, and the training summary (the {@code summary.*} and {@code train.*}
+     * metadata the trainer writes). The base's fingerprint and sketch are left out: long, and for machines.
+     */
+    ObjectNode details(AdapterRegistry.Entry e) {
+        Map<String, String> meta = e.metadata();
+        ObjectNode d = json.createObjectNode();
+        d.put("format", meta.getOrDefault("format", "native"));
+        d.put("adapter_len", e.prompts().adapterLen);
+        d.put("adapter_layers", e.layers());
+        d.put("first_layer", e.prompts().firstLayer);
+        d.put("gate_activation", meta.get("gate_activation"));
+        d.put("parameters", e.parameters());
+        d.put("bytes", e.prompts().bytes());
+        String template = null;
+        for (String k : TEMPLATE_KEYS) if (template == null) template = meta.get(k);
+        d.put("template", template);
+        ObjectNode summary = d.putObject("training");
+        new TreeMap<>(meta).forEach((k, v) -> {
+            if (k.startsWith("summary.")) summary.put(k.substring("summary.".length()), v);
+            else if (k.startsWith("train.") && !TEMPLATE_KEYS.contains(k)) summary.put(k, v);
+            else if (k.equals("created_at") || k.equals("converted_from") || k.equals("base_model.shape")) summary.put(k, v);
+        });
+        return d;
+    }
+
+    /** Where a file may record the prompt template it was trained with (the trainer's key first). */
+    private static final List<String> TEMPLATE_KEYS = List.of("train.template", "template", "chat_template");
 
     /** The model object of id, or a 404 listing what is served. */
     ObjectNode get(String id) {

@@ -64,6 +64,16 @@ final class Scheduler {
         }
     }
 
+    /** Sequences waiting for a slot plus those decoding. */
+    int load() {
+        lock.lock();
+        try {
+            return gen.load();
+        } finally {
+            lock.unlock();
+        }
+    }
+
     /** Holds the loop between steps (tests: lets requests pile up, then decodes them in one batch). */
     void pause(boolean p) {
         lock.lock();

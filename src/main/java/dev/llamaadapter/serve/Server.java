@@ -4,7 +4,6 @@ import com.fasterxml.jackson.core.JsonProcessingException;
 import com.fasterxml.jackson.databind.DeserializationFeature;
 import com.fasterxml.jackson.databind.JsonNode;
 import com.fasterxml.jackson.databind.ObjectMapper;
-import com.fasterxml.jackson.databind.node.ObjectNode;
 import dev.llamaadapter.generate.AdapterRegistry;
 import dev.llamaadapter.generate.Generator;
 import dev.llamaadapter.generate.SamplingParams;
@@ -13,7 +12,6 @@ import dev.llamaadapter.model.PreparedPrompts;
 import dev.llamaadapter.model.Transformer;
 import dev.llamaadapter.tokenizer.Tokenizer;
 import org.eclipse.jetty.http.HttpHeader;
-import org.eclipse.jetty.io.Content;
 import org.eclipse.jetty.io.EofException;
 import org.eclipse.jetty.server.Handler;
 import org.eclipse.jetty.server.Request;
@@ -29,24 +27,17 @@ import java.nio.charset.StandardCharsets;
 import java.nio.file.Files;
 import java.nio.file.Path;
 import java.security.MessageDigest;
-import java.util.ArrayList;
 import java.util.HexFormat;
-import java.util.List;
 import java.util.Locale;
-import java.util.concurrent.BlockingQueue;
 import java.util.concurrent.CountDownLatch;
 import java.util.concurrent.RejectedExecutionException;
-import java.util.concurrent.LinkedBlockingQueue;
 import java.util.concurrent.ThreadLocalRandom;
-import java.util.concurrent.TimeUnit;
-import java.util.concurrent.atomic.AtomicInteger;
-import java.util.concurrent.atomic.AtomicLong;
 
 import static dev.llamaadapter.serve.JsonFields.bool;
 import static dev.llamaadapter.serve.JsonFields.integer;
-import static dev.llamaadapter.serve.JsonFields.longValue;
-import static dev.llamaadapter.serve.JsonFields.number;
 import static dev.llamaadapter.serve.JsonFields.text;
+import static dev.llamaadapter.serve.OpenAiRequests.includeUsage;
+import static dev.llamaadapter.serve.OpenAiRequests.refuseUnsupported;
 
 /**
  * An HTTP server with OpenAI's completion API over one base model and its adapters: the request's
@@ -56,7 +47,8 @@ import static dev.llamaadapter.serve.JsonFields.text;
  * <p>Endpoints: {@code POST /v1/completions}, {@code POST /v1/chat/completions} (both streamed as
  * server-sent events with {@code "stream": true}), {@code GET /v1/models}, {@code GET /v1/models/{id}},
  * {@code GET/POST /admin/adapters}, {@code DELETE /admin/adapters/{name}}, {@code GET /admin/stats} and
- * {@code GET /health} (the only one open without the API key). Errors are OpenAI's error objects.
+ * {@code GET /health} (open without the API key, as is the playground page at {@code /}, {@link StaticFiles}).
+ * Errors are OpenAI's error objects.
  * The admin endpoints ({@link AdminRoutes}) answer 403 unless the server has an API key or was asked for
  * them on a loopback address ({@link AdminAccess}), and load adapters only from the adapters directory
  * ({@link AdapterDirectory}).
@@ -67,6 +59,10 @@ import static dev.llamaadapter.serve.JsonFields.text;
  * connections are bounded in time and number per client ({@link ConnectionLimits}), prompts that cannot fit
  * are refused before tokenizing ({@link PromptBudget}), and a request whose client left stops decoding
  * ({@link ClientWatch}; streams find out from their writes).
+ *
+ * <p>By job: this class holds the lifecycle, the route table, the key check and the OpenAI request
+ * parsing; {@link Admission} the queue and the counters, {@link OpenAiResponses} the response schema,
+ * {@link SseWriter} streaming, {@link AdminRoutes} the admin endpoints, {@link StaticFiles} the page.
  *
  * <p>Embeddable: {@link #start(int)} binds (0 = an ephemeral port) and returns the port; {@link #stop()}
  * stops accepting, lets running requests finish (up to the drain timeout), then stops decoding.
@@ -153,12 +149,15 @@ public final class Server implements AutoCloseable {
     }
 
     /**
-     * Counters since start: requests admitted, refused with 429, finished, cancelled (client gone or
-     * stop), failed (a step failed); tokens; decoding steps; the largest batch decoded; requests now
-     * waiting or running; connections refused for the cap per client.
+     * Counters since start: requests admitted, refused with 429, finished, cancelled (client gone, a page's
+     * stop, or the server stopping), failed (a step failed); tokens; decoding steps; the largest batch decoded;
+     * requests now waiting or running; connections refused for the cap per client. Now: the KV cache slots,
+     * those decoding and the sequences waiting for one; tokens generated per second over the last minute
+     * (over the time since start while that is shorter, {@link Throughput}); seconds since start.
      */
     public record Stats(long admitted, long rejected, long completed, long cancelled, long failed, long promptTokens, long completionTokens,
-                        long steps, long maxBatch, int inFlight, long refusedConnections) {}
+                        long steps, long maxBatch, int inFlight, long refusedConnections, int slots, int slotsInUse, int queued,
+                        double tokensPerSecond, long uptimeSeconds) {}
 
     private final Tokenizer tokenizer; // null: token-id prompts only
     private final Options opt;
@@ -168,10 +167,10 @@ public final class Server implements AutoCloseable {
     private final ObjectMapper json = new ObjectMapper().enable(DeserializationFeature.FAIL_ON_TRAILING_TOKENS);
     private final ModelCatalog models;
     private final AdminRoutes admin;
-
-    private final AtomicInteger inFlight = new AtomicInteger();
-    private final AtomicLong admitted = new AtomicLong(), rejected = new AtomicLong(), completed = new AtomicLong(), cancelled = new AtomicLong(),
-            failed = new AtomicLong(), promptTokens = new AtomicLong(), completionTokens = new AtomicLong();
+    private final OpenAiResponses responses = new OpenAiResponses(json);
+    private final StaticFiles page = new StaticFiles();
+    private final Admission admission;
+    private final long startedAt = System.currentTimeMillis();
 
     private final ClientConnectionLimit connectionLimit;
     private org.eclipse.jetty.server.Server jetty;
@@ -188,6 +187,7 @@ public final class Server implements AutoCloseable {
         this.registry = new AdapterRegistry(base, model);
         this.scheduler = new Scheduler(() -> new Generator(model, tokenizer, options.slots(), options.context()), options.slots());
         this.connectionLimit = new ClientConnectionLimit(options.connections().maxPerClient());
+        this.admission = new Admission(options.queue());
         this.models = new ModelCatalog(json, baseId, registry);
         this.admin = new AdminRoutes(json, models, registry, AdapterDirectory.of(options.adapterDir()),
                 AdminAccess.of(options.host(), options.apiKey(), options.admin()), this::stats);
@@ -213,8 +213,11 @@ public final class Server implements AutoCloseable {
     }
 
     public Stats stats() {
-        return new Stats(admitted.get(), rejected.get(), completed.get(), cancelled.get(), failed.get(), promptTokens.get(), completionTokens.get(),
-                scheduler.steps.get(), scheduler.maxBatch.get(), inFlight.get(), connectionLimit.refused());
+        Admission a = admission;
+        int load = scheduler.load(), slots = opt.slots();
+        return new Stats(a.admitted.get(), a.rejected.get(), a.completed.get(), a.cancelled.get(), a.failed.get(), a.promptTokens.get(),
+                a.completionTokens.get(), scheduler.steps.get(), scheduler.maxBatch.get(), a.inFlight(), connectionLimit.refused(), slots,
+                Math.min(load, slots), Math.max(0, load - slots), a.throughput.perSecond(), (System.currentTimeMillis() - startedAt) / 1000);
     }
 
     /** Test hook: holds decoding between steps so that requests pile up. */
@@ -345,6 +348,13 @@ public final class Server implements AutoCloseable {
     private void route(Request req, Response res, Callback cb) {
         String path = Request.getPathInContext(req);
         String method = req.getMethod();
+        if (method.equals("GET") || method.equals("HEAD")) {
+            StaticFiles.File f = page.lookup(path); // the playground page: open, as it must load to ask for the key
+            if (f != null) {
+                StaticFiles.send(f, req, res, cb);
+                return;
+            }
+        }
         if (path.equals("/health")) {
             require(method, "GET");
             sendJson(res, cb, 200, json.createObjectNode().put("status", draining ? "stopping" : "ok"));
@@ -448,13 +458,6 @@ public final class Server implements AutoCloseable {
         res.write(true, ByteBuffer.wrap(bytes), cb);
     }
 
-    private ObjectNode errorBody(ApiException e) {
-        ObjectNode root = json.createObjectNode();
-        ObjectNode err = root.putObject("error");
-        err.put("message", e.getMessage()).put("type", e.type).put("param", e.param).put("code", e.code);
-        return root;
-    }
-
     private void sendError(Response res, Callback cb, ApiException e) {
         if (res.isCommitted()) {
             cb.failed(e);
@@ -463,15 +466,15 @@ public final class Server implements AutoCloseable {
         if (e.status == 401) res.getHeaders().put(HttpHeader.WWW_AUTHENTICATE, "Bearer");
         if (e.status == 429 || e.status == 503) res.getHeaders().put(HttpHeader.RETRY_AFTER, "1");
         if (e.status == 408 || e.status == 413) res.getHeaders().put(HttpHeader.CONNECTION, "close"); // the rest of the body was not read
-        sendJson(res, cb, e.status, errorBody(e));
+        sendJson(res, cb, e.status, responses.error(e));
     }
 
     // ---------------------------------------------------------------- generation
 
-    private enum Kind { COMPLETION, CHAT }
+    enum Kind { COMPLETION, CHAT }
 
     /** One generation request, checked. */
-    private record Job(Kind kind, String model, PreparedPrompts adapter, int[] prompt, SamplingParams params, boolean stream,
+    record Job(Kind kind, String model, PreparedPrompts adapter, int[] prompt, SamplingParams params, boolean stream,
                        boolean includeUsage) {}
 
     /** The adapter a request names: null for the base model. */
@@ -512,270 +515,55 @@ public final class Server implements AutoCloseable {
                 includeUsage(body)), req, res, cb);
     }
 
-    private static void refuseUnsupported(JsonNode body) {
-        JsonNode n = body.get("n");
-        if (n != null && !n.isNull() && !(n.isIntegralNumber() && n.asInt() == 1)) throw ApiException.badRequest("only n = 1 is supported", "n");
-        JsonNode bestOf = body.get("best_of");
-        if (bestOf != null && !bestOf.isNull() && !(bestOf.isIntegralNumber() && bestOf.asInt() == 1))
-            throw ApiException.badRequest("only best_of = 1 is supported", "best_of");
-        JsonNode lp = body.get("logprobs");
-        if (lp != null && !lp.isNull() && !(lp.isBoolean() && !lp.asBoolean()) && !(lp.isNumber() && lp.asInt() == 0))
-            throw ApiException.badRequest("'logprobs' is not supported", "logprobs");
-        for (String f : new String[]{"presence_penalty", "frequency_penalty"}) {
-            JsonNode v = body.get(f);
-            if (v != null && !v.isNull() && !(v.isNumber() && v.asDouble() == 0))
-                throw ApiException.badRequest("'" + f + "' is not supported; use repetition_penalty", f);
-        }
-        JsonNode bias = body.get("logit_bias");
-        if (bias != null && !bias.isNull() && !bias.isEmpty()) throw ApiException.badRequest("'logit_bias' is not supported", "logit_bias");
-    }
-
-    private static boolean includeUsage(JsonNode body) {
-        JsonNode so = body.get("stream_options");
-        return so != null && so.isObject() && so.path("include_usage").asBoolean(false);
-    }
-
-    /** A completion prompt: a string (BOS added; refused early when it cannot fit) or an array of token ids (used as given). */
+    /** A completion's prompt ({@link OpenAiRequests#completionPrompt}). */
     private int[] completionPrompt(JsonNode p) {
-        if (p == null || p.isNull()) throw ApiException.badRequest("'prompt' is required", "prompt");
-        if (p.isArray() && p.size() == 1 && p.get(0).isTextual()) p = p.get(0);
-        if (p.isTextual()) {
-            if (tokenizer == null) throw ApiException.badRequest("this model has no tokenizer: give the prompt as an array of token ids", "prompt");
-            return PromptBudget.encode(tokenizer, p.asText(), opt.context(), "prompt");
-        }
-        if (p.isArray()) {
-            int[] ids = new int[p.size()];
-            for (int i = 0; i < ids.length; i++) {
-                JsonNode t = p.get(i);
-                if (!t.isIntegralNumber() || !t.canConvertToInt())
-                    throw ApiException.badRequest(t.isTextual() || t.isArray() ? "only one prompt per request is supported"
-                            : "'prompt' must be a string or an array of token ids", "prompt");
-                ids[i] = t.asInt();
-            }
-            if (ids.length == 0) throw ApiException.badRequest("'prompt' is empty", "prompt");
-            return ids;
-        }
-        throw ApiException.badRequest("'prompt' must be a string or an array of token ids", "prompt");
+        return OpenAiRequests.completionPrompt(p, tokenizer, opt.context());
     }
 
-    /** Sampling settings from the request; checks that the prompt and max tokens fit the context. */
+    /** The request's sampling settings ({@link OpenAiRequests#sampling}). */
     private SamplingParams sampling(JsonNode body, int[] prompt, int maxTokens, String maxField) {
-        int ctx = opt.context();
-        String promptField = body.has("messages") ? "messages" : "prompt";
-        if (prompt.length >= ctx) throw PromptBudget.tooLong(prompt.length, true, ctx, promptField);
-        if (maxTokens < 0) throw ApiException.badRequest(maxField + " must be >= 0, got " + maxTokens, maxField);
-        if ((long) prompt.length + maxTokens > ctx)
-            throw ApiException.badRequest("the context holds " + ctx + " tokens but " + (prompt.length + (long) maxTokens) + " were asked for ("
-                    + prompt.length + " in the prompt, " + maxTokens + " to generate): lower " + maxField, maxField, "context_length_exceeded");
-        double temperature = number(body, "temperature", 1.0);
-        double topP = number(body, "top_p", 1.0);
-        int topK = integer(body, "top_k", 0);
-        if (topK == -1) topK = 0; // vLLM's "off"
-        double rep = number(body, "repetition_penalty", 1.0);
-        long seed = body.hasNonNull("seed") ? longValue(body, "seed") : ThreadLocalRandom.current().nextLong();
-        List<String> stop = stops(body.get("stop"));
-        boolean ignoreEos = bool(body, "ignore_eos", false);
-        try {
-            return new SamplingParams(temperature, topK, topP, rep, seed, maxTokens, stop, !ignoreEos);
-        } catch (IllegalArgumentException e) {
-            String m = e.getMessage(), param = null;
-            for (String f : new String[]{"temperature", "top_k", "top_p", "repetition_penalty", "max_tokens"}) if (m.startsWith(f)) param = f;
-            if (m.contains("stop")) param = "stop";
-            if ("max_tokens".equals(param)) param = maxField;
-            throw ApiException.badRequest(m, param);
-        }
+        return OpenAiRequests.sampling(body, prompt, maxTokens, maxField, opt.context());
     }
-
-    private static List<String> stops(JsonNode s) {
-        if (s == null || s.isNull()) return List.of();
-        if (s.isTextual()) return List.of(s.asText());
-        if (s.isArray()) {
-            List<String> out = new ArrayList<>();
-            for (JsonNode x : s) {
-                if (!x.isTextual()) throw ApiException.badRequest("'stop' must be a string or a list of strings", "stop");
-                out.add(x.asText());
-            }
-            return out;
-        }
-        throw ApiException.badRequest("'stop' must be a string or a list of strings", "stop");
-    }
-
-    /** What the scheduler thread hands to a streaming request: text, then the result. */
-    private sealed interface Event {}
-
-    private record Text(String text) implements Event {}
-
-    private record End(Generator.Result result) implements Event {}
-
-    private record Failed(Throwable error) implements Event {}
 
     private void run(Job job, Request req, Response res, Callback cb) {
         if (draining) throw new ApiException(503, "server_error", "the server is shutting down", null, "server_shutting_down");
-        if (inFlight.incrementAndGet() > opt.queue()) {
-            inFlight.decrementAndGet();
-            rejected.incrementAndGet();
-            throw new ApiException(429, "rate_limit_error", "the server is busy: " + opt.queue()
-                    + " requests are already waiting or running; retry later", null, "rate_limit_exceeded");
-        }
-        BlockingQueue<Event> events = job.stream() ? new LinkedBlockingQueue<>() : null;
-        Generator.Sink sink = events == null ? null : new Generator.Sink() {
-            @Override
-            public void token(int id, String text) {
-                if (!text.isEmpty()) events.add(new Text(text));
-            }
-
-            @Override
-            public void done(Generator.Result r) {
-                events.add(new End(r));
-            }
-        };
+        admission.enter();
+        SseWriter sse = job.stream() ? new SseWriter(json, responses) : null;
         Generator.Sequence seq;
         try {
-            seq = scheduler.submit(job.prompt(), job.adapter(), job.params(), sink);
+            seq = scheduler.submit(job.prompt(), job.adapter(), job.params(), admission.counting(sse == null ? null : sse.sink()));
         } catch (IllegalArgumentException e) {
-            inFlight.decrementAndGet();
+            admission.leave();
             throw ApiException.badRequest(e.getMessage(), job.kind() == Kind.CHAT ? "messages" : "prompt");
         } catch (RuntimeException e) {
-            inFlight.decrementAndGet();
+            admission.leave();
             throw e;
         }
-        admitted.incrementAndGet();
-        seq.result.whenComplete((r, e) -> {
-            if (e != null && events != null) events.add(new Failed(e));
-            inFlight.decrementAndGet();
-            if (e != null) failed.incrementAndGet();
-            else if (r.finishReason().equals("cancelled")) cancelled.incrementAndGet();
-            else {
-                completed.incrementAndGet();
-                promptTokens.addAndGet(r.promptTokens());
-                completionTokens.addAndGet(r.tokenIds().length);
-            }
+        if (sse != null) seq.result.whenComplete((r, e) -> {
+            if (e != null) sse.failed(e);
         });
+        admission.track(seq);
         // a quiet connection is not a dead one: generating may take longer than the idle timeout (and a stop
         // shortens that timeout), so a request that waits is not failed for it; a failed connection cancels
         req.addIdleTimeoutListener(t -> false);
         req.addFailureListener(t -> seq.cancel());
         String id = (job.kind() == Kind.CHAT ? "chatcmpl-" : "cmpl-") + HexFormat.of().toHexDigits(ThreadLocalRandom.current().nextLong());
         long created = System.currentTimeMillis() / 1000;
-        if (job.stream()) stream(job, seq, events, id, created, res, cb);
-        else {
-            ClientWatch watch = new ClientWatch(req);
-            Generator.Result r = watch.await(seq);
-            if (r.finishReason().equals("cancelled")) {
-                if (watch.clientGone()) {
-                    cb.failed(new EofException("the client closed the connection")); // nobody to answer; Jetty drops the connection
-                    return;
-                }
-                throw cancelled();
-            }
-            if (watch.mustClose()) res.getHeaders().put(HttpHeader.CONNECTION, "close");
-            ObjectNode o = head(job, id, created, job.kind() == Kind.CHAT ? "chat.completion" : "text_completion");
-            ObjectNode choice = o.putArray("choices").addObject();
-            choice.put("index", 0);
-            if (job.kind() == Kind.CHAT) choice.putObject("message").put("role", "assistant").put("content", r.text());
-            else choice.put("text", r.text()).putNull("logprobs");
-            choice.put("finish_reason", finishReason(r));
-            o.set("usage", usage(r));
-            sendJson(res, cb, 200, o);
+        if (sse != null) {
+            sse.stream(job, seq, id, created, res, cb);
+            return;
         }
-    }
-
-    private static ApiException cancelled() {
-        return new ApiException(503, "server_error", "the request was cancelled (the server is stopping)", null, "cancelled");
-    }
-
-    private ObjectNode head(Job job, String id, long created, String object) {
-        return json.createObjectNode().put("id", id).put("object", object).put("created", created).put("model", job.model());
-    }
-
-    private static String finishReason(Generator.Result r) {
-        return switch (r.finishReason()) {
-            case "eos", "stop" -> "stop";
-            case "length" -> "length";
-            default -> r.finishReason();
-        };
-    }
-
-    private ObjectNode usage(Generator.Result r) {
-        int c = r.tokenIds().length;
-        return json.createObjectNode().put("prompt_tokens", r.promptTokens()).put("completion_tokens", c).put("total_tokens", r.promptTokens() + c);
-    }
-
-    /** Server-sent events: a chunk per piece of text, a last chunk with the finish reason, [DONE]. A failed write cancels. */
-    private void stream(Job job, Generator.Sequence seq, BlockingQueue<Event> events, String id, long created, Response res, Callback cb) {
-        boolean chat = job.kind() == Kind.CHAT;
-        String object = chat ? "chat.completion.chunk" : "text_completion";
-        res.setStatus(200);
-        res.getHeaders().put(HttpHeader.CONTENT_TYPE, "text/event-stream; charset=utf-8");
-        res.getHeaders().put(HttpHeader.CACHE_CONTROL, "no-cache");
-        try {
-            if (chat) {
-                ObjectNode c = head(job, id, created, object);
-                ObjectNode ch = c.putArray("choices").addObject().put("index", 0);
-                ch.putObject("delta").put("role", "assistant").put("content", "");
-                ch.putNull("finish_reason");
-                send(res, c);
+        ClientWatch watch = new ClientWatch(req);
+        Generator.Result r = watch.await(seq);
+        if (r.finishReason().equals("cancelled")) {
+            if (watch.clientGone()) {
+                cb.failed(new EofException("the client closed the connection")); // nobody to answer; Jetty drops the connection
+                return;
             }
-            List<Event> batch = new ArrayList<>();
-            Generator.Result result = null;
-            Throwable failure = null;
-            while (result == null && failure == null) {
-                batch.clear();
-                Event first = events.poll(15, TimeUnit.SECONDS);
-                if (first == null) {
-                    write(res, ": keep-alive\n\n", false); // also finds out whether the client is still there
-                    continue;
-                }
-                batch.add(first);
-                events.drainTo(batch);
-                StringBuilder text = new StringBuilder();
-                for (Event e : batch) {
-                    if (e instanceof Text t) text.append(t.text());
-                    else if (e instanceof End end) result = end.result();
-                    else if (e instanceof Failed f) failure = f.error();
-                }
-                if (!text.isEmpty()) send(res, chunk(job, id, created, object, text.toString(), null));
-            }
-            if (failure != null) send(res, errorBody(new ApiException(500, "server_error", "generation failed: " + failure, null, null)));
-            else if (result.finishReason().equals("cancelled")) send(res, errorBody(cancelled()));
-            else {
-                send(res, chunk(job, id, created, object, null, finishReason(result)));
-                if (job.includeUsage()) {
-                    ObjectNode u = head(job, id, created, object);
-                    u.putArray("choices");
-                    u.set("usage", usage(result));
-                    send(res, u);
-                }
-            }
-            write(res, "data: [DONE]\n\n", true);
-            cb.succeeded();
-        } catch (IOException e) {
-            seq.cancel(); // the client went away
-            cb.failed(e);
-        } catch (InterruptedException e) {
-            seq.cancel();
-            Thread.currentThread().interrupt();
-            cb.failed(e);
+            throw OpenAiResponses.cancelled();
         }
-    }
-
-    private ObjectNode chunk(Job job, String id, long created, String object, String text, String finish) {
-        ObjectNode c = head(job, id, created, object);
-        ObjectNode ch = c.putArray("choices").addObject().put("index", 0);
-        if (job.kind() == Kind.CHAT) {
-            ObjectNode d = ch.putObject("delta");
-            if (text != null) d.put("content", text);
-        } else ch.put("text", text == null ? "" : text).putNull("logprobs");
-        ch.put("finish_reason", finish);
-        return c;
-    }
-
-    private void send(Response res, JsonNode event) throws IOException {
-        write(res, "data: " + json.writeValueAsString(event) + "\n\n", false);
-    }
-
-    private static void write(Response res, String s, boolean last) throws IOException {
-        Content.Sink.write(res, last, ByteBuffer.wrap(s.getBytes(StandardCharsets.UTF_8)));
+        if (watch.mustClose()) res.getHeaders().put(HttpHeader.CONNECTION, "close");
+        sendJson(res, cb, 200, responses.complete(job, id, created, r));
     }
 
     @Override
