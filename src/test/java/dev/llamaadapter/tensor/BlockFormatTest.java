@@ -39,7 +39,7 @@ class BlockFormatTest {
     }
 
     @ParameterizedTest
-    @EnumSource(value = DType.class, names = {"Q8_0", "Q4_0", "Q4_K", "Q6_K"})
+    @EnumSource(value = DType.class, names = {"Q8_0", "Q4_0", "Q4_K", "Q5_K", "Q6_K"})
     void elementsAndRangesAreExactlyTheTwins(DType t) {
         Random r = new Random(t.ordinal());
         int cols = cols(t);
@@ -63,7 +63,7 @@ class BlockFormatTest {
     }
 
     @ParameterizedTest
-    @EnumSource(value = DType.class, names = {"Q8_0", "Q4_0", "Q4_K", "Q6_K"})
+    @EnumSource(value = DType.class, names = {"Q8_0", "Q4_0", "Q4_K", "Q5_K", "Q6_K"})
     void rowDotAndEveryMatmulFormMatchTheTwins(DType t) {
         Random r = new Random(100 + t.ordinal());
         int cols = cols(t);
@@ -113,7 +113,7 @@ class BlockFormatTest {
         }
     }
 
-    /** Each block type holds its format, and the geometry agrees; the K-quants are read-only. */
+    /** Each block type holds its format, and the geometry agrees; every one here can quantise. */
     @Test
     void dtypesHoldTheirFormats() {
         for (DType t : DType.values()) {
@@ -130,9 +130,8 @@ class BlockFormatTest {
         assertThat(DType.Q4_K.blockBytes).isEqualTo(144);
         assertThat(DType.Q6_K.blockBytes).isEqualTo(210);
         assertThat(DType.Q8_0.format().canQuantize()).isTrue();
-        assertThat(DType.Q4_K.format().canQuantize()).isFalse();
-        assertThatThrownBy(() -> WeightMatrix.of("w", DType.Q6_K, new float[256], 1, 256, Arena.ofAuto()))
-                .isInstanceOf(UnsupportedOperationException.class).hasMessageContaining("Q6_K");
+        assertThat(DType.Q5_K.blockBytes).isEqualTo(176);
+        for (DType t : new DType[] {DType.Q4_K, DType.Q5_K, DType.Q6_K}) assertThat(t.format().canQuantize()).as(t.name()).isTrue();
         assertThatThrownBy(() -> new WeightMatrix("blk.0.w", Arena.ofAuto().allocate(144), DType.Q4_K, 1, 128))
                 .hasMessageContaining("blk.0.w").hasMessageContaining("256");
     }
