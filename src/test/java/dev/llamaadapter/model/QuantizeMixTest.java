@@ -162,6 +162,40 @@ class QuantizeMixTest {
         assumeTrue(python, "no /usr/bin/python3 with llama.cpp's gguf-py: types checked, values not compared with gguf-py");
     }
 
+    /**
+     * stories260K (rows of 64 and 172, none whole 256-blocks) to q4_k_m: llama-quantize's fallbacks (Q5_0, the
+     * head Q8_0, F16 for rows of 172), with Q5_0 written as the nearest type this project can write until it
+     * has a Q5_0 quantizer, and notes that say so; the file still runs close to the F32 model.
+     */
+    @Test
+    void rowsThatAreNotWholeSuperBlocksFallBackAsLlamaQuantizeDoes(@TempDir Path tmp) throws Exception {
+        Path out = tmp.resolve("s.q4_k_m.gguf");
+        java.io.ByteArrayOutputStream buf = new java.io.ByteArrayOutputStream();
+        java.io.PrintStream old = System.out;
+        System.setOut(new java.io.PrintStream(buf, true, StandardCharsets.UTF_8));
+        try {
+            assertThat(GgufExportTest.quantize("quantize", "--model", GgufExportTest.DIR.resolve("hf").toString(), "--to", "q4_k_m", "--out", out.toString())).isZero();
+        } finally {
+            System.setOut(old);
+        }
+        String said = buf.toString(StandardCharsets.UTF_8);
+        System.out.print(said);
+        assertThat(said).contains("as Q5_0 instead of Q4_K (rows of 64, not whole 256-element blocks; llama-quantize's fallback)")
+                .contains("as F16 instead of Q4_K (rows of 172").contains("as Q8_0 instead of Q4_K (rows of 64");
+        if (QuantMix.writable(GgmlType.Q5_0) != GgmlType.Q5_0) assertThat(said).contains("as Q8_0 where llama-quantize writes Q5_0");
+        try (GgufFile f = GgufFile.open(out)) {
+            assertThat(f.tensor("blk.0.attn_q.weight").type()).isEqualTo(QuantMix.writable(GgmlType.Q5_0));
+            assertThat(f.tensor("blk.2.attn_v.weight").type()).as("raised to Q6_K, which falls back to Q8_0").isEqualTo(GgmlType.Q8_0);
+            assertThat(f.tensor("blk.0.ffn_down.weight").type()).isEqualTo(GgmlType.F16);
+            assertThat(f.tensor("token_embd.weight").type()).as("tied head").isEqualTo(GgmlType.Q8_0);
+        }
+        int[] ids = ModelFormatsGreedyTest.expected();
+        try (BaseModel hf = BaseModel.open(GgufExportTest.DIR.resolve("hf")); BaseModel m = BaseModel.open(out)) {
+            GgufExportTest.Closeness c = GgufExportTest.compare(GgufExportTest.logits(hf, ids, 200), GgufExportTest.logits(m, ids, 200), 200, 512);
+            assertThat(c.top1Agreement()).isGreaterThanOrEqualTo(0.9);
+        }
+    }
+
     /** gguf-py's dequantized values of every tensor of a file, as raw little-endian fp32 files DIR/NAME.f32. */
     static void gguf_py(Path gguf, Path dir) throws Exception {
         Files.createDirectories(dir);
