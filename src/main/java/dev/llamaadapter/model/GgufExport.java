@@ -8,6 +8,7 @@ import dev.llamaadapter.io.gguf.GgufTokenizer;
 import dev.llamaadapter.io.gguf.GgufValue;
 import dev.llamaadapter.io.gguf.GgufWriter;
 import dev.llamaadapter.tensor.DType;
+import dev.llamaadapter.tensor.Parallel;
 import dev.llamaadapter.tensor.Quant;
 import dev.llamaadapter.tensor.WeightMatrix;
 import dev.llamaadapter.tokenizer.Tokenizer;
@@ -27,16 +28,9 @@ import java.util.TreeMap;
 /**
  * Writes an open base model as a GGUF file that llama.cpp's conventions describe and {@link BaseModel#open}
  * reads back: llama.cpp tensor names, q/k rows in the interleaved-RoPE order GGUF uses, config and
- * tokenizer metadata. Weight types, like llama.cpp's quantiser:
- * <ul>
- * <li>the seven 2-D projections of every layer in the target type (Q8_0, Q4_0, or F32/F16/BF16 for a plain
- * conversion); a projection whose rows are not whole 32-element blocks (e.g. stories260K's down_proj, 172
- * columns) keeps its source float type (F32 if the source was quantised, which cannot happen: quantised
- * rows are always whole blocks);</li>
- * <li>token embedding and output head: Q8_0 whenever the target is a block type (Q4_0 costs too much
- * accuracy there; llama.cpp likewise keeps the head at a higher precision), else the target type;</li>
- * <li>norm weights: F32.</li>
- * </ul>
+ * tokenizer metadata. Weight types: a {@link QuantMix} chooses each matrix's (as llama-quantize does for the
+ * same target: Q6_K heads, Q6_K attn_v/ffn_down in some layers of the _M mixes, fallbacks for rows that are not
+ * whole blocks); norm weights stay F32.
  * Rows already in the wanted type are copied byte for byte; others are dequantised to fp32 and encoded
  * one row at a time, so memory stays at one row plus a write buffer. The file is written atomically.
  */
@@ -46,26 +40,18 @@ public final class GgufExport {
     /** What was written: tensor counts per ggml type, the size, whether the tokenizer went in, and notes. */
     public record Summary(Path file, long bytes, Map<String, Integer> tensorsByType, boolean tokenizer, List<String> notes) {}
 
-    /** llama.cpp's general.file_type (llama_ftype) for a target type. */
-    static int fileType(DType t) {
-        return switch (t) {
-            case F32 -> 0;
-            case F16 -> 1;
-            case Q4_0 -> 2;
-            case Q8_0 -> 7;
-            case BF16 -> 32;
-            default -> throw new IllegalArgumentException("cannot write weights as " + t);
-        };
+    /** Every matrix as {@code target} where llama-quantize's mix for that type allows (see {@link QuantMix#of}). */
+    public static Summary write(BaseModel base, DType target, Path out) throws IOException {
+        return write(base, QuantMix.of(target), out);
     }
 
-    public static Summary write(BaseModel base, DType target, Path out) throws IOException {
-        if (!target.isWeightType()) throw new IllegalArgumentException("cannot write weights as " + target);
+    public static Summary write(BaseModel base, QuantMix mix, Path out) throws IOException {
         LlamaConfig c = base.config();
         if (!c.arch().isPlainLlama()) // the writer knows llama.cpp's llama architecture only: biases, norms or scaling would be dropped
             throw new IllegalArgumentException(base.dir() + ": " + c.arch().describe() + ": quantize writes GGUF files of plain LLaMA models only so far");
         LlamaWeights w = base.weights();
         List<String> notes = new ArrayList<>();
-        Map<String, List<String>> keptAs = new LinkedHashMap<>(); // "F32, 172 columns" -> tensor names
+        Map<String, List<String>> keptAs = new LinkedHashMap<>(); // "F16 instead of Q4_0 (rows of 172 ...)" -> tensor names
         Map<String, GgufValue> md = new LinkedHashMap<>();
         boolean tokenizer;
         if (base.source() instanceof GgufSource g) {
@@ -89,8 +75,8 @@ public final class GgufExport {
         Map<String, GgufValue> cfg = new LinkedHashMap<>();
         ModelFiles.putGguf(c, null, cfg);
         md.putAll(cfg);
-        md.put("general.file_type", GgufValue.uint32(fileType(target)));
-        if (target.isQuantized()) md.put("general.quantization_version", GgufValue.uint32(2));
+        md.put("general.file_type", GgufValue.uint32(mix.fileType));
+        if (mix.isQuantized()) md.put("general.quantization_version", GgufValue.uint32(2));
 
         GgufWriter gw = new GgufWriter();
         // architecture first, as llama.cpp writes it
@@ -98,27 +84,27 @@ public final class GgufExport {
         md.forEach(gw::put);
 
         Map<String, Integer> counts = new TreeMap<>();
-        DType edge = target.isQuantized() ? DType.Q8_0 : target;
-        addMatrix(gw, w.embed(), edge, null, counts, keptAs);
+        Types types = new Types(mix, c.numHiddenLayers(), !c.tieWordEmbeddings(), keptAs);
+        addMatrix(gw, w.embed(), types, null, counts);
         int hd = c.headDim();
         int[] qOrder = WeightMatrix.interleavedToHalves(c.numAttentionHeads(), hd), kOrder = WeightMatrix.interleavedToHalves(c.numKeyValueHeads(), hd);
         for (int i = 0; i < c.numHiddenLayers(); i++) {
             LlamaWeights.Layer l = w.layers()[i];
             String p = "model.layers." + i + ".";
             addVector(gw, p + "input_layernorm.weight", l.attnNorm(), counts);
-            addMatrix(gw, l.wq(), target, qOrder, counts, keptAs);
-            addMatrix(gw, l.wk(), target, kOrder, counts, keptAs);
-            addMatrix(gw, l.wv(), target, null, counts, keptAs);
-            addMatrix(gw, l.wo(), target, null, counts, keptAs);
+            addMatrix(gw, l.wq(), types, qOrder, counts);
+            addMatrix(gw, l.wk(), types, kOrder, counts);
+            addMatrix(gw, l.wv(), types, null, counts);
+            addMatrix(gw, l.wo(), types, null, counts);
             addVector(gw, p + "post_attention_layernorm.weight", l.mlpNorm(), counts);
-            addMatrix(gw, l.wGate(), target, null, counts, keptAs);
-            addMatrix(gw, l.wUp(), target, null, counts, keptAs);
-            addMatrix(gw, l.wDown(), target, null, counts, keptAs);
+            addMatrix(gw, l.wGate(), types, null, counts);
+            addMatrix(gw, l.wUp(), types, null, counts);
+            addMatrix(gw, l.wDown(), types, null, counts);
         }
         addVector(gw, "model.norm.weight", w.finalNorm(), counts);
-        if (!c.tieWordEmbeddings()) addMatrix(gw, w.head(), edge, null, counts, keptAs, "lm_head.weight");
+        if (!c.tieWordEmbeddings()) addMatrix(gw, w.head(), types, null, counts, "lm_head.weight");
         for (Map.Entry<String, List<String>> e : keptAs.entrySet())
-            notes.add(e.getValue().size() + " tensor(s) kept as " + e.getKey() + " (rows not whole " + target.blockSize + "-element blocks): "
+            notes.add(e.getValue().size() + " tensor(s) " + e.getKey() + ": "
                     + (e.getValue().size() <= 2 ? String.join(", ", e.getValue()) : e.getValue().getFirst() + " ... " + e.getValue().getLast()));
         gw.write(out);
         return new Summary(out, java.nio.file.Files.size(out), counts, tokenizer, notes);
@@ -131,56 +117,76 @@ public final class GgufExport {
         counts.merge("F32", 1, Integer::sum);
     }
 
-    private static void addMatrix(GgufWriter gw, WeightMatrix m, DType want, int[] interleaved, Map<String, Integer> counts, Map<String, List<String>> keptAs) {
-        addMatrix(gw, m, want, interleaved, counts, keptAs, m.name());
+    /**
+     * The mix's type for each matrix, and which ones differ from what the mix's base type would give and why
+     * (llama-quantize's fallbacks, and fallbacks this project cannot write yet), for the notes.
+     */
+    private record Types(QuantMix mix, int layers, boolean separateHead, Map<String, List<String>> notes) {
+        DType of(String ggufName, int cols) {
+            GgmlType chosen = mix.typeOf(ggufName, cols, layers, separateHead), t = QuantMix.writable(chosen);
+            if (mix.isQuantized() && cols % mix.base.blockSize != 0) { // llama-quantize's own fallback (it warns too)
+                String why = chosen == GgmlType.F16 && !mix.base.name().endsWith("_K") ? "llama-quantize refuses such rows for " + mix : "llama-quantize's fallback";
+                notes.computeIfAbsent("as " + chosen + " instead of " + mix.base + " (rows of " + cols + ", not whole " + mix.base.blockSize
+                        + "-element blocks; " + why + ")", k -> new ArrayList<>()).add(ggufName);
+            }
+            if (t != chosen)
+                notes.computeIfAbsent("as " + t + " where llama-quantize writes " + chosen + " (" + chosen + " cannot be written here yet)", k -> new ArrayList<>()).add(ggufName);
+            return t.dtype;
+        }
+    }
+
+    private static void addMatrix(GgufWriter gw, WeightMatrix m, Types types, int[] interleaved, Map<String, Integer> counts) {
+        addMatrix(gw, m, types, interleaved, counts, m.name());
     }
 
     /**
      * One matrix, stored row j of the file being logical row rowOf[j]: for q/k the inverse of the
      * rotate_half order, so the file holds them interleaved as GGUF does.
      */
-    private static void addMatrix(GgufWriter gw, WeightMatrix m, DType want, int[] interleaved, Map<String, Integer> counts,
-                                  Map<String, List<String>> keptAs, String hfName) {
-        DType t = want;
-        if (t.isQuantized() && m.cols() % t.blockSize != 0) {
-            t = m.dtype().isQuantized() ? DType.F32 : m.dtype();
-            keptAs.computeIfAbsent(t + ", " + m.cols() + " columns", k -> new ArrayList<>()).add(hfName);
-        }
-        final DType type = t;
+    private static void addMatrix(GgufWriter gw, WeightMatrix m, Types types, int[] interleaved, Map<String, Integer> counts, String hfName) {
+        String name = GgufNames.toGguf(hfName);
+        final DType type = types.of(name, m.cols());
         int rows = m.rows(), cols = m.cols();
         int[] rowOf = new int[rows];
         for (int j = 0; j < rows; j++) rowOf[j] = j;
         if (interleaved != null) for (int r = 0; r < rows; r++) rowOf[interleaved[r]] = r;
         long rowBytes = type.bytes(cols);
-        gw.tensor(GgufNames.toGguf(hfName), GgmlType.of(type), new long[] {cols, rows}, rowBytes * rows, out -> writeRows(out, m, type, rowOf, rowBytes));
+        gw.tensor(name, GgmlType.of(type), new long[] {cols, rows}, rowBytes * rows, out -> writeRows(out, m, type, rowOf, rowBytes));
         counts.merge(type.name(), 1, Integer::sum);
     }
 
+    /**
+     * The rows in chunks of about 1 MB: each chunk's rows are encoded in parallel (the K-quant searches cost
+     * far more than the write), then the chunk is written.
+     */
     private static void writeRows(FileChannel out, WeightMatrix m, DType type, int[] rowOf, long rowBytes) throws IOException {
         int cols = m.cols();
         int perChunk = (int) Math.max(1, (1 << 20) / rowBytes);
-        ByteBuffer buf = ByteBuffer.allocate((int) (perChunk * rowBytes)).order(ByteOrder.LITTLE_ENDIAN);
+        ByteBuffer buf = ByteBuffer.allocate((int) (perChunk * rowBytes)).order(ByteOrder.LITTLE_ENDIAN); // [perChunk, rowBytes]
         MemorySegment seg = MemorySegment.ofBuffer(buf);
-        float[] row = new float[cols];
-        int inChunk = 0;
-        for (int j = 0; j < rowOf.length; j++) {
-            long at = inChunk * rowBytes;
-            int r = rowOf[j];
-            if (m.dtype() == type) {
-                MemorySegment.copy(m.storedRowBytes(m.storedRow(r)), 0, seg, at, rowBytes);
-            } else {
-                m.row(r, row, 0);
-                switch (type) {
-                    case F32 -> { for (int c = 0; c < cols; c++) buf.putFloat((int) (at + 4L * c), row[c]); }
-                    case F16 -> { for (int c = 0; c < cols; c++) buf.putShort((int) (at + 2L * c), Float.floatToFloat16(row[c])); }
-                    case BF16 -> { for (int c = 0; c < cols; c++) buf.putShort((int) (at + 2L * c), DType.floatToBf16(row[c])); }
-                    default -> Quant.quantize(type, row, 0, cols, seg, at);
-                }
-            }
-            if (++inChunk == perChunk || j == rowOf.length - 1) {
-                AtomicFile.writeFully(out, buf.duplicate().position(0).limit((int) (inChunk * rowBytes)));
-                inChunk = 0;
-            }
+        for (int j0 = 0; j0 < rowOf.length; j0 += perChunk) {
+            int first = j0, n = Math.min(perChunk, rowOf.length - j0);
+            Parallel.forRange(n, (lo, hi) -> {
+                float[] row = new float[cols]; // [cols] one row as fp32
+                for (int j = lo; j < hi; j++) encodeRow(m, rowOf[first + j], type, row, buf, seg, j * rowBytes);
+            });
+            AtomicFile.writeFully(out, buf.duplicate().position(0).limit((int) (n * rowBytes)));
+        }
+    }
+
+    /** Row r of m, in type, at byte `at` of the chunk (absolute puts only: rows are encoded side by side). */
+    private static void encodeRow(WeightMatrix m, int r, DType type, float[] row, ByteBuffer buf, MemorySegment seg, long at) {
+        int cols = m.cols();
+        if (m.dtype() == type) {
+            MemorySegment.copy(m.storedRowBytes(m.storedRow(r)), 0, seg, at, type.bytes(cols));
+            return;
+        }
+        m.row(r, row, 0);
+        switch (type) {
+            case F32 -> { for (int c = 0; c < cols; c++) buf.putFloat((int) (at + 4L * c), row[c]); }
+            case F16 -> { for (int c = 0; c < cols; c++) buf.putShort((int) (at + 2L * c), Float.floatToFloat16(row[c])); }
+            case BF16 -> { for (int c = 0; c < cols; c++) buf.putShort((int) (at + 2L * c), DType.floatToBf16(row[c])); }
+            default -> Quant.quantize(type, row, 0, cols, seg, at);
         }
     }
 }

@@ -27,7 +27,8 @@ import static dev.llamaadapter.tensor.BlockVectors.u8;
  *                               element l of sub-block 2c is the low nibble of qs[32c + l], of 2c+1 the high one
  * element = (d·sc)·q − dmin·m   (each product rounded to fp32, as ggml and gguf-py compute it)
  * </pre>
- * Read-only here: llama-quantize writes these files.
+ * Quantising: per sub-block a weighted least-squares search for (scale, min) over levels 0 .. 15, then the
+ * 6-bit header ({@link KScales#quantize}); llama.cpp's non-imatrix method, the same round-trip error.
  */
 final class BlockQ4_K implements BlockFormat {
     static final BlockQ4_K INSTANCE = new BlockQ4_K();
@@ -39,14 +40,14 @@ final class BlockQ4_K implements BlockFormat {
     @Override public int blockElements() { return QK; }
     @Override public int blockBytes() { return BYTES; }
 
-    /** Sub-block j's 6-bit scale, from the super-block at byte b. */
+    /** Sub-block j's 6-bit scale, from the super-block at byte b (the header is {@link KScales}'). */
     private static int scale(MemorySegment d, long b, int j) {
-        return j < 4 ? u8(d, b + 4 + j) & 63 : (u8(d, b + 8 + j) & 15) | (u8(d, b + j) >>> 6) << 4;
+        return KScales.scale(d, b, j);
     }
 
     /** Sub-block j's 6-bit min. */
     private static int min(MemorySegment d, long b, int j) {
-        return j < 4 ? u8(d, b + 8 + j) & 63 : (u8(d, b + 8 + j) >>> 4) | (u8(d, b + 4 + j) >>> 6) << 4;
+        return KScales.min(d, b, j);
     }
 
     /** Byte offset (in the super-block) of the byte holding element l of sub-block j, and the nibble's shift. */
@@ -129,5 +130,24 @@ final class BlockQ4_K implements BlockFormat {
             }
         }
         return s;
+    }
+
+    @Override
+    public boolean canQuantize() {
+        return true;
+    }
+
+    /** Levels from {@link KScales#quantize} (search fan: 21 candidates from nmax − 1 step 0.1), packed two per byte. */
+    @Override
+    public void quantize(float[] src, int so, int n, MemorySegment dst, long dstOff) {
+        if (n % QK != 0) throw new IllegalArgumentException(n + " values are not whole super-blocks of " + QK);
+        byte[] levels = new byte[QK]; // [256] one super-block's levels 0 .. 15
+        for (int blk = 0; blk < n / QK; blk++) {
+            long b = dstOff + (long) blk * BYTES;
+            KScales.quantize(src, so + blk * QK, 15, -1f, 0.1f, 20, dst, b, levels);
+            for (int j = 0; j < QK / SUB; j += 2)
+                for (int l = 0; l < SUB; l++)
+                    dst.set(BlockVectors.I8, b + quantByte(j, l), (byte) (levels[j * SUB + l] | levels[(j + 1) * SUB + l] << 4));
+        }
     }
 }

@@ -27,7 +27,9 @@ import static dev.llamaadapter.tensor.BlockVectors.u8;
  *       high = (qh[32h + l] &gt;&gt; 2g) &amp; 3
  *       q = (low | high &lt;&lt; 4) − 32,   element = (d·sc[i / 16])·q   (each product rounded to fp32)
  * </pre>
- * Read-only here: llama-quantize writes these files.
+ * Quantising: per group of 16 a weighted (x²) least-squares search for its scale over levels −32 .. 31
+ * ({@link KQuantSearch#symmetric}), then the sixteen scales as int8 multiples of d = −(largest)/128 and the
+ * levels re-rounded against the scales as stored: llama.cpp's non-imatrix method, the same round-trip error.
  */
 final class BlockQ6_K implements BlockFormat {
     static final BlockQ6_K INSTANCE = new BlockQ6_K();
@@ -114,5 +116,53 @@ final class BlockQ6_K implements BlockFormat {
                 s += groupScale(d, b, grp) * a;
             }
         return s;
+    }
+
+    @Override
+    public boolean canQuantize() {
+        return true;
+    }
+
+    @Override
+    public void quantize(float[] src, int so, int n, MemorySegment dst, long dstOff) {
+        if (n % QK != 0) throw new IllegalArgumentException(n + " values are not whole super-blocks of " + QK);
+        byte[] levels = new byte[QK];             // [256] level + 32, 0 .. 63
+        float[] scales = new float[QK / GROUP];   // [16] each group's own scale
+        for (int blk = 0; blk < n / QK; blk++) {
+            int x = so + blk * QK;
+            long b = dstOff + (long) blk * BYTES;
+            float maxScale = 0, maxAbs = 0;
+            for (int g = 0; g < QK / GROUP; g++) {
+                scales[g] = KQuantSearch.symmetric(src, x + g * GROUP, GROUP, 32, levels, g * GROUP);
+                if (Math.abs(scales[g]) > maxAbs) {
+                    maxAbs = Math.abs(scales[g]);
+                    maxScale = scales[g];
+                }
+            }
+            if (maxAbs < KQuantSearch.GROUP_EPS) { // all zero: d = 0 and any levels
+                dst.asSlice(b, BYTES).fill((byte) 0);
+                continue;
+            }
+            // the scale of largest magnitude becomes int8 −128, the only int8 without a positive twin
+            float iscale = -128f / maxScale;
+            dst.set(BlockVectors.I16, b + 208, Float.floatToFloat16(1 / iscale));
+            for (int g = 0; g < QK / GROUP; g++)
+                dst.set(I8, b + 192 + g, (byte) Math.min(127, KQuantSearch.nearest(iscale * scales[g])));
+            float dd = f16(dst, b + 208);
+            for (int g = 0; g < QK / GROUP; g++) {
+                float ds = dd * dst.get(I8, b + 192 + g);
+                if (ds == 0) continue;
+                for (int i = g * GROUP; i < (g + 1) * GROUP; i++)
+                    levels[i] = (byte) (32 + Math.max(-32, Math.min(31, KQuantSearch.nearest(src[x + i] / ds))));
+            }
+            for (int i = 0; i < 128; i++) { dst.set(I8, b + i, (byte) 0); }
+            for (int i = 0; i < 64; i++) { dst.set(I8, b + 128 + i, (byte) 0); }
+            for (int i = 0; i < QK; i++) { // element i = 128h + 32g + l: see the layout above
+                int h = i >> 7, g = (i >> 5) & 3, l = i & 31, q = levels[i];
+                long lo = b + 64 * h + 32 * (g & 1) + l, hi = b + 128 + 32 * h + l;
+                dst.set(I8, lo, (byte) (u8(dst, lo) | (q & 15) << (4 * (g >> 1))));
+                dst.set(I8, hi, (byte) (u8(dst, hi) | (q >> 4) << (2 * g)));
+            }
+        }
     }
 }

@@ -1,7 +1,7 @@
 package dev.llamaadapter.tensor;
 
 /**
- * Element types: the safetensors names, plus GGUF's block-quantised weight types Q8_0, Q4_0, Q4_K and Q6_K.
+ * Element types: the safetensors names, plus GGUF's block-quantised weight types Q8_0, Q4_0, Q4_K, Q5_K and Q6_K.
  * Frozen weights may be F32, F16, BF16 or a block type (converted to fp32 inside the kernels); the integer
  * types appear in token batches.
  *
@@ -17,6 +17,8 @@ public enum DType {
     Q4_0(BlockQ4_0.INSTANCE),
     /** GGUF Q4_K: super-blocks of 256 in 144 bytes, 4-bit quants with a 6-bit scale and min per 32 (see {@link BlockQ4_K}). */
     Q4_K(BlockQ4_K.INSTANCE),
+    /** GGUF Q5_K: super-blocks of 256 in 176 bytes, 5-bit quants with a 6-bit scale and min per 32 (see {@link BlockQ5_K}). */
+    Q5_K(BlockQ5_K.INSTANCE),
     /** GGUF Q6_K: super-blocks of 256 in 210 bytes, 6-bit quants with an int8 scale per 16 (see {@link BlockQ6_K}). */
     Q6_K(BlockQ6_K.INSTANCE);
 
@@ -48,7 +50,7 @@ public enum DType {
         return this == F32 || this == F16 || this == BF16 || format != null;
     }
 
-    /** True for the block-quantised types (Q8_0, Q4_0, Q4_K, Q6_K). */
+    /** True for the block-quantised types (Q8_0, Q4_0, Q4_K, Q5_K, Q6_K). */
     public boolean isQuantized() {
         return format != null;
     }

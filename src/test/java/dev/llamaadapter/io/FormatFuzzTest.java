@@ -214,21 +214,22 @@ class FormatFuzzTest {
     }
 
     /**
-     * A GGUF v3 file with one tensor of each K-quant the engine reads: a Q4_K [2, 256] and a Q6_K [1, 256]
+     * A GGUF v3 file with one tensor of each K-quant the engine reads: a Q4_K [2, 256], a Q6_K [1, 256] and a Q5_K [1, 256]
      * (random quants, finite scales), so mutations reach the super-block geometry and the formats' readers.
      */
     static byte[] ggufKQuants() {
         ByteBuffer b = ByteBuffer.allocate(2048).order(ByteOrder.LITTLE_ENDIAN);
-        b.putInt(GgufFile.MAGIC).putInt(3).putLong(2).putLong(1);
+        b.putInt(GgufFile.MAGIC).putInt(3).putLong(3).putLong(1);
         str(b, "general.architecture").putInt(8);
         str(b, "llama");
         str(b, "q4k.weight").putInt(2).putLong(256).putLong(2).putInt(12).putLong(0);
         str(b, "q6k.weight").putInt(2).putLong(256).putLong(1).putInt(14).putLong(288);
+        str(b, "q5k.weight").putInt(2).putLong(256).putLong(1).putInt(13).putLong(512); // after the Q6_K's 210 bytes, aligned to 32
         while (b.position() % 32 != 0) b.put((byte) 0);
         Random r = new Random(1);
-        byte[] q = new byte[2 * 144 + 210];
+        byte[] q = new byte[512 + 176]; // [Q4_K 288 | Q6_K 210 | pad 14 | Q5_K 176]
         r.nextBytes(q);
-        for (int at : new int[] {0, 2, 144, 146, 288 + 208}) { // the fp16 scales: 1/64
+        for (int at : new int[] {0, 2, 144, 146, 288 + 208, 512, 514}) { // the fp16 scales: 1/64
             q[at] = 0;
             q[at + 1] = 0x24;
         }

@@ -97,7 +97,8 @@ class GgufExportTest {
                     assertThat(f.tensor("blk.3.attn_k.weight").type()).isEqualTo(want);
                     assertThat(f.tensor("blk.3.ffn_gate.weight").type()).isEqualTo(want);
                     assertThat(f.tensor("token_embd.weight").type()).isEqualTo(GgmlType.Q8_0);
-                    assertThat(f.tensor("blk.3.ffn_down.weight").type()).as("172 columns: not whole blocks").isEqualTo(GgmlType.F32);
+                    assertThat(f.tensor("token_embd.weight").type()).as("the tied head: Q6_K, rows of 64 fall back to Q8_0").isEqualTo(GgmlType.Q8_0);
+                    assertThat(f.tensor("blk.3.ffn_down.weight").type()).as("172 columns: not whole blocks; F16, llama-quantize's last fallback").isEqualTo(GgmlType.F16);
                     assertThat(f.tensor("blk.3.ffn_norm.weight").type()).isEqualTo(GgmlType.F32);
                     Closeness c = compare(ref, logits(m, expected, 200), 200, 512);
                     int[] greedy = ModelFormatsGreedyTest.greedy(m, 200);

@@ -47,6 +47,18 @@ final class BlockTwins {
                 float d = f16(b, o) * sc, dm = f16(b, o + 2) * m;
                 return d * q - dm;
             }
+            case Q5_K: { // d, dmin, 12 scale bytes (as Q4_K), qh[32], qs[128]
+                int j = i / 32, l = i % 32;
+                int[] s = new int[12];
+                for (int k = 0; k < 12; k++) s[k] = u8(b, o + 4 + k);
+                int sc = j < 4 ? s[j] & 0x3f : (s[8 + j - 4] & 0x0f) | ((s[j - 4] >> 6) << 4);
+                int m = j < 4 ? s[4 + j] & 0x3f : (s[8 + j - 4] >> 4) | ((s[j] >> 6) << 4);
+                int qbyte = u8(b, o + 48 + (j / 2) * 32 + l);
+                int low = j % 2 == 0 ? qbyte & 15 : qbyte >> 4;
+                int fifth = (u8(b, o + 16 + l) >> j) & 1;
+                float d = f16(b, o) * sc, dm = f16(b, o + 2) * m;
+                return d * (low + 16 * fifth) - dm;
+            }
             case Q6_K: { // ql[128], qh[64], int8 scales[16], d
                 int half = i / 128, r = i % 128, g = r / 32, l = r % 32;
                 int qlByte = u8(b, o + half * 64 + (g % 2) * 32 + l);
@@ -65,7 +77,7 @@ final class BlockTwins {
     static int[] halfFields(DType t) {
         return switch (t) {
             case Q8_0, Q4_0 -> new int[] {0};
-            case Q4_K -> new int[] {0, 2};
+            case Q4_K, Q5_K -> new int[] {0, 2};
             case Q6_K -> new int[] {208};
             default -> throw new IllegalArgumentException(t.toString());
         };

@@ -5,7 +5,7 @@ import java.util.Random;
 
 /**
  * Throughput of {@link Matmul} on the block-quantised types only (a main, not a test): decoding (M = 1) and a
- * short and a long batch (the K-quants, which have no quantiser here, on random blocks), on a 2048 x 2048 weight. Run before and after a change to a block format's kernels
+ * short and a long batch (a format without a quantiser on random blocks), on a 2048 x 2048 weight. Run before and after a change to a block format's kernels
  * (the numbers in the commit message come from here):
  * <pre>
  * java --add-modules jdk.incubator.vector -cp target/classes:target/test-classes dev.llamaadapter.tensor.QuantSpeed [TYPE ...]
@@ -18,7 +18,7 @@ public final class QuantSpeed {
         Random r = new Random(7);
         float[] wv = MatmulSpeed.rand(r, 2048 * 2048); // [2048, 2048] weight values before quantising
         try (Arena arena = Arena.ofShared()) {
-            for (String name : args.length > 0 ? args : new String[] {"Q8_0", "Q4_0", "Q4_K", "Q6_K", "Q8_0", "Q4_0"}) {
+            for (String name : args.length > 0 ? args : new String[] {"Q8_0", "Q4_0", "Q4_K", "Q5_K", "Q6_K", "Q8_0", "Q4_0"}) {
                 DType t = DType.valueOf(name);
                 WeightMatrix w = t.format().canQuantize() ? WeightMatrix.of("w", t, wv, 2048, 2048, arena)
                         : BlockTwins.matrix("w", t, BlockTwins.randomBlocks(t, 2048, 2048, r), 2048, 2048, arena); // no quantiser: random blocks

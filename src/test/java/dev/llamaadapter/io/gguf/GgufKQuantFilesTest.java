@@ -106,7 +106,7 @@ class GgufKQuantFilesTest {
     }
 
     /**
-     * The standard Q4_0 mix with its Q6_K output.weight relabelled Q5_K (a type the engine lacks): refused as
+     * The standard Q4_0 mix with its Q6_K output.weight relabelled IQ2_XXS (a type the engine lacks): refused as
      * that tensor's type, listing the supported ones, not as a missing lm_head that config.json should tie.
      */
     @Test
@@ -118,11 +118,11 @@ class GgufKQuantFilesTest {
             assertThat(f.tensor("output.weight").type()).isEqualTo(GgmlType.Q6_K);
             typeAt = typeFieldOf(bytes, "output.weight", f.dataOffset());
         }
-        MemorySegment.ofArray(bytes).set(java.lang.foreign.ValueLayout.JAVA_INT_UNALIGNED.withOrder(ByteOrder.LITTLE_ENDIAN), typeAt, 13);
-        Path p = tmp.resolve("q5k-head.gguf");
+        MemorySegment.ofArray(bytes).set(java.lang.foreign.ValueLayout.JAVA_INT_UNALIGNED.withOrder(ByteOrder.LITTLE_ENDIAN), typeAt, 16);
+        Path p = tmp.resolve("iq2xxs-head.gguf");
         Files.write(p, bytes);
         assertThatThrownBy(() -> BaseModel.open(p)).isInstanceOf(IOException.class).hasMessageStartingWith(p.toString())
-                .hasMessageContaining("output.weight").hasMessageContaining("Q5_K").hasMessageContaining("not supported")
+                .hasMessageContaining("output.weight").hasMessageContaining("IQ2_XXS").hasMessageContaining("not supported")
                 .hasMessageContaining("Q4_K").hasMessageContaining("Q6_K").hasMessageNotContaining("tie_word_embeddings");
     }
 
