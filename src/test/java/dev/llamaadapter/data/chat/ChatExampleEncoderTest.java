@@ -82,6 +82,17 @@ class ChatExampleEncoderTest {
         assertThat(e.scored()).isEqualTo(e.length() - 1);
     }
 
+    /** Generation stops at each family's end-of-turn marker (Generator takes these ids), and at EOS. */
+    @ParameterizedTest(name = "{0}")
+    @CsvSource(delimiter = ';', value = {"hf-llama3_1; <|eot_id|>; 128009", "hf-qwen3; <|im_end|>; 151645", "hf-gemma3; <end_of_turn>; 106"})
+    void endOfTurnHoldsEachFamilysMarker(String name, String marker, int id) throws Exception {
+        Path dir = TOKENIZERS.resolve(name);
+        assumeTrue(Files.isRegularFile(dir.resolve("tokenizer.json")), "shared assets absent: " + dir);
+        Tokenizer tok = tokenizer(dir);
+        assertThat(tok.specialTokenId(marker)).isEqualTo(id);
+        assertThat(EndOfTurn.ids(tok, List.of(7))).contains(id, 7, tok.eosId());
+    }
+
     @org.junit.jupiter.api.Test
     void gemmasRoleRuleIsOneLineNamingTheRecord() throws Exception {
         Path dir = TOKENIZERS.resolve("hf-gemma3");
