@@ -167,6 +167,20 @@ class ChatTrainServeTest {
                 Generator.Result alone = new Generator(base.transformer(), tok, 1, 256).generate(prompt, pp, SamplingParams.greedy(6), null);
                 assertThat(o.get("choices").get(0).get("message").get("content").asText()).isEqualTo(alone.text());
 
+                // a conversation the adapter's template rejects: 400 with the template's words, no server path
+                Path gemma = Path.of("../shared/assets/tokenizers/hf-gemma3");
+                if (Files.isRegularFile(gemma.resolve("tokenizer_config.json"))) {
+                    var p = dev.llamaadapter.model.AdaptionPrompts.init(2, 2, 32, 4, GateActivation.TANH, 3);
+                    Path f = tmp.resolve("gemma-template.safetensors");
+                    dev.llamaadapter.adapter.AdapterFile.write(f, p, 2, ChatTemplate.load(gemma).metadata());
+                    server.adapters().load("gemma-template", f);
+                    var bad = client.post("/v1/chat/completions", ServeFixture.chat("gemma-template", 2, "user", "a", "user", "b"));
+                    assertThat(bad.status()).as(bad.body()).isEqualTo(400);
+                    assertThat(bad.error().get("message").asText()).isEqualTo("the adapter's chat template refuses this conversation: "
+                            + "the template raised: Conversation roles must alternate user/assistant/user/assistant/...");
+                    assertThat(bad.error().get("param").asText()).isEqualTo("messages");
+                }
+
                 // the base model has no recorded template: the Alpaca prompt, BOS first
                 var plain = client.post("/v1/chat/completions", ServeFixture.chat(server.baseModelId(), 2, "user", "Say hi to Tom.")).json();
                 assertThat(plain.get("usage").get("prompt_tokens").asInt()).isEqualTo(1 + tok.encode(PromptTemplate.prompt("Say hi to Tom.", "")).length);
