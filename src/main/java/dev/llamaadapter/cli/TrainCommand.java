@@ -28,7 +28,8 @@ import java.util.concurrent.Callable;
                 + "rendered with the model's own chat template) over a frozen base model.")
 public final class TrainCommand implements Callable<Integer> {
     @Option(names = "--model", required = true, description = "base model: a Hugging Face directory, a .gguf file or a llama2.c .bin checkpoint") Path model;
-    @Option(names = "--data", required = true, description = "instruction data: JSON array or JSON Lines of {instruction, input, output}; or problems.json with --format scienceqa") Path data;
+    @Option(names = "--data", required = true, description = "instruction data: JSON array or JSON Lines of {instruction, input, output}; problems.json with --format scienceqa; "
+            + "JSON Lines of {\"messages\": [...]} with --format chat") Path data;
     @Option(names = "--format", defaultValue = "alpaca", description = "alpaca | scienceqa | chat: JSON Lines of {\"messages\": [{\"role\", \"content\"}, ...]} "
             + "rendered with the model's chat template, only the assistant turns scored (default ${DEFAULT-VALUE})") String format;
     @Option(names = "--chat-template", paramLabel = "DIR|tokenizer_config.json", description = "chat: where the chat template is read from "
