@@ -31,6 +31,8 @@ import java.util.regex.Pattern;
  * A multimodal adapter adds visual_proj.weight [D, M·Cv], visual_proj.bias, visual_norm.weight,
  * visual_norm.bias [D] and the metadata visual_layers ("1,2,3"); text-only files read as before.
  * Per-layer gates: the metadata gates = per-layer, the same value in every head ({@link GateLayout}).
+ * An adapter trained on conversations records its chat template: the metadata chat_template (the Jinja
+ * text) and chat_template.special_tokens (JSON), read by {@link dev.llamaadapter.data.chat.ChatTemplate#fromMetadata}.
  */
 public final class AdapterFile {
     private AdapterFile() {}

@@ -1,6 +1,7 @@
 package dev.llamaadapter.cli;
 
 import dev.llamaadapter.data.PromptTemplate;
+import dev.llamaadapter.data.chat.ChatTemplate;
 import dev.llamaadapter.generate.AdapterRegistry;
 import dev.llamaadapter.generate.Generator;
 import dev.llamaadapter.generate.SamplingParams;
@@ -24,9 +25,13 @@ import java.nio.file.Files;
 import java.nio.file.Path;
 import java.util.List;
 import java.util.Locale;
+import java.util.Map;
 import java.util.concurrent.Callable;
 
-/** An interactive session: each line is an instruction, answered through the current adapter, streamed. */
+/**
+ * An interactive session: each line is an instruction (a user message), answered through the current adapter,
+ * streamed, in the prompt format the adapter was trained on (its chat template, or Alpaca's).
+ */
 @Command(name = "chat", mixinStandardHelpOptions = true, sortOptions = false,
         description = "Interactive instructions with an adapter (line editing, history). Commands: /adapter NAME|FILE|none, /adapters, /help, /quit.")
 public final class ChatCommand implements Callable<Integer> {
@@ -112,11 +117,16 @@ public final class ChatCommand implements Callable<Integer> {
                     w.flush();
                     continue;
                 }
-                int[] body = tok.encode(PromptTemplate.prompt(line, ""));
-                int[] prompt = new int[body.length + 1];
-                prompt[0] = tok.bosId();
-                System.arraycopy(body, 0, prompt, 1, body.length);
-                PreparedPrompts pp = current == null ? null : registry.get(current).prompts();
+                AdapterRegistry.Entry entry = current == null ? null : registry.get(current);
+                int[] prompt;
+                try {
+                    prompt = prompt(tok, entry, line);
+                } catch (java.io.IOException e) {
+                    w.printf("error: %s%n", e.getMessage());
+                    w.flush();
+                    continue;
+                }
+                PreparedPrompts pp = entry == null ? null : entry.prompts();
                 SamplingParams sp = new SamplingParams(temperature, 0, topP, 1, seed, maxTokens, List.of(), true);
                 try {
                     Generator.Result r = g.generate(prompt, pp, sp, (id, text) -> {
@@ -131,6 +141,20 @@ public final class ChatCommand implements Callable<Integer> {
             }
             return 0;
         }
+    }
+
+    /**
+     * A line's prompt, rendered as the adapter was trained: with the chat template it records (train --format
+     * chat; the template writes BOS itself), else BOS + the Alpaca instruction template.
+     */
+    static int[] prompt(Tokenizer tok, AdapterRegistry.Entry adapter, String line) throws java.io.IOException {
+        ChatTemplate template = adapter == null ? null : ChatTemplate.fromMetadata(adapter.metadata(), adapter.path());
+        if (template != null) return template.promptIds(tok, List.of(Map.of("role", "user", "content", line)));
+        int[] body = tok.encode(PromptTemplate.prompt(line, ""));
+        int[] prompt = new int[body.length + 1];
+        prompt[0] = tok.bosId();
+        System.arraycopy(body, 0, prompt, 1, body.length);
+        return prompt;
     }
 
     private static String name(Path p) {

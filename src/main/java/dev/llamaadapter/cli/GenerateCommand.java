@@ -4,7 +4,9 @@ import dev.llamaadapter.generate.ContextLength;
 
 import com.fasterxml.jackson.databind.ObjectMapper;
 import com.fasterxml.jackson.databind.node.ObjectNode;
+import dev.llamaadapter.adapter.AdapterFile;
 import dev.llamaadapter.adapter.AdapterFormats;
+import dev.llamaadapter.data.chat.ChatTemplate;
 import dev.llamaadapter.data.PromptTemplate;
 import dev.llamaadapter.generate.Generator;
 import dev.llamaadapter.generate.SamplingParams;
@@ -25,6 +27,7 @@ import java.nio.file.Path;
 import java.util.Arrays;
 import java.util.List;
 import java.util.Locale;
+import java.util.Map;
 import java.util.concurrent.Callable;
 
 /** Generates text from a prompt, streaming it, with or without an adapter. */
@@ -43,6 +46,8 @@ public final class GenerateCommand implements Callable<Integer> {
         @Option(names = "--prompt", description = "raw prompt text (BOS is added)") String prompt;
         @Option(names = "--prompt-ids", split = ",", description = "prompt token ids, e.g. 1,403,407 (no tokenizer needed)") int[] ids;
         @Option(names = "--instruction", description = "an instruction, wrapped in the training template (BOS added)") String instruction;
+        @Option(names = "--chat", paramLabel = "MESSAGE", description = "a user message, rendered as the adapter was trained: with the chat "
+                + "template it records (train --format chat), else in the Alpaca template as --instruction") String chat;
     }
 
     @Option(names = "--input", description = "the instruction's input (with --instruction)") String instructionInput;
@@ -78,11 +83,17 @@ public final class GenerateCommand implements Callable<Integer> {
     public Integer call() throws Exception {
         try (BaseModel base = BaseModel.open(model)) {
             Tokenizer tok = Cli.tokenizerOrNull(base);
+            AdapterFile.Adapter trained = adapter == null ? null : AdapterFormats.read(adapter, base, gateActivation);
+            ChatTemplate template = trained == null ? null : ChatTemplate.fromMetadata(trained.metadata(), adapter);
             int[] prompt;
             if (input.ids != null) prompt = input.ids;
-            else {
+            else if (input.chat != null && template != null) {
+                if (tok == null) throw new IllegalArgumentException(model + ": no tokenizer found; --chat needs one");
+                prompt = template.promptIds(tok, List.of(Map.of("role", "user", "content", input.chat))); // BOS as the template writes it
+            } else {
                 if (tok == null) throw new IllegalArgumentException(model + ": no tokenizer found; give --prompt-ids instead");
-                String text = input.prompt != null ? input.prompt : PromptTemplate.prompt(input.instruction, instructionInput);
+                String text = input.prompt != null ? input.prompt
+                        : PromptTemplate.prompt(input.chat != null ? input.chat : input.instruction, instructionInput);
                 int[] body = tok.encode(text);
                 prompt = new int[body.length + 1];
                 prompt[0] = tok.bosId() >= 0 ? tok.bosId() : 1;
@@ -90,7 +101,7 @@ public final class GenerateCommand implements Callable<Integer> {
             }
             if (instructionInput != null && input.instruction == null) throw new IllegalArgumentException("--input goes with --instruction");
             Transformer t = base.transformer();
-            AdaptionPrompts ap = adapter == null ? null : AdapterFormats.read(adapter, base, gateActivation).prompts();
+            AdaptionPrompts ap = trained == null ? null : trained.prompts();
             if (image != null && (ap == null || ap.visual == null))
                 throw new IllegalArgumentException("--image needs a multimodal adapter (with visual_proj)" + (adapter == null ? "" : ": " + adapter + " is text-only"));
             if (image != null && noImage) throw new IllegalArgumentException("--image and --no-image exclude each other");

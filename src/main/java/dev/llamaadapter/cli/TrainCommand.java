@@ -24,11 +24,16 @@ import java.util.concurrent.Callable;
 
 /** Instruction fine-tuning: Alpaca-style data in, one plug-and-play adapter file out (spec §3, §6). */
 @Command(name = "train", mixinStandardHelpOptions = true, sortOptions = false,
-        description = "Train a LLaMA-Adapter on instruction data (Alpaca JSON or JSON Lines, or ScienceQA's problems.json) over a frozen base model.")
+        description = "Train a LLaMA-Adapter on instruction data (Alpaca JSON or JSON Lines, ScienceQA's problems.json, or conversations "
+                + "rendered with the model's own chat template) over a frozen base model.")
 public final class TrainCommand implements Callable<Integer> {
     @Option(names = "--model", required = true, description = "base model: a Hugging Face directory, a .gguf file or a llama2.c .bin checkpoint") Path model;
-    @Option(names = "--data", required = true, description = "instruction data: JSON array or JSON Lines of {instruction, input, output}; or problems.json with --format scienceqa") Path data;
-    @Option(names = "--format", defaultValue = "alpaca", description = "alpaca | scienceqa (default ${DEFAULT-VALUE})") String format;
+    @Option(names = "--data", required = true, description = "instruction data: JSON array or JSON Lines of {instruction, input, output}; problems.json with --format scienceqa; "
+            + "JSON Lines of {\"messages\": [...]} with --format chat") Path data;
+    @Option(names = "--format", defaultValue = "alpaca", description = "alpaca | scienceqa | chat: JSON Lines of {\"messages\": [{\"role\", \"content\"}, ...]} "
+            + "rendered with the model's chat template, only the assistant turns scored (default ${DEFAULT-VALUE})") String format;
+    @Option(names = "--chat-template", paramLabel = "DIR|tokenizer_config.json", description = "chat: where the chat template is read from "
+            + "(default: the --tokenizer directory, else the --model directory); the adapter records it") Path chatTemplate;
     @Option(names = "--split", defaultValue = "train", description = "scienceqa: the split to train on (default ${DEFAULT-VALUE})") String split;
     @Option(names = "--pid-splits", description = "scienceqa: pid_splits.json (default: each problem's 'split' field)") Path pidSplits;
     @Option(names = "--captions", description = "scienceqa: captions.json, added to the text context") Path captions;
@@ -126,11 +131,18 @@ public final class TrainCommand implements Callable<Integer> {
                     held = null;
                 }
             }
-            default -> throw new IllegalArgumentException("--format " + format + ": alpaca or scienceqa");
+            case "chat" -> {
+                for (Object o : new Object[] {pidSplits, captions, imageRoot})
+                    if (o != null) throw new IllegalArgumentException("--pid-splits, --captions and --image-root go with --format scienceqa");
+                if (vision != null) throw new IllegalArgumentException("--vision trains on records with an image; --format chat has none");
+            }
+            default -> throw new IllegalArgumentException("--format " + format + ": alpaca, scienceqa or chat");
         }
+        if (chatTemplate != null && !format.equals("chat")) throw new IllegalArgumentException("--chat-template goes with --format chat");
         var o = new TrainingJob.Options(model, data, out, tokenizer, valFile, held, epochs, warmupEpochs, batchSize, microBatchSize,
                 lr, blr, minLr, weightDecay, clipGrad, adapterLen, adapterLayers, gateActivation(), maxSeqLen, seed, scorePrompt, !noBucket,
                 evalEvery, saveEvery, checkpoint, metrics, plot, resume, gateInit, full, reader, valReader, vision, visualLayers, lossNorm, gateSharing());
+        if (format.equals("chat")) o = o.withChatTemplate(templateSource());
         guardOutputs(o);
         guardCheckpoint(o.checkpointFile());
         ClusterTrainer.Launcher cluster = null;
@@ -142,6 +154,17 @@ public final class TrainCommand implements Callable<Integer> {
         }
         TrainingJob.run(o, System.err, resumeStep -> quiet ? new Lines() : new Bar(full ? "full" : "train"), cluster);
         return 0;
+    }
+
+    /** --chat-template, else the tokenizer's directory (--tokenizer, else --model): where tokenizer_config.json lies. */
+    private Path templateSource() {
+        if (chatTemplate != null) return chatTemplate;
+        Path from = tokenizer != null ? tokenizer : model;
+        if (java.nio.file.Files.isDirectory(from)) return from;
+        Path dir = from.toAbsolutePath().getParent();
+        if (tokenizer != null && from.getFileName().toString().endsWith(".json") && dir != null) return dir; // tokenizer.json: its config lies beside it
+        throw new IllegalArgumentException("--format chat renders with the model's chat template (tokenizer_config.json), but " + from
+                + " is a file: give the directory that holds it with --chat-template");
     }
 
     /** --gate-activation, else the recipe's: identity for --peft (PEFT applies none to its gate), tanh otherwise (the paper's). */
@@ -169,7 +192,7 @@ public final class TrainCommand implements Callable<Integer> {
     private void guardOutputs(TrainingJob.Options o) throws java.io.IOException {
         OutputGuard g = new OutputGuard().input("--model", model).input("--data", data).input("--val-data", valData)
                 .input("--tokenizer", tokenizer).input("--vision", vision).input("--pid-splits", pidSplits).input("--captions", captions)
-                .input("--image-root", imageRoot);
+                .input("--image-root", imageRoot).input("--chat-template", chatTemplate);
         if (full) g.outputDir("--out", out, TrainingJob.fullModelFiles());
         else g.output("--out", out);
         g.output("--checkpoint", o.checkpointFile()).output("--metrics", o.metricsFile()).output("--plot", o.plotFile()).check();

@@ -4,6 +4,7 @@ import dev.llamaadapter.model.KvCache;
 import dev.llamaadapter.model.PreparedPrompts;
 import dev.llamaadapter.model.Transformer;
 import dev.llamaadapter.tokenizer.StreamDecoder;
+import dev.llamaadapter.tokenizer.EndOfTurn;
 import dev.llamaadapter.tokenizer.Tokenizer;
 
 import java.util.ArrayDeque;
@@ -65,11 +66,8 @@ public final class Generator {
         // a model's vocabulary is often padded past its tokenizer's (Qwen2.5: 151,936 rows for 151,665 tokens):
         // ids the tokenizer cannot decode are never sampled
         this.sampledV = tokenizer != null && tokenizer.vocabSize() > 0 ? Math.min(V, tokenizer.vocabSize()) : V;
-        eos.addAll(model.config.eosTokenIds());
-        if (tokenizer != null) {
-            if (tokenizer.eosId() >= 0) eos.add(tokenizer.eosId());
-            if (tokenizer.eotId() >= 0) eos.add(tokenizer.eotId());
-        }
+        // every end of turn the model declares or its vocabulary marks (eos_token_id lists, <|eot_id|>, <|im_end|>, <end_of_turn>)
+        eos.addAll(EndOfTurn.ids(tokenizer, model.config.eosTokenIds()));
     }
 
     public int contextLength() {

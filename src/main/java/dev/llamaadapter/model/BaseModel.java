@@ -51,7 +51,7 @@ public record BaseModel(Path dir, LlamaConfig config, LlamaWeights weights, Tens
         Path cfgFile = dir.resolve("config.json");
         if (!Files.isRegularFile(cfgFile))
             throw new IOException(dir + ": no config.json (expected a Hugging Face LLaMA model directory)");
-        LlamaConfig config = LlamaConfig.read(cfgFile);
+        LlamaConfig config = GenerationConfig.withDeclaredEos(dir, LlamaConfig.read(cfgFile));
         TensorSource src = SafeTensorsDir.open(dir);
         return load(dir, src, () -> config);
     }

@@ -116,6 +116,12 @@ public record LlamaConfig(int hiddenSize,
                 ropeTheta, tieWordEmbeddings, torchDtype, maxPositionEmbeddings, bosTokenId, eosTokenIds, a.family().hiddenAct(), a);
     }
 
+    /** The same config stopping at these end-of-sequence ids (generation_config.json may declare more than config.json). */
+    public LlamaConfig withEosTokenIds(List<Integer> ids) {
+        return new LlamaConfig(hiddenSize, intermediateSize, numHiddenLayers, numAttentionHeads, numKeyValueHeads, vocabSize, rmsNormEps,
+                ropeTheta, tieWordEmbeddings, torchDtype, maxPositionEmbeddings, bosTokenId, ids, hiddenAct, arch);
+    }
+
     /** Width of the k and v projections: Hkv * hd. */
     public int kvDim() {
         return numKeyValueHeads * headDim();

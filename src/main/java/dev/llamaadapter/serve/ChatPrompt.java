@@ -2,13 +2,21 @@ package dev.llamaadapter.serve;
 
 import com.fasterxml.jackson.databind.JsonNode;
 import dev.llamaadapter.data.PromptTemplate;
+import dev.llamaadapter.data.chat.ChatTemplate;
+import dev.llamaadapter.data.chat.ChatTemplateException;
+import dev.llamaadapter.generate.AdapterRegistry;
+import dev.llamaadapter.tokenizer.Tokenizer;
 
 import java.util.ArrayList;
 import java.util.List;
+import java.util.Map;
 
 /**
- * How a chat conversation becomes one Alpaca instruction prompt, the only format the adapters are
- * trained on:
+ * How a chat conversation becomes the prompt of the adapter that answers it. An adapter trained on
+ * conversations (train --format chat) records its chat template ({@link ChatTemplate#METADATA}): the
+ * messages are rendered with it, with the opening of the assistant's turn, exactly as in training. Every
+ * other adapter, and the base model, was trained on Alpaca instructions, and the conversation becomes one
+ * Alpaca instruction prompt:
  * <ul>
  *   <li>the <b>last message</b> must come from the user: its content is the <b>instruction</b>;</li>
  *   <li>the <b>input</b> is, joined by a blank line: the content of every system (or developer) message,
@@ -71,6 +79,45 @@ public final class ChatPrompt {
             return sb.toString();
         }
         throw ApiException.badRequest(at + " must be a string or a list of text parts", at);
+    }
+
+    /**
+     * The adapter's chat template, or null when it records none (Alpaca adapters; entry null: the base model).
+     */
+    static ChatTemplate template(AdapterRegistry.Entry adapter) {
+        if (adapter == null) return null;
+        try {
+            return ChatTemplate.fromMetadata(adapter.metadata(), adapter.path());
+        } catch (ChatTemplateException e) {
+            throw ApiException.badRequest("adapter '" + adapter.name() + "' records a chat template that cannot be read: " + reason(e, adapter.path()), "model");
+        }
+    }
+
+    /**
+     * The token ids of a conversation's prompt: rendered with {@code template} when there is one (it writes BOS
+     * itself where the model wants one), else BOS + the Alpaca prompt ({@link #render}). A prompt that cannot fit
+     * {@code context} positions is refused before it is tokenized; a template that rejects the conversation
+     * (roles out of order...) is a 400 with its reason.
+     */
+    static int[] promptIds(List<Message> messages, ChatTemplate template, Tokenizer tokenizer, int context) {
+        if (template == null) return PromptBudget.encode(tokenizer, render(messages).text(), context, "messages");
+        List<Map<String, Object>> turns = new ArrayList<>();
+        for (Message m : messages) turns.add(Map.of("role", m.role(), "content", m.content()));
+        String text;
+        try {
+            text = template.render(Map.of("messages", turns), true);
+        } catch (ChatTemplateException e) {
+            throw ApiException.badRequest("the adapter's chat template refuses this conversation: " + reason(e, template.source()), "messages");
+        }
+        long atLeast = tokenizer.minTokens(text);
+        if (atLeast >= context) throw PromptBudget.tooLong(atLeast, false, context, "messages");
+        return tokenizer.encode(text);
+    }
+
+    /** The reason of a template error, without the server's file path. */
+    private static String reason(ChatTemplateException e, java.nio.file.Path file) {
+        String m = e.getMessage(), prefix = file + ": ";
+        return m.startsWith(prefix) ? m.substring(prefix.length()) : m;
     }
 
     /** The instruction and input of a conversation (see the class comment for the rule). */

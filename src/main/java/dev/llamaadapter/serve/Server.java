@@ -52,7 +52,7 @@ import static dev.llamaadapter.serve.OpenAiRequests.refuseUnsupported;
  * The admin endpoints ({@link AdminRoutes}) answer 403 unless the server has an API key or was asked for
  * them on a loopback address ({@link AdminAccess}), and load adapters only from the adapters directory
  * ({@link AdapterDirectory}).
- * Chat conversations are rendered into the Alpaca template as {@link ChatPrompt} describes.
+ * Chat conversations are rendered with the adapter's chat template, or into the Alpaca template, as {@link ChatPrompt} describes.
  *
  * <p>Clients that misbehave cannot hold up the others: bodies are read without a thread ({@link RequestBodies}),
  * and one over the size limit is refused with 413 before it is parsed;
@@ -506,9 +506,10 @@ public final class Server implements AutoCloseable {
         JsonNode fmt = body.get("response_format");
         if (fmt != null && !fmt.isNull() && !"text".equals(fmt.path("type").asText("text")))
             throw ApiException.badRequest("'response_format' other than text is not supported", "response_format");
-        ChatPrompt.Rendered r = ChatPrompt.render(ChatPrompt.parse(body.get("messages")));
+        List<ChatPrompt.Message> messages = ChatPrompt.parse(body.get("messages"));
         if (tokenizer == null) throw ApiException.badRequest("this model has no tokenizer: chat needs one (use /v1/completions with token ids)", "messages");
-        int[] prompt = PromptBudget.encode(tokenizer, r.text(), opt.context(), "messages");
+        // the adapter's own chat template where it was trained on one, else the Alpaca template
+        int[] prompt = ChatPrompt.promptIds(messages, ChatPrompt.template(adapter == null ? null : registry.get(model)), tokenizer, opt.context());
         String field = body.hasNonNull("max_completion_tokens") ? "max_completion_tokens" : "max_tokens";
         int maxTokens = integer(body, field, Math.max(0, opt.context() - prompt.length)); // default: up to the context
         run(new Job(Kind.CHAT, model, adapter, prompt, sampling(body, prompt, maxTokens, field), bool(body, "stream", false),

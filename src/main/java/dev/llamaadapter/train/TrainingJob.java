@@ -7,6 +7,11 @@ import dev.llamaadapter.data.ExampleEncoder;
 import dev.llamaadapter.data.Instruction;
 import dev.llamaadapter.data.InstructionFile;
 import dev.llamaadapter.data.InstructionReader;
+import dev.llamaadapter.data.chat.ChatExampleEncoder;
+import dev.llamaadapter.data.chat.ChatTemplate;
+import dev.llamaadapter.data.chat.Conversation;
+import dev.llamaadapter.data.chat.ConversationFile;
+import dev.llamaadapter.tokenizer.EndOfTurn;
 import dev.llamaadapter.model.AdaptionPrompts;
 import dev.llamaadapter.model.BaseModel;
 import dev.llamaadapter.model.GateActivation;
@@ -40,6 +45,7 @@ public final class TrainingJob {
     /**
      * Everything the command line sets. Nullable fields take the recipe's defaults. reader and valReader
      * turn --data and --val-data into records (null: Alpaca JSON / JSON Lines); lossNorm null: {@link LossNorm#TOKENS}.
+     * chatTemplate: where the chat template of --format chat is read from (null: instruction records).
      */
     public record Options(Path model, Path data, Path out, Path tokenizer, Path valData, String valSplit,
                           int epochs, double warmupEpochs, int batchSize, int microBatchSize, Double lr, double blr,
@@ -47,7 +53,33 @@ public final class TrainingJob {
                           GateActivation gateActivation, int maxSeqLen, long seed, boolean scorePrompt, boolean bucket,
                           Integer evalEvery, Integer saveEvery, Path checkpoint, Path metrics, Path plot, boolean resume,
                           double gateInitStd, boolean full, InstructionReader reader, InstructionReader valReader,
-                          Path vision, String visualLayers, LossNorm lossNorm, GateSharing gates) {
+                          Path vision, String visualLayers, LossNorm lossNorm, GateSharing gates, Path chatTemplate) {
+
+        /** Alpaca (or a reader's) records, no chat template. */
+        public Options(Path model, Path data, Path out, Path tokenizer, Path valData, String valSplit,
+                       int epochs, double warmupEpochs, int batchSize, int microBatchSize, Double lr, double blr,
+                       double minLr, double weightDecay, double clipGrad, int adapterLen, Integer adapterLayers,
+                       GateActivation gateActivation, int maxSeqLen, long seed, boolean scorePrompt, boolean bucket,
+                       Integer evalEvery, Integer saveEvery, Path checkpoint, Path metrics, Path plot, boolean resume,
+                       double gateInitStd, boolean full, InstructionReader reader, InstructionReader valReader,
+                       Path vision, String visualLayers, LossNorm lossNorm, GateSharing gates) {
+            this(model, data, out, tokenizer, valData, valSplit, epochs, warmupEpochs, batchSize, microBatchSize, lr, blr, minLr,
+                    weightDecay, clipGrad, adapterLen, adapterLayers, gateActivation, maxSeqLen, seed, scorePrompt, bucket,
+                    evalEvery, saveEvery, checkpoint, metrics, plot, resume, gateInitStd, full, reader, valReader, vision, visualLayers, lossNorm,
+                    gates, null);
+        }
+
+        /**
+         * The same options training on conversations (--format chat): --data and --val-data are JSON Lines of
+         * {"messages": [...]}, rendered with the chat template of {@code template} (a model or tokenizer directory,
+         * or its tokenizer_config.json).
+         */
+        public Options withChatTemplate(Path template) {
+            return new Options(model, data, out, tokenizer, valData, valSplit, epochs, warmupEpochs, batchSize, microBatchSize, lr, blr, minLr,
+                    weightDecay, clipGrad, adapterLen, adapterLayers, gateActivation, maxSeqLen, seed, scorePrompt, bucket,
+                    evalEvery, saveEvery, checkpoint, metrics, plot, resume, gateInitStd, full, reader, valReader, vision, visualLayers, lossNorm,
+                    gates, template);
+        }
 
         /** The default loss normalisation ({@link LossNorm#TOKENS}) and per-head gates, the paper's. */
         public Options(Path model, Path data, Path out, Path tokenizer, Path valData, String valSplit,
@@ -81,7 +113,8 @@ public final class TrainingJob {
         public Options withGates(GateSharing g) {
             return new Options(model, data, out, tokenizer, valData, valSplit, epochs, warmupEpochs, batchSize, microBatchSize, lr, blr, minLr,
                     weightDecay, clipGrad, adapterLen, adapterLayers, gateActivation, maxSeqLen, seed, scorePrompt, bucket,
-                    evalEvery, saveEvery, checkpoint, metrics, plot, resume, gateInitStd, full, reader, valReader, vision, visualLayers, lossNorm, g);
+                    evalEvery, saveEvery, checkpoint, metrics, plot, resume, gateInitStd, full, reader, valReader, vision, visualLayers, lossNorm, g,
+                    chatTemplate);
         }
 
         /** Without a vision tower: a text-only adapter, or full fine-tuning. */
@@ -138,7 +171,8 @@ public final class TrainingJob {
 
     /** Data, split, tokenization and the resolved configuration of a run over an open base model. */
     public record Prepared(TrainConfig cfg, List<Example> train, List<Example> val, List<String> empty, List<String> truncated,
-                           List<String> unscored, int stepsPerEpoch, List<Instruction> trainRecords, List<Instruction> valRecords) {}
+                           List<String> unscored, int stepsPerEpoch, List<Instruction> trainRecords, List<Instruction> valRecords,
+                           ChatTemplate chatTemplate) {}
 
     public static Prepared prepare(Options o, BaseModel base) throws IOException {
         LlamaConfig c = base.config();
@@ -147,29 +181,38 @@ public final class TrainingJob {
             throw new IOException("the tokenizer (" + (o.tokenizer() != null ? o.tokenizer() : o.model()) + ") has " + tok.vocabSize()
                     + " tokens but the model's vocab_size is " + c.vocabSize() + ": they do not belong together");
 
-        InstructionFile.Contents all = (o.reader() != null ? o.reader() : InstructionReader.ALPACA).read(o.data());
-        List<Instruction> trainRecs = new ArrayList<>(all.records()), valRecs = new ArrayList<>();
-        List<String> empty = new ArrayList<>(all.emptyOutputs());
-        if (o.valData() != null) {
-            InstructionFile.Contents v = (o.valReader() != null ? o.valReader() : InstructionReader.ALPACA).read(o.valData());
-            valRecs.addAll(v.records());
-            empty.addAll(v.emptyOutputs());
-        } else {
-            // a seeded choice of validation records; training keeps the file's order
-            int n = trainRecs.size(), nVal = valCount(o.valSplit(), n);
-            List<Integer> idx = new ArrayList<>();
-            for (int i = 0; i < n; i++) idx.add(i);
-            java.util.Collections.shuffle(idx, new Random(o.seed() ^ 0x5eed));
-            boolean[] isVal = new boolean[n];
-            for (int i = 0; i < nVal; i++) isVal[idx.get(i)] = true;
-            List<Instruction> kept = new ArrayList<>();
-            for (int i = 0; i < n; i++) (isVal[i] ? valRecs : kept).add(all.records().get(i));
-            trainRecs = kept;
-        }
-        ExampleEncoder enc = new ExampleEncoder(tok, o.maxSeqLen(), o.scorePrompt());
-        List<String> truncated = new ArrayList<>(), unscored = new ArrayList<>();
+        List<Example> train = new ArrayList<>(), val = new ArrayList<>();
+        List<String> empty = new ArrayList<>(), truncated = new ArrayList<>(), unscored = new ArrayList<>();
         List<Instruction> trainKept = new ArrayList<>(), valKept = new ArrayList<>();
-        List<Example> train = encode(enc, trainRecs, truncated, unscored, trainKept), val = encode(enc, valRecs, truncated, unscored, valKept);
+        ChatTemplate template = null;
+        if (o.chatTemplate() != null) { // --format chat: conversations through the model's own template
+            template = ChatTemplate.load(o.chatTemplate());
+            ConversationFile.Contents all = ConversationFile.read(o.data());
+            empty.addAll(all.withoutAssistant());
+            List<List<Conversation>> parts = split(all.records(), o);
+            List<Conversation> valConvs = parts.get(1);
+            if (o.valData() != null) {
+                ConversationFile.Contents v = ConversationFile.read(o.valData());
+                valConvs = v.records();
+                empty.addAll(v.withoutAssistant());
+            }
+            ChatExampleEncoder enc = new ChatExampleEncoder(template, tok, EndOfTurn.ids(tok, c.eosTokenIds()), o.maxSeqLen(), o.scorePrompt());
+            for (Conversation r : parts.get(0)) keep(enc.encode(r), train, truncated, unscored);
+            for (Conversation r : valConvs) keep(enc.encode(r), val, truncated, unscored);
+        } else {
+            InstructionFile.Contents all = (o.reader() != null ? o.reader() : InstructionReader.ALPACA).read(o.data());
+            empty.addAll(all.emptyOutputs());
+            List<List<Instruction>> parts = split(all.records(), o);
+            List<Instruction> valRecs = parts.get(1);
+            if (o.valData() != null) {
+                InstructionFile.Contents v = (o.valReader() != null ? o.valReader() : InstructionReader.ALPACA).read(o.valData());
+                valRecs = v.records();
+                empty.addAll(v.emptyOutputs());
+            }
+            ExampleEncoder enc = new ExampleEncoder(tok, o.maxSeqLen(), o.scorePrompt());
+            for (Instruction r : parts.get(0)) if (keep(enc.encode(r), train, truncated, unscored)) trainKept.add(r);
+            for (Instruction r : valRecs) if (keep(enc.encode(r), val, truncated, unscored)) valKept.add(r);
+        }
         if (train.isEmpty()) throw new IOException(o.data() + ": no training example keeps a response token within --max-seq-len " + o.maxSeqLen());
 
         int N = c.numHiddenLayers();
@@ -182,7 +225,35 @@ public final class TrainingJob {
         int spe = Trainer.stepsPerEpoch(train, cfg);
         cfg = cfg.withIntervals(o.evalEvery() != null ? o.evalEvery() : spe, o.saveEvery() != null ? o.saveEvery() : spe);
 
-        return new Prepared(cfg, train, val, empty, truncated, unscored, spe, trainKept, valKept);
+        return new Prepared(cfg, train, val, empty, truncated, unscored, spe, trainKept, valKept, template);
+    }
+
+    /**
+     * [train, validation]: without --val-data, a seeded choice of --val-split records is held out (training keeps
+     * the file's order); with it, every record trains.
+     */
+    private static <R> List<List<R>> split(List<R> records, Options o) {
+        if (o.valData() != null) return List.of(records, List.of());
+        int n = records.size(), nVal = valCount(o.valSplit(), n);
+        List<Integer> idx = new ArrayList<>();
+        for (int i = 0; i < n; i++) idx.add(i);
+        java.util.Collections.shuffle(idx, new Random(o.seed() ^ 0x5eed));
+        boolean[] isVal = new boolean[n];
+        for (int i = 0; i < nVal; i++) isVal[idx.get(i)] = true;
+        List<R> kept = new ArrayList<>(), held = new ArrayList<>();
+        for (int i = 0; i < n; i++) (isVal[i] ? held : kept).add(records.get(i));
+        return List.of(kept, held);
+    }
+
+    /** Adds an example that scores something; notes one that was cut or scores nothing. Whether it was kept. */
+    private static boolean keep(Example e, List<Example> out, List<String> truncated, List<String> unscored) {
+        if (e.truncated()) truncated.add(e.where());
+        if (e.scored() == 0) {
+            unscored.add(e.where());
+            return false;
+        }
+        out.add(e);
+        return true;
     }
 
     /** The base model's validation loss over the run's validation set, batched as the trainer does. */
@@ -255,7 +326,9 @@ public final class TrainingJob {
                         p.parameterCount(), 100.0 * p.parameterCount() / baseParams, human(baseParams));
             log.printf(Locale.ROOT, "data        %s: %,d train examples (%,d tokens), %,d validation%s%n", o.data(), train.size(), tokens, val.size(),
                     o.valData() != null ? " from " + o.valData() : "");
-            if (!empty.isEmpty()) log.printf("            %d records with an empty output skipped (first: %s)%n", empty.size(), empty.getFirst());
+            if (!empty.isEmpty()) log.printf("            %d records %s skipped (first: %s)%n", empty.size(),
+                    pr.chatTemplate() != null ? "without an assistant message" : "with an empty output", empty.getFirst());
+            if (pr.chatTemplate() != null) log.printf("chat        rendered with the chat template of %s; only assistant turns are scored%n", pr.chatTemplate().source());
             if (!truncated.isEmpty()) log.printf("            %d examples longer than --max-seq-len %d were cut (first: %s)%n", truncated.size(), o.maxSeqLen(), truncated.getFirst());
             if (!unscored.isEmpty()) log.printf("            %d examples dropped: no response token within --max-seq-len (first: %s)%n", unscored.size(), unscored.getFirst());
             log.printf(Locale.ROOT, "schedule    %d epochs × %d steps = %d steps, effective batch %d (micro %d × %d, loss %s), lr %.3g (warm-up %.3g epochs, cosine to %.3g), wd %.3g%s%n",
@@ -332,6 +405,7 @@ public final class TrainingJob {
                 meta.put(AdapterFile.BASE_FAMILY, c.arch().family().modelType());
                 meta.put(AdapterFile.BASE_SKETCH, dev.llamaadapter.model.BaseSketch.of(base).encode());
                 meta.put("base_model.path", o.model().toString());
+                if (pr.chatTemplate() != null) meta.putAll(pr.chatTemplate().metadata()); // inference renders prompts as training did
                 meta.put("summary.data", o.data().toString());
                 if (tower != null) meta.put("vision_tower.path", o.vision().toString());
                 meta.put("summary.examples", Integer.toString(train.size()));
@@ -361,21 +435,6 @@ public final class TrainingJob {
                 return new Result(o.out(), trainer.totalSteps(), baseVal, last, lastLoss, bytes, secs, List.copyOf(metrics.steps), memoryBytes);
             }
         }
-    }
-
-    private static List<Example> encode(ExampleEncoder enc, List<Instruction> recs, List<String> truncated, List<String> unscored,
-                                        List<Instruction> kept) {
-        List<Example> out = new ArrayList<>(recs.size());
-        for (Instruction r : recs) {
-            Example e = enc.encode(r);
-            if (e.truncated()) truncated.add(r.where());
-            if (e.scored() == 0) unscored.add(r.where());
-            else {
-                out.add(e);
-                kept.add(r);
-            }
-        }
-        return out;
     }
 
     /** Default visual_layers of an N-layer tower: three scales, a third, two thirds and all the way up. */

@@ -88,6 +88,49 @@ public final class ChatTemplate {
     }
 
     /**
+     * Adapter metadata keys (spec §6 style): {@code chat_template} is the Jinja text an adapter was trained with
+     * (absent: the Alpaca template), {@code chat_template.special_tokens} a JSON object of the special tokens it
+     * was rendered with ({@code {"bos_token": "<|begin_of_text|>", ...}}).
+     */
+    public static final String METADATA = "chat_template", METADATA_SPECIAL_TOKENS = "chat_template.special_tokens";
+
+    /** This template as adapter metadata ({@link #METADATA}), so that inference renders prompts as training did. */
+    public Map<String, String> metadata() {
+        try {
+            return Map.of(METADATA, template, METADATA_SPECIAL_TOKENS, new ObjectMapper().writeValueAsString(new java.util.TreeMap<>(specialTokens)));
+        } catch (com.fasterxml.jackson.core.JsonProcessingException e) {
+            throw new IllegalStateException(e);
+        }
+    }
+
+    /**
+     * The template an adapter was trained with, from its metadata, or null when it records none (an Alpaca
+     * adapter: PEFT and official files, and native files trained on Alpaca data). Errors name the adapter file.
+     */
+    public static ChatTemplate fromMetadata(Map<String, String> metadata, Path adapter) throws ChatTemplateException {
+        String text = metadata == null ? null : metadata.get(METADATA);
+        if (text == null) return null;
+        Map<String, Object> specials = new LinkedHashMap<>();
+        String tokens = metadata.get(METADATA_SPECIAL_TOKENS);
+        if (tokens != null) {
+            try {
+                JsonNode o = new ObjectMapper().readTree(tokens);
+                if (o == null || !o.isObject()) throw new ChatTemplateException(adapter, "__metadata__ " + METADATA_SPECIAL_TOKENS + " is not a JSON object");
+                for (var e : o.properties()) if (e.getValue().isTextual()) specials.put(e.getKey(), e.getValue().asText());
+            } catch (com.fasterxml.jackson.core.JsonProcessingException e) {
+                throw new ChatTemplateException(adapter, "__metadata__ " + METADATA_SPECIAL_TOKENS + " is not valid JSON: " + e.getOriginalMessage(), e);
+            }
+        }
+        return new ChatTemplate(adapter, text, specials);
+    }
+
+    /** The token ids of a prompt: the messages as the template writes them, with the opening of the assistant's turn. */
+    public int[] promptIds(dev.llamaadapter.tokenizer.Tokenizer tokenizer, java.util.List<? extends Map<String, ?>> messages) throws ChatTemplateException {
+        // the template writes BOS itself where the model wants one; none is added (apply_chat_template's tokenize=True)
+        return tokenizer.encode(render(Map.of("messages", messages), true));
+    }
+
+    /**
      * The text for a conversation: {@code variables} holds {@code messages} (and whatever else the template
      * reads: {@code tools}, {@code enable_thinking}, ...); special tokens it does not set come from the config.
      *

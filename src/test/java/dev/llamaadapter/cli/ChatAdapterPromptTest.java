@@ -1,0 +1,78 @@
+package dev.llamaadapter.cli;
+
+import com.fasterxml.jackson.databind.JsonNode;
+import com.fasterxml.jackson.databind.ObjectMapper;
+import dev.llamaadapter.adapter.AdapterFile;
+import dev.llamaadapter.data.PromptTemplate;
+import dev.llamaadapter.data.chat.ChatTemplate;
+import dev.llamaadapter.generate.AdapterRegistry;
+import dev.llamaadapter.model.AdaptionPrompts;
+import dev.llamaadapter.model.BaseModel;
+import dev.llamaadapter.model.GateActivation;
+import dev.llamaadapter.tokenizer.Tokenizer;
+import org.junit.jupiter.api.BeforeEach;
+import org.junit.jupiter.api.Test;
+import org.junit.jupiter.api.io.TempDir;
+
+import java.nio.file.Files;
+import java.nio.file.Path;
+import java.util.HashMap;
+import java.util.Map;
+
+import static org.assertj.core.api.Assertions.assertThat;
+import static org.junit.jupiter.api.Assumptions.assumeTrue;
+
+/**
+ * generate --chat and chat give an adapter the prompt it was trained on: the chat template it records, or the
+ * Alpaca template when it records none.
+ */
+class ChatAdapterPromptTest {
+    static final Path MODEL = Path.of("../shared/assets/stories260K/hf");
+    static final String TEMPLATE = "{{ bos_token }}{% for m in messages %}[{{ m.role }}] {{ m.content }}\n{% endfor %}"
+            + "{% if add_generation_prompt %}[assistant] {% endif %}";
+
+    @TempDir
+    Path tmp;
+    Path chatAdapter, alpacaAdapter;
+
+    @BeforeEach
+    void adapters() throws Exception {
+        assumeTrue(Files.isDirectory(MODEL), "../shared is absent");
+        AdaptionPrompts p = AdaptionPrompts.init(4, 3, 64, 8, GateActivation.TANH, 1);
+        Map<String, String> meta = new HashMap<>(new ChatTemplate(Path.of("t"), TEMPLATE, Map.of("bos_token", "<s>")).metadata());
+        chatAdapter = tmp.resolve("chat.safetensors");
+        AdapterFile.write(chatAdapter, p, 5, meta);
+        alpacaAdapter = tmp.resolve("alpaca.safetensors");
+        AdapterFile.write(alpacaAdapter, p, 5, Map.of());
+    }
+
+    static JsonNode generate(Path adapter, String message) throws Exception {
+        return new ObjectMapper().readTree(GenerateCommand.runForTest("--model", MODEL.toString(), "--adapter", adapter.toString(),
+                "--chat", message, "--max-tokens", "2", "--greedy", "--json", "--context", "256"));
+    }
+
+    @Test
+    void generateChatUsesTheRecordedTemplateElseAlpacas() throws Exception {
+        Tokenizer tok = Tokenizer.load(MODEL);
+        int[] templated = tok.encode("<s>[user] Tell me a story.\n[assistant] ");
+        assertThat(generate(chatAdapter, "Tell me a story.").get("prompt_tokens").asInt()).isEqualTo(templated.length);
+        int alpaca = 1 + tok.encode(PromptTemplate.prompt("Tell me a story.", "")).length;
+        assertThat(generate(alpacaAdapter, "Tell me a story.").get("prompt_tokens").asInt()).isEqualTo(alpaca);
+        assertThat(templated.length).isNotEqualTo(alpaca);
+    }
+
+    @Test
+    void chatRendersEachLineAsTheAdapterWasTrained() throws Exception {
+        try (BaseModel base = BaseModel.open(MODEL)) {
+            Tokenizer tok = base.tokenizer();
+            AdapterRegistry registry = new AdapterRegistry(base, base.transformer());
+            assertThat(ChatCommand.prompt(tok, registry.load("chat", chatAdapter), "Hi"))
+                    .isEqualTo(tok.encode("<s>[user] Hi\n[assistant] "));
+            int[] body = tok.encode(PromptTemplate.prompt("Hi", ""));
+            int[] alpaca = ChatCommand.prompt(tok, registry.load("alpaca", alpacaAdapter), "Hi");
+            assertThat(alpaca[0]).isEqualTo(tok.bosId());
+            assertThat(java.util.Arrays.copyOfRange(alpaca, 1, alpaca.length)).isEqualTo(body);
+            assertThat(ChatCommand.prompt(tok, null, "Hi")).isEqualTo(alpaca);
+        }
+    }
+}
