@@ -506,7 +506,7 @@ public final class Server implements AutoCloseable {
         JsonNode fmt = body.get("response_format");
         if (fmt != null && !fmt.isNull() && !"text".equals(fmt.path("type").asText("text")))
             throw ApiException.badRequest("'response_format' other than text is not supported", "response_format");
-        List<ChatPrompt.Message> messages = ChatPrompt.parse(body.get("messages"));
+        java.util.List<ChatPrompt.Message> messages = ChatPrompt.parse(body.get("messages"));
         if (tokenizer == null) throw ApiException.badRequest("this model has no tokenizer: chat needs one (use /v1/completions with token ids)", "messages");
         // the adapter's own chat template where it was trained on one, else the Alpaca template
         int[] prompt = ChatPrompt.promptIds(messages, ChatPrompt.template(adapter == null ? null : registry.get(model)), tokenizer, opt.context());
