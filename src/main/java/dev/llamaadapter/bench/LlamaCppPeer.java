@@ -6,6 +6,7 @@ import dev.llamaadapter.model.BaseModel;
 import dev.llamaadapter.model.GgufExport;
 import dev.llamaadapter.model.LlamaConfig;
 import dev.llamaadapter.model.LlamaWeights;
+import dev.llamaadapter.model.QuantMix;
 import dev.llamaadapter.tensor.DType;
 
 import java.io.IOException;
@@ -76,11 +77,11 @@ public final class LlamaCppPeer {
     }
 
     /**
-     * The benchmark model as GGUF of dtype t: bench's random model (seed 42) written once as an F32 Hugging Face
+     * The benchmark model as GGUF of the quantize target t (one type, or a mix such as Q4_K_M): bench's random model (seed 42) written once as an F32 Hugging Face
      * directory with Llama 2's SentencePiece vocabulary (llama.cpp needs a vocabulary; the shape's must be its
-     * 32,000 tokens), then through {@link GgufExport} as {@code quantize} writes it. Reused while it exists.
+     * 32,000 tokens), then through {@link GgufExport} as {@code quantize --to t} writes it. Reused while it exists.
      */
-    public static Path benchModel(String shape, LlamaConfig c, DType t, Path peers, Path work) throws IOException {
+    public static Path benchModel(String shape, LlamaConfig c, QuantMix t, Path peers, Path work) throws IOException {
         Path vocab = peers.resolveSibling("assets/tokenizers/llama2/tokenizer.model");
         if (c.vocabSize() != 32000)
             throw new IOException("the llama.cpp peer runs shapes with Llama 2's 32,000-token vocabulary (tinyllama), not " + c.vocabSize());

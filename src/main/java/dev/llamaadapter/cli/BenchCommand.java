@@ -70,12 +70,18 @@ public final class BenchCommand implements Callable<Integer> {
         }
     }
 
-    enum Dt { f32, bf16, f16, q8_0, q4_0 }
+    enum Dt { f32, bf16, f16, q8_0, q4_0, q4_k_m, q5_k_m, q6_k }
+
+    /** The quantize target the dtype names: one type for all weights, or llama-quantize's mix (q4_k_m, q5_k_m, q6_k). */
+    dev.llamaadapter.model.QuantMix mix() {
+        return dev.llamaadapter.model.QuantMix.parse(dtype.name());
+    }
 
     @Option(names = "--shape", defaultValue = "small", converter = ShapeConverter.class,
             description = "small | tinyllama | llama3.2-1b | qwen2.5-0.5b (default ${DEFAULT-VALUE})")
     Shape shape;
-    @Option(names = "--dtype", defaultValue = "f32", description = "weight dtype: f32 | bf16 | f16 | q8_0 | q4_0 (default ${DEFAULT-VALUE})")
+    @Option(names = "--dtype", defaultValue = "f32", description = "weight dtype: f32 | bf16 | f16 | q8_0 | q4_0, or with --generate / --serve a mix "
+            + "as quantize writes it: q4_k_m | q5_k_m | q6_k (the bench model then goes through a GGUF file) (default ${DEFAULT-VALUE})")
     Dt dtype;
     @Option(names = "--steps", description = "timed steps (default 5 for small, 3 for tinyllama)")
     Integer steps;
@@ -131,7 +137,10 @@ public final class BenchCommand implements Callable<Integer> {
         if (B < 1 || T < 1) throw new picocli.CommandLine.ParameterException(new picocli.CommandLine(this), "--batch and --seq must be positive");
         GemmBackend gemm = backend != null ? GemmBackend.use(backend) : GemmBackend.current();
         int n = steps != null ? steps : (s == Shape.small ? 5 : 3);
-        DType dt = DType.valueOf(dtype.name().toUpperCase(Locale.ROOT));
+        boolean isMix = dtype == Dt.q4_k_m || dtype == Dt.q5_k_m || dtype == Dt.q6_k;
+        if (isMix && !generate && serveClients == null)
+            throw new picocli.CommandLine.ParameterException(new picocli.CommandLine(this), "--dtype " + dtype + " is a quantize mix: bench it with --generate or --serve");
+        DType dt = isMix ? null : DType.valueOf(dtype.name().toUpperCase(Locale.ROOT));
         LlamaConfig c = s.config;
         if (generate || serveClients != null) {
             try {

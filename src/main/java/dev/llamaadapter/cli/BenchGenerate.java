@@ -8,6 +8,7 @@ import dev.llamaadapter.model.BaseModel;
 import dev.llamaadapter.model.LlamaConfig;
 import dev.llamaadapter.model.LlamaWeights;
 import dev.llamaadapter.model.PreparedPrompts;
+import dev.llamaadapter.model.QuantMix;
 import dev.llamaadapter.model.Transformer;
 import dev.llamaadapter.tensor.DType;
 import dev.llamaadapter.tensor.GemmBackend;
@@ -31,19 +32,23 @@ final class BenchGenerate {
     static final int[] BATCHES = {1, 4, 16};
 
     static int run(BenchCommand b, BenchCommand.Shape s, DType dt, int T) throws Exception {
+        QuantMix mix = b.mix();
         LlamaConfig c = s.config;
         boolean llamacpp = b.peersWanted("llamacpp");
+        // a mix of types (q4_k_m, ...) exists only as a file quantize writes: the GGUF route, peer or not
+        boolean fromFile = llamacpp || dt == null;
         long t0 = System.nanoTime();
         Path gguf = null, llamaBench = null;
         String why = null;
-        if (llamacpp) {
+        if (fromFile) {
             Path peers = Peers.locate(b.peersDir);
             try {
                 if (peers == null) throw new java.io.IOException("no peers folder (" + (b.peersDir != null ? b.peersDir : "../shared/peers") + " is absent)");
-                llamaBench = LlamaCppPeer.llamaBench(peers, b.peersWork, b.peerTimeout);
-                gguf = LlamaCppPeer.benchModel(s.toString(), c, dt, peers, b.peersWork);
+                gguf = LlamaCppPeer.benchModel(s.toString(), c, mix, peers, b.peersWork);
+                if (llamacpp) llamaBench = LlamaCppPeer.llamaBench(peers, b.peersWork, b.peerTimeout);
             } catch (java.io.IOException e) {
                 why = e.getMessage();
+                if (gguf == null && dt == null) throw new IllegalArgumentException("--dtype " + b.dtype + " needs the bench model as GGUF: " + why, e);
                 System.err.println("bench --peer llamacpp: " + why);
             }
         }
@@ -53,7 +58,7 @@ final class BenchGenerate {
             double buildS = (System.nanoTime() - t0) / 1e9;
             var f = GenerationBench.run(model, s.K, s.L, promptTokens, DECODE_STEPS, BATCHES);
             long rss = BenchCommand.peakRssMb();
-            Bound bound = bound(model, s, dt);
+            Bound bound = bound(model, s);
             LlamaCppPeer.Figures peer = llamaBench == null ? (llamacpp ? LlamaCppPeer.Figures.failed(why) : null)
                     : LlamaCppPeer.run(llamaBench, gguf, Parallel.THREADS, 3, b.peerTimeout);
             if (b.json) printJson(s, b.dtype.name(), f, rss, bound, peer, gguf);
@@ -78,7 +83,7 @@ final class BenchGenerate {
      * and one sequence's decoding are measured alternately and each round's decode rate is set against that
      * round's own bandwidth; the medians are reported. A decode step reads every layer weight and the head once.
      */
-    static Bound bound(Transformer model, BenchCommand.Shape s, DType dt) {
+    static Bound bound(Transformer model, BenchCommand.Shape s) {
         LlamaConfig c = s.config;
         long bytesPerToken = weightBytesPerToken(model.weights);
         int rounds = 5;

@@ -30,7 +30,7 @@ final class BenchServe {
             Path peers = Peers.locate(b.peersDir);
             if (peers == null) throw new IllegalArgumentException("bench --serve: give --model (no ../shared folder to take a model from)");
             model = s == BenchCommand.Shape.small ? peers.resolveSibling("assets/stories260K/stories260K.gguf")
-                    : LlamaCppPeer.benchModel(s.toString(), s.config, dt, peers, b.peersWork);
+                    : LlamaCppPeer.benchModel(s.toString(), s.config, b.mix(), peers, b.peersWork);
         }
         if (!Files.exists(model)) throw new IllegalArgumentException("bench --serve: " + model + " does not exist");
         try (BaseModel base = BaseModel.open(model)) {
