@@ -115,6 +115,43 @@ final class BlockQ4_K implements BlockFormat {
         return Vec.sum(s);
     }
 
+    /** As {@link #dot} for four activation rows: each sub-block's nibbles are widened once and used four times. */
+    @Override
+    public void dot4(float[] x, int[] r, MemorySegment d, long b, int K, float[] out) {
+        if (!QVEC) {
+            BlockFormat.super.dot4(x, r, d, b, K, out);
+            return;
+        }
+        int x0 = r[0], x1 = r[1], x2 = r[2], x3 = r[3];
+        FloatVector s0 = FloatVector.zero(S), s1 = s0, s2 = s0, s3 = s0;
+        for (int k = 0; k < K; k += QK, b += BYTES) {
+            float dd = f16(d, b), dm = f16(d, b + 2);
+            for (int j = 0; j < QK / SUB; j++) {
+                long qb = b + quantByte(j, 0);
+                int xj = k + j * SUB;
+                FloatVector z = FloatVector.zero(S);
+                FloatVector a0 = z, a1 = z, a2 = z, a3 = z, t0 = z, t1 = z, t2 = z, t3 = z;
+                for (int u = 0; u < SUB; u += L) {
+                    ByteVector v = ByteVector.fromMemorySegment(SB, d, qb + u, LE);
+                    v = (j & 1) == 0 ? v.and((byte) 15) : v.lanewise(VectorOperators.LSHR, 4);
+                    FloatVector q = (FloatVector) v.convertShape(VectorOperators.B2F, S, 0);
+                    FloatVector y0 = FloatVector.fromArray(S, x, x0 + xj + u), y1 = FloatVector.fromArray(S, x, x1 + xj + u);
+                    FloatVector y2 = FloatVector.fromArray(S, x, x2 + xj + u), y3 = FloatVector.fromArray(S, x, x3 + xj + u);
+                    a0 = q.fma(y0, a0); t0 = t0.add(y0);
+                    a1 = q.fma(y1, a1); t1 = t1.add(y1);
+                    a2 = q.fma(y2, a2); t2 = t2.add(y2);
+                    a3 = q.fma(y3, a3); t3 = t3.add(y3);
+                }
+                FloatVector sc = FloatVector.broadcast(S, dd * scale(d, b, j)), mn = FloatVector.broadcast(S, -(dm * min(d, b, j)));
+                s0 = t0.fma(mn, a0.fma(sc, s0));
+                s1 = t1.fma(mn, a1.fma(sc, s1));
+                s2 = t2.fma(mn, a2.fma(sc, s2));
+                s3 = t3.fma(mn, a3.fma(sc, s3));
+            }
+        }
+        RowStream.sums(out, s0, s1, s2, s3);
+    }
+
     private static float dotScalar(float[] x, int xo, MemorySegment d, long b, int K) {
         float s = 0;
         for (int k = 0; k < K; k += QK, b += BYTES) {

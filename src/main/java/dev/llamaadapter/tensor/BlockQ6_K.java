@@ -107,6 +107,37 @@ final class BlockQ6_K implements BlockFormat {
         return Vec.sum(s);
     }
 
+    /** As {@link #dot} for four activation rows: each group's 6-bit quants are assembled once and used four times. */
+    @Override
+    public void dot4(float[] x, int[] r, MemorySegment d, long b, int K, float[] out) {
+        if (!QVEC) {
+            BlockFormat.super.dot4(x, r, d, b, K, out);
+            return;
+        }
+        int x0 = r[0], x1 = r[1], x2 = r[2], x3 = r[3];
+        FloatVector s0 = FloatVector.zero(S), s1 = s0, s2 = s0, s3 = s0;
+        for (int k = 0; k < K; k += QK, b += BYTES) {
+            float dd = f16(d, b + 208);
+            for (int grp = 0; grp < QK / GROUP; grp++) {
+                FloatVector a0 = FloatVector.zero(S), a1 = a0, a2 = a0, a3 = a0;
+                for (int u = 0; u < GROUP; u += L) {
+                    int i = grp * GROUP + u;
+                    FloatVector q = quants(d, b, i);
+                    a0 = q.fma(FloatVector.fromArray(S, x, x0 + k + i), a0);
+                    a1 = q.fma(FloatVector.fromArray(S, x, x1 + k + i), a1);
+                    a2 = q.fma(FloatVector.fromArray(S, x, x2 + k + i), a2);
+                    a3 = q.fma(FloatVector.fromArray(S, x, x3 + k + i), a3);
+                }
+                FloatVector sc = FloatVector.broadcast(S, dd * d.get(I8, b + 192 + grp));
+                s0 = a0.fma(sc, s0);
+                s1 = a1.fma(sc, s1);
+                s2 = a2.fma(sc, s2);
+                s3 = a3.fma(sc, s3);
+            }
+        }
+        RowStream.sums(out, s0, s1, s2, s3);
+    }
+
     private static float dotScalar(float[] x, int xo, MemorySegment d, long b, int K) {
         float s = 0;
         for (int k = 0; k < K; k += QK, b += BYTES)
