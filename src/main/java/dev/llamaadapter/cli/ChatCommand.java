@@ -64,6 +64,7 @@ public final class ChatCommand implements Callable<Integer> {
         PrintWriter w = term.writer();
         try (BaseModel base = BaseModel.open(model)) {
             Tokenizer tok = Cli.tokenizerOrNull(base);
+            ChatTemplate baseTemplate = ChatTemplate.ofModel(base.dir()); // an instruct model's own; null: Alpaca for the base
             if (tok == null) throw new IllegalArgumentException(model + ": chat needs a tokenizer");
             Transformer t = base.transformer();
             AdapterRegistry registry = new AdapterRegistry(base, t);
@@ -120,7 +121,7 @@ public final class ChatCommand implements Callable<Integer> {
                 AdapterRegistry.Entry entry = current == null ? null : registry.get(current);
                 int[] prompt;
                 try {
-                    prompt = prompt(tok, entry, line);
+                    prompt = prompt(tok, entry, baseTemplate, line);
                 } catch (java.io.IOException e) {
                     w.printf("error: %s%n", e.getMessage());
                     w.flush();
@@ -145,10 +146,11 @@ public final class ChatCommand implements Callable<Integer> {
 
     /**
      * A line's prompt, rendered as the adapter was trained: with the chat template it records (train --format
-     * chat; the template writes BOS itself), else BOS + the Alpaca instruction template.
+     * chat; the template writes BOS itself), else BOS + the Alpaca instruction template; without an adapter, with
+     * the base model's own template when it has one (baseTemplate, may be null).
      */
-    static int[] prompt(Tokenizer tok, AdapterRegistry.Entry adapter, String line) throws java.io.IOException {
-        ChatTemplate template = adapter == null ? null : ChatTemplate.fromMetadata(adapter.metadata(), adapter.path());
+    static int[] prompt(Tokenizer tok, AdapterRegistry.Entry adapter, ChatTemplate baseTemplate, String line) throws java.io.IOException {
+        ChatTemplate template = adapter == null ? baseTemplate : ChatTemplate.fromMetadata(adapter.metadata(), adapter.path());
         if (template != null) return template.promptIds(tok, List.of(Map.of("role", "user", "content", line)));
         int[] body = tok.encode(PromptTemplate.prompt(line, ""));
         int[] prompt = new int[body.length + 1];

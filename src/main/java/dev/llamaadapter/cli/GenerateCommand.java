@@ -84,7 +84,8 @@ public final class GenerateCommand implements Callable<Integer> {
         try (BaseModel base = BaseModel.open(model)) {
             Tokenizer tok = Cli.tokenizerOrNull(base);
             AdapterFile.Adapter trained = adapter == null ? null : AdapterFormats.read(adapter, base, gateActivation);
-            ChatTemplate template = trained == null ? null : ChatTemplate.fromMetadata(trained.metadata(), adapter);
+            // the adapter's recorded template; without an adapter, the base model's own (an instruct model's)
+            ChatTemplate template = trained == null ? ChatTemplate.ofModel(base.dir()) : ChatTemplate.fromMetadata(trained.metadata(), adapter);
             int[] prompt;
             if (input.ids != null) prompt = input.ids;
             else if (input.chat != null && template != null) {

@@ -14,9 +14,10 @@ import java.util.Map;
 /**
  * How a chat conversation becomes the prompt of the adapter that answers it. An adapter trained on
  * conversations (train --format chat) records its chat template ({@link ChatTemplate#METADATA}): the
- * messages are rendered with it, with the opening of the assistant's turn, exactly as in training. Every
- * other adapter, and the base model, was trained on Alpaca instructions, and the conversation becomes one
- * Alpaca instruction prompt:
+ * messages are rendered with it, with the opening of the assistant's turn, exactly as in training; the base
+ * model answers with its own template when its directory declares one (an instruct model). Every other
+ * adapter was trained on Alpaca instructions, as the paper's are, and so is a base model without a template
+ * treated: the conversation becomes one Alpaca instruction prompt:
  * <ul>
  *   <li>the <b>last message</b> must come from the user: its content is the <b>instruction</b>;</li>
  *   <li>the <b>input</b> is, joined by a blank line: the content of every system (or developer) message,

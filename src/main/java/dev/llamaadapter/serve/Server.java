@@ -160,6 +160,7 @@ public final class Server implements AutoCloseable {
                         double tokensPerSecond, long uptimeSeconds) {}
 
     private final Tokenizer tokenizer; // null: token-id prompts only
+    private final dev.llamaadapter.data.chat.ChatTemplate baseTemplate; // the base model's own chat template; null: none (Alpaca)
     private final Options opt;
     private final String baseId;
     private final AdapterRegistry registry;
@@ -181,6 +182,11 @@ public final class Server implements AutoCloseable {
     /** A server over this base model; tokenizer may be null (then prompts must be token ids, and chat is refused). */
     public Server(BaseModel base, Tokenizer tokenizer, Options options) {
         this.tokenizer = tokenizer;
+        try {
+            this.baseTemplate = dev.llamaadapter.data.chat.ChatTemplate.ofModel(base.dir());
+        } catch (java.io.IOException e) {
+            throw new IllegalArgumentException(e.getMessage(), e);
+        }
         this.opt = options;
         this.baseId = options.modelId() != null ? options.modelId() : defaultId(base.dir());
         Transformer model = base.transformer();
@@ -508,8 +514,10 @@ public final class Server implements AutoCloseable {
             throw ApiException.badRequest("'response_format' other than text is not supported", "response_format");
         java.util.List<ChatPrompt.Message> messages = ChatPrompt.parse(body.get("messages"));
         if (tokenizer == null) throw ApiException.badRequest("this model has no tokenizer: chat needs one (use /v1/completions with token ids)", "messages");
-        // the adapter's own chat template where it was trained on one, else the Alpaca template
-        int[] prompt = ChatPrompt.promptIds(messages, ChatPrompt.template(adapter == null ? null : registry.get(model)), tokenizer, opt.context());
+        // the adapter's own chat template where it was trained on one, else the Alpaca template; the base model's
+        // own template (an instruct model's) when the base answers
+        dev.llamaadapter.data.chat.ChatTemplate template = adapter == null ? baseTemplate : ChatPrompt.template(registry.get(model));
+        int[] prompt = ChatPrompt.promptIds(messages, template, tokenizer, opt.context());
         String field = body.hasNonNull("max_completion_tokens") ? "max_completion_tokens" : "max_tokens";
         int maxTokens = integer(body, field, Math.max(0, opt.context() - prompt.length)); // default: up to the context
         run(new Job(Kind.CHAT, model, adapter, prompt, sampling(body, prompt, maxTokens, field), bool(body, "stream", false),

@@ -68,6 +68,16 @@ public final class RowStream {
             });
             case BF16 -> Parallel.forRange(N, chunks, (lo, hi) -> {
                 float[] s = new float[MR];
+                if (M == 1 && PAIRED && hi - lo >= 2) { // one sequence: two far-apart rows read side by side
+                    int half = (hi - lo) / 2;
+                    for (int n = lo; n < lo + half; n++) {
+                        dotBF16Pair(x, d, (long) n * K, (long) (n + half) * K, K, s);
+                        put(y, n, s[0], accumulate);
+                        put(y, n + half, s[1], accumulate);
+                    }
+                    if ((hi - lo) % 2 != 0) put(y, hi - 1, dotBF16(x, 0, d, (long) (hi - 1) * K, K), accumulate);
+                    return;
+                }
                 for (int n = lo; n < hi; n++)
                     for (int m0 = 0; m0 < M; m0 += MR) {
                         int mr = Math.min(MR, M - m0);
@@ -163,6 +173,32 @@ public final class RowStream {
         float s = Vec.sum(s0);
         for (; k < K; k++) s += x[xo + k] * Float.float16ToFloat(d.getAtIndex(WeightMatrix.I16, e + k));
         return s;
+    }
+
+    /**
+     * Whether one sequence's BF16 products read two rows side by side, from the two halves of a chunk (two memory
+     * streams per thread, more misses in flight): -Dllamaadapter.pairedRows=true|false.
+     */
+    static final boolean PAIRED = Boolean.parseBoolean(System.getProperty("llamaadapter.pairedRows", "false"));
+
+    /** out[0] = x · w[e1 ..], out[1] = x · w[e2 ..] (K BF16 weights each), each in dotBF16's order. */
+    static void dotBF16Pair(float[] x, MemorySegment d, long e1, long e2, int K, float[] out) {
+        FloatVector a0 = FloatVector.zero(S), a1 = a0, b0 = a0, b1 = a0;
+        int k = 0;
+        for (int ub = K - 2 * L; k <= ub; k += 2 * L) {
+            FloatVector x0 = FloatVector.fromArray(S, x, k), x1 = FloatVector.fromArray(S, x, k + L);
+            a0 = bf16(d, e1 + k).fma(x0, a0);
+            b0 = bf16(d, e2 + k).fma(x0, b0);
+            a1 = bf16(d, e1 + k + L).fma(x1, a1);
+            b1 = bf16(d, e2 + k + L).fma(x1, b1);
+        }
+        float sa = Vec.sum(a0.add(a1)), sb = Vec.sum(b0.add(b1));
+        for (; k < K; k++) {
+            sa += x[k] * DType.bf16ToFloat(d.getAtIndex(WeightMatrix.I16, e1 + k));
+            sb += x[k] * DType.bf16ToFloat(d.getAtIndex(WeightMatrix.I16, e2 + k));
+        }
+        out[0] = sa;
+        out[1] = sb;
     }
 
     // Four-row dots: one weight vector loaded and converted, four fmas.

@@ -20,6 +20,7 @@ import java.util.HashMap;
 import java.util.Map;
 
 import static org.assertj.core.api.Assertions.assertThat;
+import static org.assertj.core.api.Assertions.assertThatThrownBy;
 import static org.junit.jupiter.api.Assumptions.assumeTrue;
 
 /**
@@ -66,13 +67,33 @@ class ChatAdapterPromptTest {
         try (BaseModel base = BaseModel.open(MODEL)) {
             Tokenizer tok = base.tokenizer();
             AdapterRegistry registry = new AdapterRegistry(base, base.transformer());
-            assertThat(ChatCommand.prompt(tok, registry.load("chat", chatAdapter), "Hi"))
+            assertThat(ChatCommand.prompt(tok, registry.load("chat", chatAdapter), null, "Hi"))
                     .isEqualTo(tok.encode("<s>[user] Hi\n[assistant] "));
             int[] body = tok.encode(PromptTemplate.prompt("Hi", ""));
-            int[] alpaca = ChatCommand.prompt(tok, registry.load("alpaca", alpacaAdapter), "Hi");
+            int[] alpaca = ChatCommand.prompt(tok, registry.load("alpaca", alpacaAdapter), null, "Hi");
             assertThat(alpaca[0]).isEqualTo(tok.bosId());
             assertThat(java.util.Arrays.copyOfRange(alpaca, 1, alpaca.length)).isEqualTo(body);
-            assertThat(ChatCommand.prompt(tok, null, "Hi")).isEqualTo(alpaca);
+            assertThat(ChatCommand.prompt(tok, null, null, "Hi")).as("a base model without a template: Alpaca").isEqualTo(alpaca);
+            ChatTemplate own = new ChatTemplate(Path.of("t"), TEMPLATE, Map.of("bos_token", "<s>"));
+            assertThat(ChatCommand.prompt(tok, null, own, "Hi")).as("an instruct base model: its own template")
+                    .isEqualTo(tok.encode("<s>[user] Hi\n[assistant] "));
+            assertThat(ChatCommand.prompt(tok, registry.get("alpaca"), own, "Hi")).as("an Alpaca adapter keeps Alpaca").isEqualTo(alpaca);
         }
+    }
+
+    @Test
+    void aBaseModelAnswersWithTheTemplateItsDirectoryDeclares() throws Exception {
+        Path dir = Files.createDirectories(tmp.resolve("instruct"));
+        try (var files = Files.list(MODEL)) {
+            for (Path f : (Iterable<Path>) files::iterator) Files.copy(f, dir.resolve(f.getFileName()));
+        }
+        assertThat(ChatTemplate.ofModel(dir)).as("stories260K declares no template").isNull();
+        Files.writeString(dir.resolve("tokenizer_config.json"), new ObjectMapper().writeValueAsString(Map.of("chat_template", TEMPLATE, "bos_token", "<s>")));
+        Tokenizer tok = Tokenizer.load(MODEL);
+        JsonNode out = new ObjectMapper().readTree(GenerateCommand.runForTest("--model", dir.toString(), "--chat", "Tell me a story.",
+                "--max-tokens", "2", "--greedy", "--json", "--context", "256"));
+        assertThat(out.get("prompt_tokens").asInt()).isEqualTo(tok.encode("<s>[user] Tell me a story.\n[assistant] ").length);
+        Files.writeString(dir.resolve("tokenizer_config.json"), "{\"chat_template\": ");
+        assertThatThrownBy(() -> ChatTemplate.ofModel(dir)).hasMessageContaining("tokenizer_config.json").hasMessageContaining("not valid JSON");
     }
 }

@@ -61,6 +61,26 @@ public final class ChatTemplate {
         return new ChatTemplate(config, templateText(root.get("chat_template"), config), specials);
     }
 
+    /**
+     * The chat template a model directory declares (an instruct model's: tokenizer_config.json's chat_template, or
+     * chat_template.jinja), or null when it declares none (a base model, a file that is not a directory). A
+     * template that is there but cannot be read is an error naming the file.
+     */
+    public static ChatTemplate ofModel(Path dir) throws IOException {
+        if (dir == null || !Files.isDirectory(dir)) return null;
+        if (Files.isRegularFile(dir.resolve("chat_template.jinja"))) return load(dir);
+        Path config = dir.resolve("tokenizer_config.json");
+        if (!Files.isRegularFile(config)) return null;
+        JsonNode root;
+        try {
+            root = new ObjectMapper().readTree(config.toFile());
+        } catch (IOException e) {
+            throw new ChatTemplateException(config, "not valid JSON: " + e.getMessage(), e);
+        }
+        JsonNode t = root == null ? null : root.get("chat_template");
+        return t == null || t.isNull() ? null : load(dir);
+    }
+
     /** A string, or a list of {"name", "template"} of which transformers takes the one named "default". */
     private static String templateText(JsonNode t, Path config) throws ChatTemplateException {
         if (t == null || t.isNull()) throw new ChatTemplateException(config, "has no chat_template");
