@@ -24,6 +24,43 @@ final class BlockVectors {
     /** Whether the formats' vector paths run: every format's vector step (16 or 32 quants sharing a scale) is whole vectors. */
     static final boolean QVEC = SB != null;
 
+    /**
+     * Sixteen bytes, whatever S is: the 16 quant bytes of a 32-element block (Q4_1, Q5_0, Q5_1, IQ4_NL) or of
+     * a 16- or 32-element group of the newer formats in one load, widened to fp32 in {@link #P} parts of L lanes.
+     */
+    static final VectorSpecies<Byte> B16 = ByteVector.SPECIES_128;
+    /** Parts of L floats in 16 bytes (1 with AVX-512, 2 with AVX2; only used when {@link #QVEC}). */
+    static final int P = QVEC ? 16 / L : 0;
+
+    /**
+     * The 16 values of IQ4_NL's and IQ4_XS's non-linear 4-bit grid (llama.cpp's kvalues_iq4nl): a nibble is an
+     * index into it, not a value, so that the quants crowd near zero where weights do.
+     */
+    static final byte[] IQ4_GRID = {-127, -104, -83, -65, -49, -35, -22, -10, 1, 13, 25, 38, 53, 69, 89, 113};
+    /** {@link #IQ4_GRID} as one vector: nibbles.selectFrom(IQ4_TABLE) looks 16 nibbles up at once. */
+    static final ByteVector IQ4_TABLE = ByteVector.fromArray(B16, IQ4_GRID, 0);
+
+    /** For Q5_0/Q5_1's fifth bits: lane u of the low half reads qh byte u / 8, of the high half byte 2 + u / 8. */
+    private static final ByteVector QH_LOW = ByteVector.fromArray(B16, new byte[] {0, 0, 0, 0, 0, 0, 0, 0, 1, 1, 1, 1, 1, 1, 1, 1}, 0);
+    private static final ByteVector QH_HIGH = QH_LOW.add((byte) 2);
+    /** Lane u tests bit u mod 8 of its byte. */
+    private static final ByteVector BIT = ByteVector.fromArray(B16, new byte[] {1, 2, 4, 8, 16, 32, 64, -128, 1, 2, 4, 8, 16, 32, 64, -128}, 0);
+
+    /**
+     * The fifth bits of Q5_0/Q5_1, as 16 (bit set) or 0 per lane, for elements 0..15 (high false) or 16..31
+     * (high true) of the block whose 32-bit qh starts at byte qh; reads 16 bytes from there (qh and the quants
+     * after it, all inside the block).
+     */
+    static ByteVector fifthBits(java.lang.foreign.MemorySegment d, long qh, boolean high) {
+        ByteVector raw = ByteVector.fromMemorySegment(B16, d, qh, LE);
+        return (high ? QH_HIGH : QH_LOW).selectFrom(raw).and(BIT).compare(jdk.incubator.vector.VectorOperators.NE, 0).toVector().reinterpretAsBytes().and((byte) 16);
+    }
+
+    /** Part p (lanes pL .. pL + L) of 16 int8 values as fp32. */
+    static FloatVector part(ByteVector q16, int p) {
+        return (FloatVector) q16.convertShape(jdk.incubator.vector.VectorOperators.B2F, S, p);
+    }
+
     static final ByteOrder LE = ByteOrder.LITTLE_ENDIAN;
     static final ValueLayout.OfShort I16 = ValueLayout.JAVA_SHORT_UNALIGNED.withOrder(LE);
     static final ValueLayout.OfByte I8 = ValueLayout.JAVA_BYTE;

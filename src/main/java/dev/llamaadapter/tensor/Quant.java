@@ -4,7 +4,7 @@ import java.lang.foreign.MemorySegment;
 
 /**
  * Entry points for the block-quantised types by {@link DType}: each call goes to the type's
- * {@link BlockFormat} (Q8_0, Q4_0, Q4_K, Q6_K), which holds the layout and the code; this class only keeps
+ * {@link BlockFormat} (Q8_0, Q4_0, Q4_K, Q6_K, ...), which holds the layout and the code; this class only keeps
  * the callers that name a dtype short. Quantising is implemented for Q8_0 and Q4_0 only.
  */
 public final class Quant {
