@@ -56,13 +56,10 @@ final class BlockQ2_K implements BlockFormat {
         return f16(d, b + 80) * (sc & 15) * q - f16(d, b + 82) * (sc >>> 4);
     }
 
-    /** The 16 quants (0 .. 3) of group g of the super-block at b, as bytes. */
-    private static ByteVector quants(MemorySegment d, long b, int g) {
-        int i = g * GROUP;
-        return ByteVector.fromMemorySegment(B16, d, b + quantByte(i), LE).lanewise(VectorOperators.LSHR, shift(i)).and((byte) 3);
-    }
-
-    /** Whole groups of 16 as vectors, the ends of a range element by element. */
+    /**
+     * Whole groups of 16 as vectors, the ends of a range element by element. (The vector steps are written out
+     * in each loop rather than in a helper: a vector returned from a call that is not inlined is boxed.)
+     */
     @Override
     public void dequantize(MemorySegment d, long e, float[] dst, int off, int n) {
         int i = 0;
@@ -71,7 +68,8 @@ final class BlockQ2_K implements BlockFormat {
                 long b = (e + i) / QK * BYTES;
                 int g = (int) ((e + i) % QK) / GROUP, sc = u8(d, b + g);
                 float dl = f16(d, b + 80) * (sc & 15), ml = f16(d, b + 82) * (sc >>> 4);
-                ByteVector q = quants(d, b, g);
+                int at = g * GROUP;
+                ByteVector q = ByteVector.fromMemorySegment(B16, d, b + quantByte(at), LE).lanewise(VectorOperators.LSHR, shift(at)).and((byte) 3);
                 for (int p = 0; p < P; p++) part(q, p).mul(dl).sub(ml).intoArray(dst, off + i + p * L);
                 i += GROUP;
             } else {
@@ -92,7 +90,8 @@ final class BlockQ2_K implements BlockFormat {
         for (int k = 0; k < K; k += QK, b += BYTES) {
             float dd = f16(d, b + 80), dm = f16(d, b + 82);
             for (int g = 0; g < QK / GROUP; g++) {
-                ByteVector q = quants(d, b, g);
+                int at = g * GROUP; // the 16 quants (0 .. 3) of group g, written out here: see dequantize
+                ByteVector q = ByteVector.fromMemorySegment(B16, d, b + quantByte(at), LE).lanewise(VectorOperators.LSHR, shift(at)).and((byte) 3);
                 FloatVector a = FloatVector.zero(S), sx = a;
                 for (int p = 0; p < P; p++) {
                     FloatVector xv = FloatVector.fromArray(S, x, xo + k + g * GROUP + p * L);

@@ -39,11 +39,9 @@ final class BlockQ3_K implements BlockFormat {
     @Override public int blockElements() { return QK; }
     @Override public int blockBytes() { return BYTES; }
 
-    /** Group k's scale (−32 .. 31) in the super-block at b. */
+    /** Group k's scale (−32 .. 31) in the super-block at b (small enough to be inlined in the loops). */
     private static int scale(MemorySegment d, long b, int k) {
-        int low = k < 8 ? u8(d, b + 96 + k) & 15 : u8(d, b + 96 + k - 8) >>> 4;
-        int high = u8(d, b + 104 + k % 4) >>> 2 * (k / 4) & 3;
-        return (low | high << 4) - 32;
+        return (u8(d, b + 96 + (k & 7)) >>> 4 * (k >> 3) & 15 | (u8(d, b + 104 + (k & 3)) >>> 2 * (k >> 2) & 3) << 4) - 32;
     }
 
     @Override
@@ -55,15 +53,10 @@ final class BlockQ3_K implements BlockFormat {
         return f16(d, b + 108) * scale(d, b, i / GROUP) * q;
     }
 
-    /** The 16 quants (−4 .. 3) of group g of the super-block at b, as bytes. */
-    private static ByteVector quants(MemorySegment d, long b, int g) {
-        int i = g * GROUP, l = i & 31, j = i >> 5;
-        ByteVector low = ByteVector.fromMemorySegment(B16, d, b + 32 + 32 * (i >> 7) + l, LE).lanewise(VectorOperators.LSHR, 2 * (j & 3)).and((byte) 3);
-        ByteVector third = ByteVector.fromMemorySegment(B16, d, b + l, LE).lanewise(VectorOperators.LSHR, j).and((byte) 1);
-        return low.add(third.lanewise(VectorOperators.LSHL, 2)).sub((byte) 4); // low − 4 + 4·bit
-    }
-
-    /** Whole groups of 16 as vectors, the ends of a range element by element. */
+    /**
+     * Whole groups of 16 as vectors, the ends of a range element by element. (The vector steps are written out
+     * in each loop rather than in a helper: a vector returned from a call that is not inlined is boxed.)
+     */
     @Override
     public void dequantize(MemorySegment d, long e, float[] dst, int off, int n) {
         int i = 0;
@@ -72,7 +65,10 @@ final class BlockQ3_K implements BlockFormat {
                 long b = (e + i) / QK * BYTES;
                 int g = (int) ((e + i) % QK) / GROUP;
                 float dl = f16(d, b + 108) * scale(d, b, g);
-                ByteVector q = quants(d, b, g);
+                int at = g * GROUP;
+                ByteVector q = ByteVector.fromMemorySegment(B16, d, b + 32 + 32 * (at >> 7) + (at & 31), LE).lanewise(VectorOperators.LSHR, 2 * ((at >> 5) & 3)).and((byte) 3)
+                        .add(ByteVector.fromMemorySegment(B16, d, b + (at & 31), LE).lanewise(VectorOperators.LSHR, at >> 5).and((byte) 1).lanewise(VectorOperators.LSHL, 2))
+                        .sub((byte) 4); // low − 4 + 4·third bit
                 for (int p = 0; p < P; p++) part(q, p).mul(dl).intoArray(dst, off + i + p * L);
                 i += GROUP;
             } else {
@@ -90,7 +86,10 @@ final class BlockQ3_K implements BlockFormat {
         for (int k = 0; k < K; k += QK, b += BYTES) {
             float dd = f16(d, b + 108);
             for (int g = 0; g < QK / GROUP; g++) {
-                ByteVector q = quants(d, b, g);
+                int at = g * GROUP; // the 16 quants (−4 .. 3) of group g, written out here: see dequantize
+                ByteVector q = ByteVector.fromMemorySegment(B16, d, b + 32 + 32 * (at >> 7) + (at & 31), LE).lanewise(VectorOperators.LSHR, 2 * ((at >> 5) & 3)).and((byte) 3)
+                        .add(ByteVector.fromMemorySegment(B16, d, b + (at & 31), LE).lanewise(VectorOperators.LSHR, at >> 5).and((byte) 1).lanewise(VectorOperators.LSHL, 2))
+                        .sub((byte) 4); // low − 4 + 4·third bit
                 FloatVector a = FloatVector.zero(S);
                 for (int p = 0; p < P; p++) a = part(q, p).fma(FloatVector.fromArray(S, x, xo + k + g * GROUP + p * L), a);
                 s = a.fma(FloatVector.broadcast(S, dd * scale(d, b, g)), s);

@@ -13,7 +13,9 @@ import static dev.llamaadapter.tensor.BlockVectors.P;
 import static dev.llamaadapter.tensor.BlockVectors.QVEC;
 import static dev.llamaadapter.tensor.BlockVectors.S;
 import static dev.llamaadapter.tensor.BlockVectors.f16;
-import static dev.llamaadapter.tensor.BlockVectors.fifthBits;
+import static dev.llamaadapter.tensor.BlockVectors.BIT;
+import static dev.llamaadapter.tensor.BlockVectors.QH_HIGH;
+import static dev.llamaadapter.tensor.BlockVectors.QH_LOW;
 import static dev.llamaadapter.tensor.BlockVectors.part;
 import static dev.llamaadapter.tensor.BlockVectors.u8;
 
@@ -45,13 +47,10 @@ final class BlockQ5_0 implements BlockFormat {
         return f16(d, b) * (q - 16);
     }
 
-    /** The quants (−16 .. 15) of elements 0..15 (lo) or 16..31 of the block at b, as 16 bytes. */
-    private static ByteVector quants(MemorySegment d, long b, ByteVector qs, boolean high) {
-        ByteVector nib = high ? qs.lanewise(VectorOperators.LSHR, 4) : qs.and((byte) 15);
-        return nib.or(fifthBits(d, b + 2, high)).sub((byte) 16);
-    }
-
-    /** Whole blocks as vectors, the ends of a range element by element. */
+    /**
+     * Whole blocks as vectors, the ends of a range element by element. (The vector steps are written out in
+     * each loop rather than in a helper: a vector returned from a call that is not inlined is boxed.)
+     */
     @Override
     public void dequantize(MemorySegment d, long e, float[] dst, int off, int n) {
         int i = 0;
@@ -59,8 +58,9 @@ final class BlockQ5_0 implements BlockFormat {
             if (QVEC && (e + i) % QK == 0 && n - i >= QK) {
                 long b = (e + i) / QK * BYTES;
                 float scale = f16(d, b);
-                ByteVector qs = ByteVector.fromMemorySegment(B16, d, b + 6, LE);
-                ByteVector lo = quants(d, b, qs, false), hi = quants(d, b, qs, true);
+                ByteVector qs = ByteVector.fromMemorySegment(B16, d, b + 6, LE), qh = ByteVector.fromMemorySegment(B16, d, b + 2, LE);
+                ByteVector lo = qs.and((byte) 15).lanewise(VectorOperators.OR, (byte) 16, QH_LOW.selectFrom(qh).and(BIT).compare(VectorOperators.NE, 0)).sub((byte) 16);
+                ByteVector hi = qs.lanewise(VectorOperators.LSHR, 4).lanewise(VectorOperators.OR, (byte) 16, QH_HIGH.selectFrom(qh).and(BIT).compare(VectorOperators.NE, 0)).sub((byte) 16);
                 for (int p = 0; p < P; p++) {
                     part(lo, p).mul(scale).intoArray(dst, off + i + p * L);
                     part(hi, p).mul(scale).intoArray(dst, off + i + 16 + p * L);
@@ -79,8 +79,9 @@ final class BlockQ5_0 implements BlockFormat {
         if (!QVEC) return dotScalar(x, xo, d, b, K);
         FloatVector s = FloatVector.zero(S);
         for (int k = 0; k < K; k += QK, b += BYTES) {
-            ByteVector qs = ByteVector.fromMemorySegment(B16, d, b + 6, LE);
-            ByteVector lo = quants(d, b, qs, false), hi = quants(d, b, qs, true);
+            ByteVector qs = ByteVector.fromMemorySegment(B16, d, b + 6, LE), qh = ByteVector.fromMemorySegment(B16, d, b + 2, LE);
+            ByteVector lo = qs.and((byte) 15).lanewise(VectorOperators.OR, (byte) 16, QH_LOW.selectFrom(qh).and(BIT).compare(VectorOperators.NE, 0)).sub((byte) 16);
+            ByteVector hi = qs.lanewise(VectorOperators.LSHR, 4).lanewise(VectorOperators.OR, (byte) 16, QH_HIGH.selectFrom(qh).and(BIT).compare(VectorOperators.NE, 0)).sub((byte) 16);
             FloatVector a = FloatVector.zero(S);
             for (int p = 0; p < P; p++) {
                 a = part(lo, p).fma(FloatVector.fromArray(S, x, xo + k + p * L), a);

@@ -40,21 +40,14 @@ final class BlockVectors {
     /** {@link #IQ4_GRID} as one vector: nibbles.selectFrom(IQ4_TABLE) looks 16 nibbles up at once. */
     static final ByteVector IQ4_TABLE = ByteVector.fromArray(B16, IQ4_GRID, 0);
 
-    /** For Q5_0/Q5_1's fifth bits: lane u of the low half reads qh byte u / 8, of the high half byte 2 + u / 8. */
-    private static final ByteVector QH_LOW = ByteVector.fromArray(B16, new byte[] {0, 0, 0, 0, 0, 0, 0, 0, 1, 1, 1, 1, 1, 1, 1, 1}, 0);
-    private static final ByteVector QH_HIGH = QH_LOW.add((byte) 2);
-    /** Lane u tests bit u mod 8 of its byte. */
-    private static final ByteVector BIT = ByteVector.fromArray(B16, new byte[] {1, 2, 4, 8, 16, 32, 64, -128, 1, 2, 4, 8, 16, 32, 64, -128}, 0);
-
     /**
-     * The fifth bits of Q5_0/Q5_1, as 16 (bit set) or 0 per lane, for elements 0..15 (high false) or 16..31
-     * (high true) of the block whose 32-bit qh starts at byte qh; reads 16 bytes from there (qh and the quants
-     * after it, all inside the block).
+     * For Q5_0/Q5_1's fifth bits (a uint32 qh, bit i for element i): with raw = 16 bytes loaded from qh,
+     * QH_LOW.selectFrom(raw).and(BIT) is nonzero in lane u exactly when element u has its bit, QH_HIGH the same
+     * for element 16 + u (lane u reads qh byte u / 8, or 2 + u / 8, and tests bit u mod 8).
      */
-    static ByteVector fifthBits(java.lang.foreign.MemorySegment d, long qh, boolean high) {
-        ByteVector raw = ByteVector.fromMemorySegment(B16, d, qh, LE);
-        return (high ? QH_HIGH : QH_LOW).selectFrom(raw).and(BIT).compare(jdk.incubator.vector.VectorOperators.NE, 0).toVector().reinterpretAsBytes().and((byte) 16);
-    }
+    static final ByteVector QH_LOW = ByteVector.fromArray(B16, new byte[] {0, 0, 0, 0, 0, 0, 0, 0, 1, 1, 1, 1, 1, 1, 1, 1}, 0);
+    static final ByteVector QH_HIGH = QH_LOW.add((byte) 2);
+    static final ByteVector BIT = ByteVector.fromArray(B16, new byte[] {1, 2, 4, 8, 16, 32, 64, -128, 1, 2, 4, 8, 16, 32, 64, -128}, 0);
 
     /** Part p (lanes pL .. pL + L) of 16 int8 values as fp32. */
     static FloatVector part(ByteVector q16, int p) {
