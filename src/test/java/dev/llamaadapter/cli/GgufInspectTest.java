@@ -97,4 +97,23 @@ class GgufInspectTest {
         assertThat(r.rc()).isNotZero();
         assertThat(r.err()).contains(p.toString()).contains("blk.0.ffn_up.weight").contains("99");
     }
+
+    /** Cut inside the last tensor's blocks: opening names the file and that tensor; inspect says the same. */
+    @Test
+    void aTruncatedFileNamesFileAndTensor() throws IOException {
+        String last;
+        long cut;
+        try (GgufFile f = GgufFile.open(Q3_K)) {
+            var t = f.tensors().stream().max(java.util.Comparator.comparingLong(dev.llamaadapter.io.gguf.GgufTensor::offset)).orElseThrow();
+            last = t.name();
+            cut = f.dataOffset() + t.offset() + t.data().byteSize() / 2;
+        }
+        Path p = tmp.resolve("cut.gguf");
+        Files.write(p, java.util.Arrays.copyOf(Files.readAllBytes(Q3_K), (int) cut));
+        assertThatThrownBy(() -> GgufFile.open(p).close()).isInstanceOf(GgufException.class).hasMessageStartingWith(p.toString())
+                .hasMessageContaining(last);
+        BaseIdentityCliTest.Run r = run("inspect", p.toString());
+        assertThat(r.rc()).isNotZero();
+        assertThat(r.err()).contains(p.toString()).contains(last);
+    }
 }
