@@ -49,7 +49,7 @@ final class BlockVectors {
     static final ByteVector QH_HIGH = QH_LOW.add((byte) 2);
     static final ByteVector BIT = ByteVector.fromArray(B16, new byte[] {1, 2, 4, 8, 16, 32, 64, -128, 1, 2, 4, 8, 16, 32, 64, -128}, 0);
 
-    /** Part p (lanes pL .. pL + L) of 16 int8 values as fp32. */
+    /** Part p (lanes pL .. pL + L) of 16 int8 values as fp32 (15 bytes of bytecode: always inlined, so the vector crosses no real call). */
     static FloatVector part(ByteVector q16, int p) {
         return (FloatVector) q16.convertShape(jdk.incubator.vector.VectorOperators.B2F, S, p);
     }
