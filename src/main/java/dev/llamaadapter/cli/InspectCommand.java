@@ -57,29 +57,55 @@ public final class InspectCommand implements Callable<Integer> {
     }
 
     private int inspectModel(PrintWriter out) throws IOException {
+        if (FileKind.of(path) == FileKind.GGUF) return inspectGguf(out);
         try (BaseModel base = BaseModel.open(path)) {
-            LlamaConfig c = base.config();
             String kind = switch (base.source().getClass().getSimpleName()) {
-                case "GgufSource" -> "GGUF";
                 case "Llama2cSource" -> "llama2.c checkpoint";
                 default -> "Hugging Face directory (safetensors)";
             };
             out.printf("model: %s%n", path);
             out.printf("format: %s%n", kind);
-            out.printf("family: %s%n", c.arch().describe());
-            out.printf("config: %s, head_dim %d, rms_norm_eps %s, rope_theta %s, tie_word_embeddings %s%s%s%n", base.shape(), c.headDim(),
-                    c.rmsNormEps(), c.ropeTheta(), c.tieWordEmbeddings(),
-                    c.torchDtype() == null ? "" : ", torch_dtype " + c.torchDtype(),
-                    c.maxPositionEmbeddings() == null ? "" : ", max_position_embeddings " + c.maxPositionEmbeddings());
-            out.printf("tensors: %d%n", base.source().names().size());
-            out.printf("dtypes: %s%n", base.dtypes());
-            long params = base.parameterCount();
-            out.printf(Locale.ROOT, "parameters: %,d (%s)%n", params, human(params, ""));
-            long bytes = base.bytesOnDisk();
-            out.printf(Locale.ROOT, "size: %,d bytes (%s)%n", bytes, human(bytes, "B"));
-            out.printf("fingerprint: %s%n", base.fingerprint());
+            describeModel(out, base);
             return 0;
         }
+    }
+
+    /**
+     * A GGUF file is described from its header first (any architecture, any tensor type), then opened as a
+     * model: what the engine makes of it, or why it cannot run it and which tensor types it lacks.
+     */
+    private int inspectGguf(PrintWriter out) throws IOException {
+        Map<dev.llamaadapter.io.gguf.GgmlType, java.util.List<String>> unreadable;
+        try (var f = GgufInspect.open(path)) {
+            unreadable = GgufInspect.describe(f, out);
+        }
+        unreadable.forEach((t, names) -> out.printf("missing: a reader for %s (%d tensor%s: %s); supported: %s%n", t, names.size(),
+                names.size() == 1 ? "" : "s", String.join(", ", names.subList(0, Math.min(3, names.size()))) + (names.size() > 3 ? ", ..." : ""),
+                GgufInspect.supported()));
+        try (BaseModel base = BaseModel.open(path)) {
+            describeModel(out, base);
+            out.println("runs here: yes");
+        } catch (IOException | RuntimeException e) {
+            out.printf("runs here: no: %s%n", e.getMessage());
+        }
+        return 0;
+    }
+
+    /** The engine's view of an opened model: family, config, dtypes, size, fingerprint. */
+    private static void describeModel(PrintWriter out, BaseModel base) throws IOException {
+        LlamaConfig c = base.config();
+        out.printf("family: %s%n", c.arch().describe());
+        out.printf("config: %s, head_dim %d, rms_norm_eps %s, rope_theta %s, tie_word_embeddings %s%s%s%n", base.shape(), c.headDim(),
+                c.rmsNormEps(), c.ropeTheta(), c.tieWordEmbeddings(),
+                c.torchDtype() == null ? "" : ", torch_dtype " + c.torchDtype(),
+                c.maxPositionEmbeddings() == null ? "" : ", max_position_embeddings " + c.maxPositionEmbeddings());
+        out.printf("tensors: %d%n", base.source().names().size());
+        out.printf("dtypes: %s%n", base.dtypes());
+        long params = base.parameterCount();
+        out.printf(Locale.ROOT, "parameters: %,d (%s)%n", params, human(params, ""));
+        long bytes = base.bytesOnDisk();
+        out.printf(Locale.ROOT, "size: %,d bytes (%s)%n", bytes, human(bytes, "B"));
+        out.printf("fingerprint: %s%n", base.fingerprint());
     }
 
     private int inspectAdapter(PrintWriter out) throws IOException {

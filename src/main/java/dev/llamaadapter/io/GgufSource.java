@@ -24,7 +24,7 @@ import java.util.regex.Pattern;
  * attention q/k projections, which GGUF keeps in the interleaved-RoPE row order, come back with a row
  * order that presents them in Hugging Face's rotate_half order without copying them
  * ({@link WeightMatrix#interleavedToHalves}). Weights stay in the mapping in their file type (F32, F16,
- * BF16, Q8_0, Q4_0, Q4_K, Q5_K, Q6_K); a tensor of another ggml type is present ({@link #has}) but refused, by
+ * BF16 or a GGUF block type of {@link dev.llamaadapter.tensor.DType}); a tensor of another ggml type is present ({@link #has}) but refused, by
  * name and type, when read.
  */
 public final class GgufSource implements TensorSource {

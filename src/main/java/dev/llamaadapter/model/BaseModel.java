@@ -15,7 +15,7 @@ import java.nio.file.Path;
 
 /**
  * A frozen base model opened from where users keep one: a Hugging Face directory (config.json plus
- * model.safetensors or a sharded index), a GGUF file (llama.cpp: F32, F16, BF16, Q8_0, Q4_0, Q4_K, Q5_K or Q6_K weights,
+ * model.safetensors or a sharded index), a GGUF file (llama.cpp: F32, F16, BF16 or block-quantised (Q8_0, Q4_K, Q6_K, Q2_K, ...) weights,
  * config and usually the tokenizer in its metadata), or a llama2.c checkpoint (.bin, with its
  * tokenizer.bin / tok&lt;V&gt;.bin beside it). Weights stay memory-mapped in their file type; closing unmaps
  * them. {@code dir} is the path it was opened from (a directory or a file).

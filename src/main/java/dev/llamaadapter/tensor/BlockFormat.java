@@ -3,7 +3,7 @@ package dev.llamaadapter.tensor;
 import java.lang.foreign.MemorySegment;
 
 /**
- * One block-quantised weight format (GGUF's Q8_0, Q4_0, Q4_K, Q5_K, Q6_K): a tensor row is whole blocks of
+ * One block-quantised weight format (GGUF's Q8_0, Q4_0, Q4_K, Q6_K, Q2_K, ...: one class each): a tensor row is whole blocks of
  * {@link #blockElements} values stored in {@link #blockBytes} bytes, and the format alone knows what is in a
  * block (scales, mins, packed quants). The kernels ({@link Matmul}, {@link WeightMatrix}) never look inside:
  * they call {@link #dequantize} once per row slice and {@link #dot} once per row, so every vector loop lives

@@ -1,7 +1,8 @@
 package dev.llamaadapter.tensor;
 
 /**
- * Element types: the safetensors names, plus GGUF's block-quantised weight types Q8_0, Q4_0, Q4_K, Q5_K and Q6_K.
+ * Element types: the safetensors names, plus GGUF's block-quantised weight types (Q8_0, Q4_0,
+ * Q4_K, Q5_K, Q6_K, Q2_K, Q3_K, IQ4_NL, IQ4_XS, Q4_1, Q5_0, Q5_1).
  * Frozen weights may be F32, F16, BF16 or a block type (converted to fp32 inside the kernels); the integer
  * types appear in token batches.
  *
@@ -20,7 +21,21 @@ public enum DType {
     /** GGUF Q5_K: super-blocks of 256 in 176 bytes, 5-bit quants with a 6-bit scale and min per 32 (see {@link BlockQ5_K}). */
     Q5_K(BlockQ5_K.INSTANCE),
     /** GGUF Q6_K: super-blocks of 256 in 210 bytes, 6-bit quants with an int8 scale per 16 (see {@link BlockQ6_K}). */
-    Q6_K(BlockQ6_K.INSTANCE);
+    Q6_K(BlockQ6_K.INSTANCE),
+    /** GGUF Q2_K: super-blocks of 256 in 84 bytes, 2-bit quants with a 4-bit scale and min per 16 (see {@link BlockQ2_K}). */
+    Q2_K(BlockQ2_K.INSTANCE),
+    /** GGUF Q3_K: super-blocks of 256 in 110 bytes, 3-bit quants with a 6-bit scale per 16 (see {@link BlockQ3_K}). */
+    Q3_K(BlockQ3_K.INSTANCE),
+    /** GGUF IQ4_NL: blocks of 32 in 18 bytes, 4-bit indices into a non-linear grid, an fp16 scale (see {@link BlockIQ4_NL}). */
+    IQ4_NL(BlockIQ4_NL.INSTANCE),
+    /** GGUF IQ4_XS: super-blocks of 256 in 136 bytes, IQ4_NL's grid with a 6-bit scale per 32 (see {@link BlockIQ4_XS}). */
+    IQ4_XS(BlockIQ4_XS.INSTANCE),
+    /** GGUF Q4_1: blocks of 32 in 20 bytes, 4-bit quants with an fp16 scale and offset (see {@link BlockQ4_1}). */
+    Q4_1(BlockQ4_1.INSTANCE),
+    /** GGUF Q5_0: blocks of 32 in 22 bytes, 5-bit quants with an fp16 scale (see {@link BlockQ5_0}). */
+    Q5_0(BlockQ5_0.INSTANCE),
+    /** GGUF Q5_1: blocks of 32 in 24 bytes, 5-bit quants with an fp16 scale and offset (see {@link BlockQ5_1}). */
+    Q5_1(BlockQ5_1.INSTANCE);
 
     /** Bytes per element; 0 for the block types (see {@link #bytes(long)}). */
     public final int size;
@@ -50,7 +65,7 @@ public enum DType {
         return this == F32 || this == F16 || this == BF16 || format != null;
     }
 
-    /** True for the block-quantised types (Q8_0, Q4_0, Q4_K, Q5_K, Q6_K). */
+    /** True for the block-quantised types (those with a {@link BlockFormat}). */
     public boolean isQuantized() {
         return format != null;
     }

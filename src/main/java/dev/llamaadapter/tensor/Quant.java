@@ -4,8 +4,8 @@ import java.lang.foreign.MemorySegment;
 
 /**
  * Entry points for the block-quantised types by {@link DType}: each call goes to the type's
- * {@link BlockFormat} (Q8_0, Q4_0, Q4_K, Q5_K, Q6_K), which holds the layout and the code; this class only keeps
- * the callers that name a dtype short.
+ * {@link BlockFormat} (Q8_0, Q4_0, Q4_K, Q6_K, ...), which holds the layout and the code; this class only keeps
+ * the callers that name a dtype short. Quantising is implemented where the format has a quantiser (Q8_0, Q4_0, Q4_K, Q5_K, Q6_K: see {@link BlockFormat#canQuantize}).
  */
 public final class Quant {
     private Quant() {}

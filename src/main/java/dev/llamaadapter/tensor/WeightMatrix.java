@@ -7,7 +7,7 @@ import java.nio.ByteOrder;
 
 /**
  * A frozen 2-D weight [rows, cols], row-major, kept in its file dtype (F32, F16, BF16, or a GGUF block
- * type, Q8_0, Q4_0, Q4_K, Q5_K or Q6_K, whose rows are whole blocks: see {@link BlockFormat}) inside a MemorySegment: usually a slice of
+ * type, Q8_0, Q4_K and the other GGUF block types, whose rows are whole blocks: see {@link BlockFormat}) inside a MemorySegment: usually a slice of
  * a memory-mapped file, never copied into the heap. Kernels convert to fp32 as they read. In torch's
  * Linear layout rows are output features.
  *

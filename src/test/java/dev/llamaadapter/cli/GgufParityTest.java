@@ -46,6 +46,32 @@ class GgufParityTest {
             });
             if (name.equals("Q4_0")) assertThat(f.tensor("output.weight").type()).isEqualTo(GgmlType.Q6_K);
         }
+        check(name, c, out);
+    }
+
+    static final Path OWN = Path.of("src/test/resources/parity/gguf");
+
+    /**
+     * The other formats people download, one small case each (src/test/resources/parity/gguf, made by
+     * scripts/make_quant_cases.sh with llama-quantize b4747): every 2-D weight is of the named type (--pure),
+     * except the Q2_K mix, which brings Q3_K, Q4_K and Q6_K in as llama-quantize does. The models tie their
+     * head to the embedding, so the type is read by the lookup and by the output matmul too.
+     */
+    @ParameterizedTest
+    @ValueSource(strings = {"Q2_K", "Q3_K", "IQ4_XS", "IQ4_NL", "Q4_1", "Q5_0", "Q5_1"})
+    void dumpStepReproducesTheReferenceOnEachFormat(String name) throws Exception {
+        Path c = OWN.resolve(name), out = tmp.resolve(name + ".out.safetensors");
+        try (GgufFile f = GgufFile.open(c.resolve("model.gguf"))) {
+            Set<GgmlType> types = f.tensors().stream().filter(t -> t.ne().length == 2).map(GgufTensor::type).collect(Collectors.toSet());
+            assertThat(types).as(name).containsExactlyInAnyOrderElementsOf(name.equals("Q2_K")
+                    ? List.of(GgmlType.Q2_K, GgmlType.Q3_K, GgmlType.Q4_K, GgmlType.Q6_K) : List.of(GgmlType.valueOf(name)));
+            assertThat(f.tensor("output.weight")).as("tied head").isNull();
+        }
+        check(name, c, out);
+    }
+
+    /** dump-step on the case's model.gguf, and every expected tensor within {@link ParityTest#TOL}. */
+    static void check(String name, Path c, Path out) throws Exception {
         int rc = Main.commandLine().execute("dump-step", "--model", c.resolve("model.gguf").toString(), "--adapter",
                 c.resolve("adapter.safetensors").toString(), "--batch", c.resolve("batch.safetensors").toString(), "--out", out.toString());
         assertThat(rc).isZero();

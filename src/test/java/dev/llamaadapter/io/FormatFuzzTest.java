@@ -1,6 +1,7 @@
 package dev.llamaadapter.io;
 
 import dev.llamaadapter.adapter.AdapterFormats;
+import dev.llamaadapter.io.gguf.GgmlType;
 import dev.llamaadapter.io.gguf.GgufFile;
 import dev.llamaadapter.io.gguf.GgufTensor;
 import dev.llamaadapter.io.torch.TorchFormatException;
@@ -239,11 +240,44 @@ class FormatFuzzTest {
         return out;
     }
 
-    /** Every small 2-D tensor of a block type the engine reads, dequantised through its format (bounds come from the file). */
+    /**
+     * A GGUF v3 file with one [2, 256] tensor of every other block type the engine reads (Q2_K, Q3_K, IQ4_XS,
+     * IQ4_NL, Q4_1, Q5_0, Q5_1; random bytes, so some scales are NaN or infinite, which must only give NaNs),
+     * so that mutations reach each format's geometry, dequantize and dot.
+     */
+    static byte[] ggufBlockTypes() {
+        GgmlType[] types = {GgmlType.Q2_K, GgmlType.Q3_K, GgmlType.IQ4_XS, GgmlType.IQ4_NL, GgmlType.Q4_1, GgmlType.Q5_0, GgmlType.Q5_1};
+        ByteBuffer b = ByteBuffer.allocate(4096).order(ByteOrder.LITTLE_ENDIAN);
+        b.putInt(GgufFile.MAGIC).putInt(3).putLong(types.length).putLong(1);
+        str(b, "general.architecture").putInt(8);
+        str(b, "llama");
+        long off = 0;
+        for (GgmlType t : types) {
+            str(b, t.name().toLowerCase(java.util.Locale.ROOT) + ".weight").putInt(2).putLong(256).putLong(2).putInt(t.id).putLong(off);
+            off += (2 * t.rowBytes(256) + 31) / 32 * 32;
+        }
+        while (b.position() % 32 != 0) b.put((byte) 0);
+        byte[] q = new byte[(int) off];
+        new Random(2).nextBytes(q);
+        b.put(q);
+        byte[] out = new byte[b.position()];
+        b.flip().get(out);
+        return out;
+    }
+
+    /**
+     * Every small 2-D tensor of a block type the engine reads, dequantised through its format and each row
+     * dotted with a vector (the decode kernel), bounds coming from the file.
+     */
     static void dequantizeBlocks(GgufFile g) {
         for (GgufTensor t : g.tensors())
-            if (t.type().dtype != null && t.type().dtype.isQuantized() && t.ne().length == 2 && t.ne()[0] < 4096 && t.ne()[1] < 64)
-                new dev.llamaadapter.tensor.WeightMatrix(t.name(), t.data(), t.type().dtype, (int) t.ne()[1], (int) t.ne()[0]).toFloats();
+            if (t.type().dtype != null && t.type().dtype.isQuantized() && t.ne().length == 2 && t.ne()[0] < 4096 && t.ne()[1] < 64) {
+                int rows = (int) t.ne()[1], cols = (int) t.ne()[0];
+                new dev.llamaadapter.tensor.WeightMatrix(t.name(), t.data(), t.type().dtype, rows, cols).toFloats();
+                float[] x = new float[cols]; // [cols]
+                java.util.Arrays.fill(x, 0.5f);
+                for (int r = 0; r < rows; r++) t.type().dtype.format().dot(x, 0, t.data(), r * t.type().rowBytes(cols), cols);
+            }
     }
 
     static ByteBuffer str(ByteBuffer b, String s) {
@@ -295,7 +329,7 @@ class FormatFuzzTest {
             readTorchZip(write(dir, "f.pth", bos.toByteArray()));
         }, each);
 
-        fuzz("gguf", List.of(gguf(), ggufKQuants()), (in, dir) -> {
+        fuzz("gguf", List.of(gguf(), ggufKQuants(), ggufBlockTypes()), (in, dir) -> {
             try (GgufFile g = GgufFile.open(write(dir, "f.gguf", in))) {
                 g.metadata().asMap().values().forEach(String::valueOf);
                 for (GgufTensor t : g.tensors()) t.data().toArray(ValueLayout.JAVA_BYTE);

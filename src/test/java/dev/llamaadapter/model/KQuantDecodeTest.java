@@ -23,8 +23,19 @@ class KQuantDecodeTest {
     void oneTokenAtATimeEqualsTheFullForward(String name) throws Exception {
         Path file = Path.of("../shared/parity/gguf", name, "model.gguf");
         assumeTrue(Files.isRegularFile(file), "../shared absent");
+        decode(name, file, name.equals("Q4_0") ? "Q4_0" : "Q6_K");
+    }
+
+    /** The same on this repository's cases of the other formats (src/test/resources/parity/gguf), each holding its type. */
+    @ParameterizedTest
+    @ValueSource(strings = {"Q2_K", "Q3_K", "IQ4_XS", "IQ4_NL", "Q4_1", "Q5_0", "Q5_1"})
+    void oneTokenAtATimeEqualsTheFullForwardOnEachFormat(String name) throws Exception {
+        decode(name, Path.of("src/test/resources/parity/gguf", name, "model.gguf"), name);
+    }
+
+    static void decode(String name, Path file, String holds) throws Exception {
         try (BaseModel base = BaseModel.open(file)) {
-            assertThat(base.dtypes()).contains(name.equals("Q4_0") ? "Q4_0" : "Q6_K");
+            assertThat(base.dtypes()).contains(holds);
             if (name.equals("Q4_K_M")) assertThat(base.dtypes()).contains(DType.Q4_K.name());
             LlamaConfig cfg = base.config();
             Transformer t = base.transformer();

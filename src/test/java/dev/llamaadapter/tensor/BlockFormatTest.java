@@ -3,6 +3,7 @@ package dev.llamaadapter.tensor;
 import org.junit.jupiter.api.Test;
 import org.junit.jupiter.params.ParameterizedTest;
 import org.junit.jupiter.params.provider.EnumSource;
+import org.junit.jupiter.params.provider.MethodSource;
 
 import java.lang.foreign.Arena;
 import java.util.Random;
@@ -33,13 +34,18 @@ class BlockFormatTest {
         return Math.sqrt(num / Math.max(den, 1e-300));
     }
 
+    /** Every block type (each has a twin in {@link BlockTwins}). */
+    static java.util.stream.Stream<DType> blockTypes() {
+        return java.util.Arrays.stream(DType.values()).filter(DType::isQuantized);
+    }
+
     /** Two super-blocks for the K-quants; 16 blocks for Q8_0 and Q4_0. */
     static int cols(DType t) {
         return 2 * Math.max(256, t.blockSize);
     }
 
     @ParameterizedTest
-    @EnumSource(value = DType.class, names = {"Q8_0", "Q4_0", "Q4_K", "Q5_K", "Q6_K"})
+    @MethodSource("blockTypes")
     void elementsAndRangesAreExactlyTheTwins(DType t) {
         Random r = new Random(t.ordinal());
         int cols = cols(t);
@@ -63,7 +69,7 @@ class BlockFormatTest {
     }
 
     @ParameterizedTest
-    @EnumSource(value = DType.class, names = {"Q8_0", "Q4_0", "Q4_K", "Q5_K", "Q6_K"})
+    @MethodSource("blockTypes")
     void rowDotAndEveryMatmulFormMatchTheTwins(DType t) {
         Random r = new Random(100 + t.ordinal());
         int cols = cols(t);
@@ -157,6 +163,47 @@ class BlockFormatTest {
         };
         System.out.printf(java.util.Locale.ROOT, "%s relative RMS error on Gaussian rows: %.4f%n", t, rel);
         assertThat(rel).as(t.name()).isLessThan(bound);
+    }
+
+    /**
+     * Blocks whose fp16 scales are extreme (±65504, the smallest normals and subnormals, signed zeros):
+     * get and dequantize still give exactly the twin's values, and the row dot stays within fp32 rounding of
+     * the exact product of those values.
+     */
+    @ParameterizedTest
+    @MethodSource("blockTypes")
+    void extremeScalesStayExact(DType t) {
+        Random r = new Random(200 + t.ordinal());
+        int cols = cols(t), rows = 9;
+        byte[] b = BlockTwins.extremeBlocks(t, rows, cols, r);
+        try (Arena arena = Arena.ofShared()) {
+            WeightMatrix w = BlockTwins.matrix("w", t, b, rows, cols, arena);
+            float[] want = new float[rows * cols]; // [rows, cols]: the twin's values
+            for (int e = 0; e < want.length; e++) want[e] = BlockTwins.element(t, b, e);
+            for (int e = 0; e < want.length; e++)
+                assertThat(t.format().get(w.data(), e)).as("%s get %d", t, e).isEqualTo(want[e]);
+            float[] all = new float[want.length]; // [rows * cols]: one dequantize over every block
+            t.format().dequantize(w.data(), 0, all, 0, all.length);
+            assertThat(all).as("%s dequantize", t).containsExactly(want);
+            for (int trial = 0; trial < 100; trial++) {
+                int e = r.nextInt(want.length), n = r.nextInt(want.length - e + 1);
+                float[] dst = new float[n]; // [n]
+                t.format().dequantize(w.data(), e, dst, 0, n);
+                for (int i = 0; i < n; i++) assertThat(dst[i]).as("%s e=%d n=%d i=%d", t, e, n, i).isEqualTo(want[e + i]);
+            }
+            float[] x = rand(r, cols);
+            for (int n = 0; n < rows; n++) {
+                double exact = 0, size = 0;
+                for (int k = 0; k < cols; k++) {
+                    double p = (double) x[k] * want[n * cols + k];
+                    exact += p;
+                    size += Math.abs(p);
+                }
+                float got = t.format().dot(x, 0, w.data(), n * t.bytes(cols), cols);
+                assertThat(Float.isFinite(got)).as("%s dot row %d finite", t, n).isTrue();
+                assertThat(Math.abs(got - exact)).as("%s dot row %d", t, n).isLessThanOrEqualTo(1e-5 * size);
+            }
+        }
     }
 
     /** Each block type holds its format, and the geometry agrees; every one here can quantise. */

@@ -68,10 +68,59 @@ final class BlockTwins {
                 float d = f16(b, o + 208) * b[o + 192 + i / 16];
                 return d * q;
             }
+            case Q4_1: { // d, m, then Q4_0's 16 nibble bytes; d·q + m
+                int nib = i < 16 ? u8(b, o + 4 + i) & 15 : u8(b, o + 4 + i - 16) >> 4;
+                return f16(b, o) * nib + f16(b, o + 2);
+            }
+            case Q5_0: { // d, qh (uint32, bit i for element i), 16 nibble bytes; d·(q − 16)
+                long qh = u8(b, o + 2) | u8(b, o + 3) << 8 | u8(b, o + 4) << 16 | (long) u8(b, o + 5) << 24;
+                int nib = i < 16 ? u8(b, o + 6 + i) & 15 : u8(b, o + 6 + i - 16) >> 4;
+                int q = nib | (int) (qh >> i & 1) << 4;
+                return f16(b, o) * (q - 16);
+            }
+            case Q5_1: { // d, m, qh, 16 nibble bytes; d·q + m
+                long qh = u8(b, o + 4) | u8(b, o + 5) << 8 | u8(b, o + 6) << 16 | (long) u8(b, o + 7) << 24;
+                int nib = i < 16 ? u8(b, o + 8 + i) & 15 : u8(b, o + 8 + i - 16) >> 4;
+                int q = nib | (int) (qh >> i & 1) << 4;
+                return f16(b, o) * q + f16(b, o + 2);
+            }
+            case IQ4_NL: { // d, 16 nibble bytes indexing the grid
+                int nib = i < 16 ? u8(b, o + 2 + i) & 15 : u8(b, o + 2 + i - 16) >> 4;
+                return f16(b, o) * IQ4_GRID[nib];
+            }
+            case Q2_K: { // scales[16], qs[64], d, dmin
+                int sc = u8(b, o + i / 16);
+                int half = i / 128, shift = (i % 128) / 32, l = i % 32;
+                int q = (u8(b, o + 16 + half * 32 + l) >> (2 * shift)) & 3;
+                float dl = f16(b, o + 80) * (sc & 15), ml = f16(b, o + 82) * (sc >> 4);
+                return dl * q - ml;
+            }
+            case Q3_K: { // hmask[32], qs[64], scales[12], d
+                int k = i / 16;
+                int low4 = k < 8 ? u8(b, o + 96 + k) & 15 : u8(b, o + 96 + k - 8) >> 4;
+                int high2 = (u8(b, o + 104 + k % 4) >> (2 * (k / 4))) & 3;
+                int sc = (low4 | high2 << 4) - 32;
+                int half = i / 128, shift = (i % 128) / 32, l = i % 32;
+                int ql = (u8(b, o + 32 + half * 32 + l) >> (2 * shift)) & 3;
+                int bit = (u8(b, o + l) >> (i / 32)) & 1;
+                float dl = f16(b, o + 108) * sc;
+                return dl * (ql - (bit == 1 ? 0 : 4));
+            }
+            case IQ4_XS: { // d, scales_h (uint16), scales_l[4], qs[128]
+                int j = i / 32, l = i % 32;
+                int sh = u8(b, o + 2) | u8(b, o + 3) << 8;
+                int ls = ((u8(b, o + 4 + j / 2) >> (4 * (j % 2))) & 15) | ((sh >> (2 * j)) & 3) << 4;
+                int nib = l < 16 ? u8(b, o + 8 + 16 * j + l) & 15 : u8(b, o + 8 + 16 * j + l - 16) >> 4;
+                float dl = f16(b, o) * (ls - 32);
+                return dl * IQ4_GRID[nib];
+            }
             default:
                 throw new IllegalArgumentException(t.toString());
         }
     }
+
+    /** llama.cpp's kvalues_iq4nl, the non-linear grid of IQ4_NL and IQ4_XS. */
+    static final int[] IQ4_GRID = {-127, -104, -83, -65, -49, -35, -22, -10, 1, 13, 25, 38, 53, 69, 89, 113};
 
     /** Byte offsets of the fp16 fields inside a block of t (scales that must be finite). */
     static int[] halfFields(DType t) {
@@ -79,6 +128,10 @@ final class BlockTwins {
             case Q8_0, Q4_0 -> new int[] {0};
             case Q4_K, Q5_K -> new int[] {0, 2};
             case Q6_K -> new int[] {208};
+            case Q4_1, Q5_1 -> new int[] {0, 2};
+            case Q5_0, IQ4_NL, IQ4_XS -> new int[] {0};
+            case Q2_K -> new int[] {80, 82};
+            case Q3_K -> new int[] {108};
             default -> throw new IllegalArgumentException(t.toString());
         };
     }
@@ -90,6 +143,22 @@ final class BlockTwins {
         for (int o = 0; o < b.length; o += t.blockBytes)
             for (int f : halfFields(t)) {
                 short h = Float.floatToFloat16((float) ((r.nextBoolean() ? 1 : -1) * Math.scalb(1 + r.nextDouble(), -5 - r.nextInt(6))));
+                b[o + f] = (byte) h;
+                b[o + f + 1] = (byte) (h >> 8);
+            }
+        return b;
+    }
+
+    /**
+     * As {@link #randomBlocks}, but every fp16 field an extreme finite value: the largest (±65504), the smallest
+     * normal or subnormal, zero, or an ordinary one, so that products overflow, underflow and cancel as they will.
+     */
+    static byte[] extremeBlocks(DType t, int rows, int cols, Random r) {
+        byte[] b = randomBlocks(t, rows, cols, r);
+        short[] pick = {0x7bff, (short) 0xfbff, 0x0400, (short) 0x8400, 0x0001, (short) 0x8001, 0x0000, (short) 0x8000, 0x3c00, 0x2400};
+        for (int o = 0; o < b.length; o += t.blockBytes)
+            for (int f : halfFields(t)) {
+                short h = pick[r.nextInt(pick.length)];
                 b[o + f] = (byte) h;
                 b[o + f + 1] = (byte) (h >> 8);
             }

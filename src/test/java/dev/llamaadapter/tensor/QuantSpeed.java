@@ -18,7 +18,7 @@ public final class QuantSpeed {
         Random r = new Random(7);
         float[] wv = MatmulSpeed.rand(r, 2048 * 2048); // [2048, 2048] weight values before quantising
         try (Arena arena = Arena.ofShared()) {
-            for (String name : args.length > 0 ? args : new String[] {"Q8_0", "Q4_0", "Q4_K", "Q5_K", "Q6_K", "Q8_0", "Q4_0"}) {
+            for (String name : args.length > 0 ? args : new String[] {"Q8_0", "Q4_0", "Q4_K", "Q5_K", "Q6_K", "Q2_K", "Q3_K", "IQ4_XS", "IQ4_NL", "Q4_1", "Q5_0", "Q5_1", "Q8_0", "Q4_0"}) {
                 DType t = DType.valueOf(name);
                 WeightMatrix w = t.format().canQuantize() ? WeightMatrix.of("w", t, wv, 2048, 2048, arena)
                         : BlockTwins.matrix("w", t, BlockTwins.randomBlocks(t, 2048, 2048, r), 2048, 2048, arena); // no quantiser: random blocks
