@@ -3,7 +3,6 @@ package dev.llamaadapter.model;
 import dev.llamaadapter.io.GgufSource;
 import dev.llamaadapter.io.AtomicFile;
 import dev.llamaadapter.io.gguf.GgmlType;
-import dev.llamaadapter.io.gguf.GgufNames;
 import dev.llamaadapter.io.gguf.GgufTokenizer;
 import dev.llamaadapter.io.gguf.GgufValue;
 import dev.llamaadapter.io.gguf.GgufWriter;
@@ -26,8 +25,8 @@ import java.util.TreeMap;
 
 /**
  * Writes an open base model as a GGUF file that llama.cpp's conventions describe and {@link BaseModel#open}
- * reads back: llama.cpp tensor names, q/k rows in the interleaved-RoPE order GGUF uses, config and
- * tokenizer metadata. Weight types, like llama.cpp's quantiser:
+ * reads back, for every family: the names, row orders and fused tensors of llama.cpp's architecture for it
+ * ({@link GgufLayout}), its config keys ({@link GgufConfig}, {@link GgufFamily}) and tokenizer metadata. Weight types, like llama.cpp's quantiser:
  * <ul>
  * <li>the seven 2-D projections of every layer in the target type (Q8_0, Q4_0, or F32/F16/BF16 for a plain
  * conversion); a projection whose rows are not whole 32-element blocks (e.g. stories260K's down_proj, 172
@@ -61,8 +60,6 @@ public final class GgufExport {
     public static Summary write(BaseModel base, DType target, Path out) throws IOException {
         if (!target.isWeightType()) throw new IllegalArgumentException("cannot write weights as " + target);
         LlamaConfig c = base.config();
-        if (!c.arch().isPlainLlama()) // the writer knows llama.cpp's llama architecture only: biases, norms or scaling would be dropped
-            throw new IllegalArgumentException(base.dir() + ": " + c.arch().describe() + ": quantize writes GGUF files of plain LLaMA models only so far");
         LlamaWeights w = base.weights();
         List<String> notes = new ArrayList<>();
         Map<String, List<String>> keptAs = new LinkedHashMap<>(); // "F32, 172 columns" -> tensor names
@@ -71,7 +68,7 @@ public final class GgufExport {
         if (base.source() instanceof GgufSource g) {
             // keep what the source says about itself (name, tokenizer and its special ids, ...); config keys are rewritten below
             for (Map.Entry<String, GgufValue> e : g.gguf().metadata().asMap().entrySet())
-                if (!e.getKey().equals("general.alignment") && !e.getKey().startsWith("llama.")) md.put(e.getKey(), e.getValue());
+                if (!e.getKey().equals("general.alignment") && !e.getKey().startsWith(g.arch().name() + ".")) md.put(e.getKey(), e.getValue());
             tokenizer = md.containsKey("tokenizer.ggml.model");
         } else {
             Tokenizer t = null;
@@ -99,24 +96,10 @@ public final class GgufExport {
 
         Map<String, Integer> counts = new TreeMap<>();
         DType edge = target.isQuantized() ? DType.Q8_0 : target;
-        addMatrix(gw, w.embed(), edge, null, counts, keptAs);
-        int hd = c.headDim();
-        int[] qOrder = WeightMatrix.interleavedToHalves(c.numAttentionHeads(), hd), kOrder = WeightMatrix.interleavedToHalves(c.numKeyValueHeads(), hd);
-        for (int i = 0; i < c.numHiddenLayers(); i++) {
-            LlamaWeights.Layer l = w.layers()[i];
-            String p = "model.layers." + i + ".";
-            addVector(gw, p + "input_layernorm.weight", l.attnNorm(), counts);
-            addMatrix(gw, l.wq(), target, qOrder, counts, keptAs);
-            addMatrix(gw, l.wk(), target, kOrder, counts, keptAs);
-            addMatrix(gw, l.wv(), target, null, counts, keptAs);
-            addMatrix(gw, l.wo(), target, null, counts, keptAs);
-            addVector(gw, p + "post_attention_layernorm.weight", l.mlpNorm(), counts);
-            addMatrix(gw, l.wGate(), target, null, counts, keptAs);
-            addMatrix(gw, l.wUp(), target, null, counts, keptAs);
-            addMatrix(gw, l.wDown(), target, null, counts, keptAs);
+        for (GgufLayout.Tensor t : GgufLayout.of(c, w)) {
+            if (t.vector() != null) addVector(gw, t.name(), t.vector(), counts);
+            else addMatrix(gw, t, t.edge() ? edge : target, counts, keptAs);
         }
-        addVector(gw, "model.norm.weight", w.finalNorm(), counts);
-        if (!c.tieWordEmbeddings()) addMatrix(gw, w.head(), edge, null, counts, keptAs, "lm_head.weight");
         for (Map.Entry<String, List<String>> e : keptAs.entrySet())
             notes.add(e.getValue().size() + " tensor(s) kept as " + e.getKey() + " (rows not whole " + target.blockSize + "-element blocks): "
                     + (e.getValue().size() <= 2 ? String.join(", ", e.getValue()) : e.getValue().getFirst() + " ... " + e.getValue().getLast()));
@@ -124,36 +107,39 @@ public final class GgufExport {
         return new Summary(out, java.nio.file.Files.size(out), counts, tokenizer, notes);
     }
 
-    private static void addVector(GgufWriter gw, String hfName, float[] v, Map<String, Integer> counts) {
+    private static void addVector(GgufWriter gw, String ggufName, float[] v, Map<String, Integer> counts) {
         MemorySegment s = MemorySegment.ofArray(new byte[v.length * 4]);
         for (int i = 0; i < v.length; i++) s.set(java.lang.foreign.ValueLayout.JAVA_FLOAT_UNALIGNED.withOrder(ByteOrder.LITTLE_ENDIAN), 4L * i, v[i]);
-        gw.tensor(GgufNames.toGguf(hfName), GgmlType.F32, new long[] {v.length}, s);
+        gw.tensor(ggufName, GgmlType.F32, new long[] {v.length}, s);
         counts.merge("F32", 1, Integer::sum);
     }
 
-    private static void addMatrix(GgufWriter gw, WeightMatrix m, DType want, int[] interleaved, Map<String, Integer> counts, Map<String, List<String>> keptAs) {
-        addMatrix(gw, m, want, interleaved, counts, keptAs, m.name());
-    }
-
     /**
-     * One matrix, stored row j of the file being logical row rowOf[j]: for q/k the inverse of the
-     * rotate_half order, so the file holds them interleaved as GGUF does.
+     * One matrix tensor: the rows of its parts one after the other (phi3's fused qkv and gate_up), each part's
+     * file row j being its logical row rowOf[j] (q/k of the llama architecture: the inverse of the rotate_half
+     * order, so the file holds them interleaved as llama.cpp does).
      */
-    private static void addMatrix(GgufWriter gw, WeightMatrix m, DType want, int[] interleaved, Map<String, Integer> counts,
-                                  Map<String, List<String>> keptAs, String hfName) {
-        DType t = want;
-        if (t.isQuantized() && m.cols() % t.blockSize != 0) {
-            t = m.dtype().isQuantized() ? DType.F32 : m.dtype();
-            keptAs.computeIfAbsent(t + ", " + m.cols() + " columns", k -> new ArrayList<>()).add(hfName);
+    private static void addMatrix(GgufWriter gw, GgufLayout.Tensor t, DType want, Map<String, Integer> counts,
+                                  Map<String, List<String>> keptAs) {
+        WeightMatrix first = t.parts().getFirst().m();
+        DType type = want;
+        if (type.isQuantized() && t.cols() % type.blockSize != 0) {
+            type = first.dtype().isQuantized() ? DType.F32 : first.dtype();
+            keptAs.computeIfAbsent(type + ", " + t.cols() + " columns", k -> new ArrayList<>()).add(t.name());
         }
-        final DType type = t;
-        int rows = m.rows(), cols = m.cols();
-        int[] rowOf = new int[rows];
-        for (int j = 0; j < rows; j++) rowOf[j] = j;
-        if (interleaved != null) for (int r = 0; r < rows; r++) rowOf[interleaved[r]] = r;
-        long rowBytes = type.bytes(cols);
-        gw.tensor(GgufNames.toGguf(hfName), GgmlType.of(type), new long[] {cols, rows}, rowBytes * rows, out -> writeRows(out, m, type, rowOf, rowBytes));
-        counts.merge(type.name(), 1, Integer::sum);
+        final DType ty = type;
+        long rowBytes = ty.bytes(t.cols());
+        gw.tensor(t.name(), GgmlType.of(ty), new long[] {t.cols(), t.rows()}, rowBytes * t.rows(), out -> {
+            for (GgufLayout.Part p : t.parts()) {
+                int[] rowOf = p.rowOf();
+                if (rowOf == null) {
+                    rowOf = new int[p.m().rows()];
+                    for (int j = 0; j < rowOf.length; j++) rowOf[j] = j;
+                }
+                writeRows(out, p.m(), ty, rowOf, rowBytes);
+            }
+        });
+        counts.merge(ty.name(), 1, Integer::sum);
     }
 
     private static void writeRows(FileChannel out, WeightMatrix m, DType type, int[] rowOf, long rowBytes) throws IOException {
