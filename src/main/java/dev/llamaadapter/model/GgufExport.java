@@ -78,6 +78,13 @@ public final class GgufExport {
                 notes.add("no tokenizer written: " + e.getMessage());
             }
             tokenizer = t != null && GgufTokenizer.write(t, md);
+            if (java.nio.file.Files.isDirectory(base.dir())) { // the chat template goes where llama.cpp's converter puts it
+                try {
+                    md.put("tokenizer.chat_template", GgufValue.string(dev.llamaadapter.data.chat.ChatTemplate.load(base.dir()).template()));
+                } catch (IOException e) {
+                    // no tokenizer_config.json or no chat_template: nothing to carry
+                }
+            }
             if (t != null && !tokenizer)
                 notes.add("no tokenizer written: only SentencePiece vocabularies are translated into GGUF metadata (keep the source's tokenizer file and pass it with --tokenizer)");
         }

@@ -16,6 +16,7 @@ import java.nio.file.Path;
 import java.util.Locale;
 
 import static org.assertj.core.api.Assertions.assertThat;
+import static org.assertj.core.api.Assertions.assertThatThrownBy;
 
 /**
  * Every family of spec §7 in GGUF (src/test/resources/families-gguf, made by scripts/make_family_gguf_fixtures.sh):
@@ -163,6 +164,37 @@ class FamiliesGgufTest {
                 if (key.startsWith(family + ".") && !key.endsWith(".rope.scaling.original_context_length"))
                     assertThat(ours.metadata().get(key)).as(key).isNotNull();
         }
+    }
+
+    /** quantize carries tokenizer_config.json's chat_template into tokenizer.chat_template; chat-template reads it from the GGUF. */
+    @org.junit.jupiter.api.Test
+    void chatTemplateTravelsInTheGguf() throws Exception {
+        Path dir = Files.createDirectories(tmp.resolve("qwen2"));
+        try (var files = Files.list(DIR.resolve("qwen2").resolve("hf"))) {
+            for (Path f : files.toList()) Files.copy(f, dir.resolve(f.getFileName()));
+        }
+        String template = "{% for m in messages %}<|im_start|>{{ m.role }}\n{{ m.content }}<|im_end|>\n{% endfor %}"
+                + "{% if add_generation_prompt %}<|im_start|>assistant\n{% endif %}{{ eos_token }}";
+        Files.writeString(dir.resolve("tokenizer_config.json"), new com.fasterxml.jackson.databind.ObjectMapper().writeValueAsString(
+                java.util.Map.of("chat_template", template, "eos_token", "</s>", "bos_token", "<s>")));
+        Path out = tmp.resolve("q.gguf"), messages = Files.writeString(tmp.resolve("m.json"), "[{\"role\": \"user\", \"content\": \"hi\"}]");
+        StringWriter err = new StringWriter();
+        assertThat(run(err, "quantize", "--model", dir.toString(), "--to", "f16", "--out", out.toString())).as(err.toString()).isZero();
+        try (GgufFile f = GgufFile.open(out)) {
+            assertThat(f.metadata().string("tokenizer.chat_template")).isEqualTo(template);
+        }
+        String fromDir = render(dir, messages), fromGguf = render(out, messages);
+        assertThat(fromGguf).isEqualTo(fromDir).isEqualTo("<|im_start|>user\nhi<|im_end|>\n<|im_start|>assistant\n</s>");
+        // a GGUF without one says so, naming the file
+        Path bare = DIR.resolve("qwen2").resolve("model.gguf");
+        assertThatThrownBy(() -> dev.llamaadapter.data.chat.ChatTemplate.load(bare)).hasMessageContaining(bare.toString())
+                .hasMessageContaining("tokenizer.chat_template");
+    }
+
+    /** What chat-template --model MODEL --messages FILE prints (it renders ChatTemplate.load(MODEL)). */
+    static String render(Path model, Path messages) throws Exception {
+        Object json = new com.fasterxml.jackson.databind.ObjectMapper().readValue(messages.toFile(), Object.class);
+        return dev.llamaadapter.data.chat.ChatTemplate.load(model).render(dev.llamaadapter.data.chat.ChatTemplate.variables(json), true);
     }
 
     static final Path LLAMA_CPP_LOGITS = Path.of(System.getProperty("user.home"), ".cache/llama-adapter/llama.cpp-b4747/logits");

@@ -33,8 +33,10 @@ public final class ChatTemplate {
         this.specialTokens = Map.copyOf(specialTokens);
     }
 
-    /** The template of a model directory (or of a tokenizer_config.json named directly). */
+    /** The template of a model directory (or of a tokenizer_config.json named directly), or of a GGUF model file. */
     public static ChatTemplate load(Path dirOrConfig) throws IOException {
+        if (Files.isRegularFile(dirOrConfig) && dev.llamaadapter.io.FileKind.of(dirOrConfig) == dev.llamaadapter.io.FileKind.GGUF)
+            return fromGguf(dirOrConfig);
         Path config = Files.isDirectory(dirOrConfig) ? dirOrConfig.resolve("tokenizer_config.json") : dirOrConfig;
         Path jinjaFile = config.resolveSibling("chat_template.jinja");
         JsonNode root = null;
@@ -59,6 +61,30 @@ public final class ChatTemplate {
         }
         if (Files.isRegularFile(jinjaFile)) return new ChatTemplate(jinjaFile, Files.readString(jinjaFile), specials);
         return new ChatTemplate(config, templateText(root.get("chat_template"), config), specials);
+    }
+
+    /**
+     * The template a GGUF file carries as {@code tokenizer.chat_template} (llama.cpp's converter copies
+     * tokenizer_config.json's there), with the special tokens its {@code tokenizer.ggml.*_token_id} name.
+     */
+    static ChatTemplate fromGguf(Path file) throws IOException {
+        try (dev.llamaadapter.io.gguf.GgufFile f = dev.llamaadapter.io.gguf.GgufFile.open(file)) {
+            var md = f.metadata();
+            String t = md.string("tokenizer.chat_template");
+            if (t == null) throw new ChatTemplateException(file, "has no chat template (no 'tokenizer.chat_template' metadata)");
+            String[] tokens = md.strings("tokenizer.ggml.tokens");
+            Map<String, Object> specials = new LinkedHashMap<>();
+            for (String key : new String[] {"bos", "eos", "unk", "sep", "pad", "cls", "mask"}) {
+                Long id = md.integer("tokenizer.ggml." + (key.equals("unk") ? "unknown" : key.equals("sep") ? "seperator" : key.equals("pad") ? "padding" : key) + "_token_id");
+                if (id != null && tokens != null && id >= 0 && id < tokens.length) specials.put(key + "_token", tokens[(int) (long) id]);
+            }
+            return new ChatTemplate(file, t, specials);
+        }
+    }
+
+    /** The Jinja text. */
+    public String template() {
+        return template;
     }
 
     /** A string, or a list of {"name", "template"} of which transformers takes the one named "default". */
