@@ -92,6 +92,10 @@ public final class GgufExport {
         if (!md.containsKey("general.name")) md.put("general.name", GgufValue.string(name));
         Map<String, GgufValue> cfg = new LinkedHashMap<>();
         ModelFiles.putGguf(c, null, cfg);
+        if (c.arch().family() == Family.MISTRAL && c.arch().slidingWindow() > 0)
+            notes.add("sliding window " + c.arch().slidingWindow() + " written as llama.attention.sliding_window: llama.cpp (b4747) runs \"llama\" files without one");
+        if (cfg.containsKey("gemma2.attention.scale"))
+            notes.add("query_pre_attn_scalar written as gemma2.attention.scale: llama.cpp (b4747) scales gemma2 queries by 1/sqrt(head_dim) instead");
         md.putAll(cfg);
         md.put("general.file_type", GgufValue.uint32(fileType(target)));
         if (target.isQuantized()) md.put("general.quantization_version", GgufValue.uint32(2));
