@@ -86,7 +86,7 @@ public final class GgufExport {
                 }
             }
             if (t != null && !tokenizer)
-                notes.add("no tokenizer written: only SentencePiece vocabularies are translated into GGUF metadata (keep the source's tokenizer file and pass it with --tokenizer)");
+                notes.add("no tokenizer written: SentencePiece vocabularies and Llama 3 / GPT-2 style tokenizer.json byte-level BPE are translated into GGUF metadata, not this one (keep the source's tokenizer file and pass it with --tokenizer)");
         }
         String name = base.dir().getFileName() == null ? "model" : base.dir().getFileName().toString();
         if (!md.containsKey("general.name")) md.put("general.name", GgufValue.string(name));
