@@ -151,9 +151,24 @@ sealed interface GgufFamily {
             Integer window = md.intIn("gemma2.attention.sliding_window", 0, Integer.MAX_VALUE);
             double attnCap = GgufConfig.shortest(md, "gemma2.attn_logit_softcapping", 50.0); // llama.cpp's defaults
             double finalCap = GgufConfig.shortest(md, "gemma2.final_logit_softcapping", 30.0);
-            double scale = md.has("gemma2.attention.scale") ? GgufConfig.shortest(md, "gemma2.attention.scale", 0) : llamaCppScale(s);
+            double scale = md.has("gemma2.attention.scale") ? fromFloat32(GgufConfig.shortest(md, "gemma2.attention.scale", 0)) : llamaCppScale(s);
+            if (!(scale > 0) || Double.isInfinite(scale))
+                throw new GgufException(f.path(), "metadata 'gemma2.attention.scale' = " + scale + " must be a positive number");
+            for (double cap : new double[] {attnCap, finalCap})
+                if (!(cap >= 0) || Double.isInfinite(cap))
+                    throw new GgufException(f.path(), "gemma2 softcap " + cap + " (attn_logit_softcapping / final_logit_softcapping) must be a number ≥ 0");
             return new Architecture(Family.GEMMA2, s.headDim(), RopeScaling.NONE, s.rotaryDim(), false, false, false,
                     window == null ? 4096 : window, scale, attnCap, finalCap);
+        }
+
+        /**
+         * A scale stored as float32 back to query_pre_attn_scalar^−1/2 in double: the scalar is a whole number in
+         * every Gemma config, so one within float32's rounding of a whole number is taken as that number.
+         */
+        static double fromFloat32(double scale) {
+            if (!(scale > 0)) return scale;
+            double q = 1 / (scale * scale), whole = Math.rint(q);
+            return whole >= 1 && Math.abs(q - whole) <= 1e-6 * q ? 1 / Math.sqrt(whole) : scale;
         }
 
         /** The query scale llama.cpp gives a gemma2 file: 1/sqrt(D/H) for 46 layers (27B), else 1/sqrt(head_dim). */

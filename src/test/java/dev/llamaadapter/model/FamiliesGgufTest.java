@@ -180,6 +180,39 @@ class FamiliesGgufTest {
         }
     }
 
+    /**
+     * Config switches that only this writer's metadata carries come back: a Mistral window (llama.attention.sliding_window),
+     * linear RoPE (llama.rope.scaling.*), a gemma2 query_pre_attn_scalar llama.cpp would not infer (gemma2.attention.scale),
+     * and llama3 parameters outside the released ones (rope_freqs.weight read as explicit divisors: the same logits, though
+     * the fingerprint then names the divisors).
+     */
+    @ParameterizedTest
+    @ValueSource(strings = {"mistral|\"sliding_window\": 3", "llama|\"rope_scaling\": {\"rope_type\": \"linear\", \"factor\": 2.0}",
+            "gemma2|\"query_pre_attn_scalar\": 10", "llama|\"rope_scaling\": {\"rope_type\": \"llama3\", \"factor\": 8.0, "
+            + "\"low_freq_factor\": 1.5, \"high_freq_factor\": 3.0, \"original_max_position_embeddings\": 12000}"})
+    void switchesOnlyOurMetadataCarriesComeBack(String variant) throws Exception {
+        String family = variant.substring(0, variant.indexOf('|')), edit = variant.substring(variant.indexOf('|') + 1);
+        Path dir = Files.createDirectories(tmp.resolve(family));
+        try (var files = Files.list(DIR.resolve(family).resolve("hf"))) {
+            for (Path f : files.toList()) Files.copy(f, dir.resolve(f.getFileName()));
+        }
+        String cfg = Files.readString(dir.resolve("config.json")).strip();
+        cfg = cfg.replaceAll(",\\s*\"rope_scaling\":\\s*\\{[^}]*\\}", "").replaceAll(",\\s*\"query_pre_attn_scalar\":\\s*\\d+", "");
+        Files.writeString(dir.resolve("config.json"), cfg.substring(0, cfg.length() - 1) + ", " + edit + "}");
+        Path out = tmp.resolve("v.gguf");
+        StringWriter err = new StringWriter();
+        assertThat(run(err, "quantize", "--model", dir.toString(), "--to", "f32", "--out", out.toString())).as(err.toString()).isZero();
+        try (BaseModel h = BaseModel.open(dir); BaseModel g = BaseModel.open(out)) {
+            assertThat(maxDiff(logits(h), logits(g))).as(variant).isLessThan(1e-5);
+            if (edit.contains("12000")) { // its blended frequency matches no released parameter set
+                assertThat(g.config().arch().rope().type()).isEqualTo("freqs");
+            } else {
+                assertThat(g.config().arch()).as(variant).isEqualTo(h.config().arch());
+                assertThat(g.fingerprint()).isEqualTo(h.fingerprint());
+            }
+        }
+    }
+
     /** quantize carries tokenizer_config.json's chat_template into tokenizer.chat_template; chat-template reads it from the GGUF. */
     @org.junit.jupiter.api.Test
     void chatTemplateTravelsInTheGguf() throws Exception {
