@@ -19,7 +19,7 @@ import java.util.concurrent.Callable;
                 + "apply_chat_template does, and print the text.")
 public final class ChatTemplateCommand implements Callable<Integer> {
     @Option(names = "--model", required = true, paramLabel = "DIR",
-            description = "model directory (tokenizer files are enough) or its tokenizer_config.json")
+            description = "model directory (tokenizer files are enough), its tokenizer_config.json, or a GGUF file (tokenizer.chat_template)")
     Path model;
     @Option(names = "--messages", required = true, paramLabel = "FILE.json",
             description = "a JSON list of {\"role\", \"content\"} messages, or an object with \"messages\" and further template "

@@ -1,6 +1,7 @@
 package dev.llamaadapter.io;
 
 import dev.llamaadapter.io.gguf.GgmlType;
+import dev.llamaadapter.io.gguf.GgufArch;
 import dev.llamaadapter.io.gguf.GgufFile;
 import dev.llamaadapter.io.gguf.GgufNames;
 import dev.llamaadapter.io.gguf.GgufTensor;
@@ -29,8 +30,8 @@ import java.util.regex.Pattern;
  */
 public final class GgufSource implements TensorSource {
 
-    private static final Pattern Q = Pattern.compile("model\\.layers\\.\\d+\\.self_attn\\.q_proj\\.weight");
-    private static final Pattern K = Pattern.compile("model\\.layers\\.\\d+\\.self_attn\\.k_proj\\.weight");
+    private static final Pattern Q = Pattern.compile("model\\.layers\\.\\d+\\.self_attn\\.q_proj\\.(weight|bias)");
+    private static final Pattern K = Pattern.compile("model\\.layers\\.\\d+\\.self_attn\\.k_proj\\.(weight|bias)");
     /** The weight types the engine reads, for messages. */
     private static final String SUPPORTED = String.join(", ", dev.llamaadapter.tensor.DType.weightTypes().stream().map(Enum::name).toList());
 
@@ -39,18 +40,21 @@ public final class GgufSource implements TensorSource {
     private final Map<String, GgufTensor> unreadable = new LinkedHashMap<>();  // HF name, types the engine lacks
     private final Map<String, String> metadata = new LinkedHashMap<>();
     private final Integer heads, kvHeads;                                      // for the q/k row order
+    private final GgufArch arch;                                               // names and row order; llama's when unknown
 
     private GgufSource(GgufFile file) throws SafeTensorsException {
         this.file = file;
+        GgufArch a = GgufArch.of(architectureName(file));
+        arch = a == null ? GgufArch.LLAMA : a; // an unknown architecture is refused by the config reader, by name
         for (GgufTensor t : file.tensors()) {
-            String hf = GgufNames.toHf(t.name());
+            String hf = GgufNames.toHf(t.name(), arch);
             if (tensors.containsKey(hf) || unreadable.containsKey(hf))
                 throw new SafeTensorsException(file.path(), t.name(), "maps to " + hf + ", which another tensor already has");
             if (t.type().dtype == null) unreadable.put(hf, t);
             else tensors.put(hf, new TensorInfo(hf, t.type().dtype, t.shape(), t.data()));
         }
-        heads = headCount(file, "llama.attention.head_count");
-        Integer kv = headCount(file, "llama.attention.head_count_kv");
+        heads = headCount(file, arch.key("attention.head_count"));
+        Integer kv = headCount(file, arch.key("attention.head_count_kv"));
         kvHeads = kv != null ? kv : heads;
         for (Map.Entry<String, GgufValue> e : file.metadata().asMap().entrySet())
             if (e.getValue().type() != GgufValueType.ARRAY) metadata.put(e.getKey(), String.valueOf(e.getValue().value()));
@@ -65,6 +69,30 @@ public final class GgufSource implements TensorSource {
             f.close();
             throw e;
         }
+    }
+
+    /** general.architecture, or null when absent or not a string. */
+    private static String architectureName(GgufFile f) {
+        try {
+            return f.metadata().string("general.architecture");
+        } catch (IOException e) {
+            return null;
+        }
+    }
+
+    /** The llama.cpp architecture whose names this file uses (llama's when the file names another). */
+    public GgufArch arch() {
+        return arch;
+    }
+
+    /** The GGUF name of a Hugging Face tensor name in this file's architecture. */
+    public String ggufName(String hfName) {
+        return GgufNames.toGguf(hfName, arch);
+    }
+
+    @Override
+    public boolean normsHoldOnePlusW() {
+        return arch.normsHoldOnePlusW();
     }
 
     /** The underlying file (metadata, GGUF names and types). */
@@ -120,7 +148,7 @@ public final class GgufSource implements TensorSource {
             throw new SafeTensorsException(file.path(), u.name(), "has type " + u.type()
                     + ", which is not supported (supported: " + SUPPORTED + "): re-quantise the model to one of those");
         TensorInfo t = tensors.get(name);
-        if (t == null) throw new SafeTensorsException(file.path(), GgufNames.toGguf(name), "not found (" + name + ")");
+        if (t == null) throw new SafeTensorsException(file.path(), ggufName(name), "not found (" + name + ")");
         return t;
     }
 
@@ -129,17 +157,38 @@ public final class GgufSource implements TensorSource {
     public WeightMatrix matrix(String name, int rows, int cols) throws SafeTensorsException {
         TensorInfo t = require(name);
         if (!t.dtype().isWeightType())
-            throw new SafeTensorsException(file.path(), GgufNames.toGguf(name), "has type " + t.dtype() + ", not a weight type");
+            throw new SafeTensorsException(file.path(), ggufName(name), "has type " + t.dtype() + ", not a weight type");
         checkShape(t, rows, cols);
         WeightMatrix w = new WeightMatrix(name, t.data(), t.dtype(), rows, cols);
+        int[] order = halvesOrder(name, rows);
+        return order == null ? w : w.withRowOrder(order);
+    }
+
+    /** As {@link TensorSource#vector}, with llama's q/k biases put back into rotate_half order as their weights are. */
+    @Override
+    public float[] vector(String name, int n) throws SafeTensorsException {
+        float[] v = TensorSource.super.vector(name, n);
+        int[] order = halvesOrder(name, n);
+        if (order == null) return v;
+        float[] out = new float[n];
+        for (int r = 0; r < n; r++) out[r] = v[order[r]];
+        return out;
+    }
+
+    /**
+     * For a q/k weight or bias of an architecture whose converter permuted them (llama only), the row order
+     * that reads them in rotate_half order; null for every other tensor.
+     */
+    private int[] halvesOrder(String name, int rows) throws SafeTensorsException {
+        if (!arch.permutesQk()) return null;
         boolean q = Q.matcher(name).matches(), k = K.matcher(name).matches();
-        if (!q && !k) return w;
-        String key = q ? "llama.attention.head_count" : "llama.attention.head_count_kv";
+        if (!q && !k) return null;
+        String key = arch.key(q ? "attention.head_count" : "attention.head_count_kv");
         Integer h = q ? heads : kvHeads;
         if (h == null || rows % h != 0 || (rows / h) % 2 != 0)
-            throw new SafeTensorsException(file.path(), GgufNames.toGguf(name), "cannot be put in rotate_half order: metadata '" + key
+            throw new SafeTensorsException(file.path(), ggufName(name), "cannot be put in rotate_half order: metadata '" + key
                     + "' = " + h + " does not divide its " + rows + " rows into heads of even size");
-        return w.withRowOrder(WeightMatrix.interleavedToHalves(h, rows / h));
+        return WeightMatrix.interleavedToHalves(h, rows / h);
     }
 
     /** A head count from the metadata, or null when absent or invalid (the config reader reports those). */

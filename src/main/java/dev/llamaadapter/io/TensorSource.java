@@ -49,6 +49,14 @@ public sealed interface TensorSource extends AutoCloseable permits SafeTensors, 
     @Override
     void close();
 
+    /**
+     * Whether gemma2-style norm weights are stored as 1+w rather than HF's w (llama.cpp's converter adds
+     * the one); the weight loader then takes them as they are.
+     */
+    default boolean normsHoldOnePlusW() {
+        return false;
+    }
+
     default boolean has(String name) {
         return info(name) != null;
     }

@@ -34,6 +34,11 @@ public record Architecture(Family family, int headDim, RopeScaling rope, int rot
         return new Architecture(Family.LLAMA, headDim, RopeScaling.NONE, headDim, false, false, false, 0, 1 / Math.sqrt(headDim), 0, 0);
     }
 
+    /** The same switches under another family. */
+    public Architecture withFamily(Family f) {
+        return new Architecture(f, headDim, rope, rotaryDim, qkvBias, oBias, mlpBias, slidingWindow, queryScale, attnSoftcap, finalSoftcap);
+    }
+
     /** True when this is LLaMA exactly as spec §1 states it (what the GGUF writer and the official formats assume). */
     public boolean isPlainLlama() {
         return family == Family.LLAMA && "none".equals(rope.type()) && rotaryDim == headDim && !qkvBias && !oBias && !mlpBias;

@@ -116,7 +116,10 @@ public record BaseModel(Path dir, LlamaConfig config, LlamaWeights weights, Tens
         LlamaConfig c = config;
         StringBuilder sb = new StringBuilder("llama ").append(shape()).append(" eps=").append(c.rmsNormEps())
                 .append(" theta=").append(c.ropeTheta()).append(" tie=").append(c.tieWordEmbeddings()).append('\n');
-        if (!c.arch().isPlainLlama()) sb.append(c.arch().describe()).append('\n'); // a plain LLaMA keeps the fingerprint it always had
+        Architecture a = c.arch();
+        // a Mistral without a window computes what a LLaMA does, and llama.cpp stores both as "llama": one fingerprint for both copies
+        if (a.family() == Family.MISTRAL && a.slidingWindow() == 0) a = a.withFamily(Family.LLAMA);
+        if (!a.isPlainLlama()) sb.append(a.describe()).append('\n'); // a plain LLaMA keeps the fingerprint it always had
         sb.append(weights.embed().name()).append(' ').append(weights.embed().rows()).append('x').append(weights.embed().cols()).append('\n');
         for (LlamaWeights.Layer l : weights.layers())
             for (var w : java.util.List.of(l.wq(), l.wk(), l.wv(), l.wo(), l.wGate(), l.wUp(), l.wDown()))

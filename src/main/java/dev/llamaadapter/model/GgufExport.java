@@ -3,7 +3,6 @@ package dev.llamaadapter.model;
 import dev.llamaadapter.io.GgufSource;
 import dev.llamaadapter.io.AtomicFile;
 import dev.llamaadapter.io.gguf.GgmlType;
-import dev.llamaadapter.io.gguf.GgufNames;
 import dev.llamaadapter.io.gguf.GgufTokenizer;
 import dev.llamaadapter.io.gguf.GgufValue;
 import dev.llamaadapter.io.gguf.GgufWriter;
@@ -27,10 +26,11 @@ import java.util.TreeMap;
 
 /**
  * Writes an open base model as a GGUF file that llama.cpp's conventions describe and {@link BaseModel#open}
- * reads back: llama.cpp tensor names, q/k rows in the interleaved-RoPE order GGUF uses, config and
- * tokenizer metadata. Weight types: a {@link QuantMix} chooses each matrix's (as llama-quantize does for the
- * same target: Q6_K heads, Q6_K attn_v/ffn_down in some layers of the _M mixes, fallbacks for rows that are not
- * whole blocks); norm weights stay F32.
+ * reads back, for every family: the names, row orders and fused tensors of llama.cpp's architecture for it
+ * ({@link GgufLayout}), its config keys ({@link GgufConfig}, {@link GgufFamily}) and tokenizer metadata. Weight
+ * types: a {@link QuantMix} chooses each matrix's by its GGUF name (as llama-quantize does for the same target:
+ * Q6_K heads, Q6_K attn_v/ffn_down in some layers of the _M mixes, fallbacks for rows that are not whole
+ * blocks); norm weights stay F32.
  * Rows already in the wanted type are copied byte for byte; others are dequantised to fp32 and encoded
  * one row at a time, so memory stays at one row plus a write buffer. The file is written atomically.
  */
@@ -47,8 +47,6 @@ public final class GgufExport {
 
     public static Summary write(BaseModel base, QuantMix mix, Path out) throws IOException {
         LlamaConfig c = base.config();
-        if (!c.arch().isPlainLlama()) // the writer knows llama.cpp's llama architecture only: biases, norms or scaling would be dropped
-            throw new IllegalArgumentException(base.dir() + ": " + c.arch().describe() + ": quantize writes GGUF files of plain LLaMA models only so far");
         LlamaWeights w = base.weights();
         List<String> notes = new ArrayList<>();
         Map<String, List<String>> keptAs = new LinkedHashMap<>(); // "F16 instead of Q4_0 (rows of 172 ...)" -> tensor names
@@ -57,7 +55,7 @@ public final class GgufExport {
         if (base.source() instanceof GgufSource g) {
             // keep what the source says about itself (name, tokenizer and its special ids, ...); config keys are rewritten below
             for (Map.Entry<String, GgufValue> e : g.gguf().metadata().asMap().entrySet())
-                if (!e.getKey().equals("general.alignment") && !e.getKey().startsWith("llama.")) md.put(e.getKey(), e.getValue());
+                if (!e.getKey().equals("general.alignment") && !e.getKey().startsWith(g.arch().name() + ".")) md.put(e.getKey(), e.getValue());
             tokenizer = md.containsKey("tokenizer.ggml.model");
         } else {
             Tokenizer t = null;
@@ -67,13 +65,24 @@ public final class GgufExport {
                 notes.add("no tokenizer written: " + e.getMessage());
             }
             tokenizer = t != null && GgufTokenizer.write(t, md);
+            if (java.nio.file.Files.isDirectory(base.dir())) { // the chat template goes where llama.cpp's converter puts it
+                try {
+                    md.put("tokenizer.chat_template", GgufValue.string(dev.llamaadapter.data.chat.ChatTemplate.load(base.dir()).template()));
+                } catch (IOException e) {
+                    // no tokenizer_config.json or no chat_template: nothing to carry
+                }
+            }
             if (t != null && !tokenizer)
-                notes.add("no tokenizer written: only SentencePiece vocabularies are translated into GGUF metadata (keep the source's tokenizer file and pass it with --tokenizer)");
+                notes.add("no tokenizer written: SentencePiece vocabularies and Llama 3 / GPT-2 style tokenizer.json byte-level BPE are translated into GGUF metadata, not this one (keep the source's tokenizer file and pass it with --tokenizer)");
         }
         String name = base.dir().getFileName() == null ? "model" : base.dir().getFileName().toString();
         if (!md.containsKey("general.name")) md.put("general.name", GgufValue.string(name));
         Map<String, GgufValue> cfg = new LinkedHashMap<>();
         ModelFiles.putGguf(c, null, cfg);
+        if (c.arch().family() == Family.MISTRAL && c.arch().slidingWindow() > 0)
+            notes.add("sliding window " + c.arch().slidingWindow() + " written as llama.attention.sliding_window: llama.cpp (b4747) runs \"llama\" files without one");
+        if (cfg.containsKey("gemma2.attention.scale"))
+            notes.add("query_pre_attn_scalar written as gemma2.attention.scale: llama.cpp (b4747) scales gemma2 queries by 1/sqrt(head_dim) instead");
         md.putAll(cfg);
         md.put("general.file_type", GgufValue.uint32(mix.fileType));
         if (mix.isQuantized()) md.put("general.quantization_version", GgufValue.uint32(2));
@@ -84,25 +93,14 @@ public final class GgufExport {
         md.forEach(gw::put);
 
         Map<String, Integer> counts = new TreeMap<>();
-        Types types = new Types(mix, c.numHiddenLayers(), !c.tieWordEmbeddings(), keptAs);
-        addMatrix(gw, w.embed(), types, null, counts);
-        int hd = c.headDim();
-        int[] qOrder = WeightMatrix.interleavedToHalves(c.numAttentionHeads(), hd), kOrder = WeightMatrix.interleavedToHalves(c.numKeyValueHeads(), hd);
-        for (int i = 0; i < c.numHiddenLayers(); i++) {
-            LlamaWeights.Layer l = w.layers()[i];
-            String p = "model.layers." + i + ".";
-            addVector(gw, p + "input_layernorm.weight", l.attnNorm(), counts);
-            addMatrix(gw, l.wq(), types, qOrder, counts);
-            addMatrix(gw, l.wk(), types, kOrder, counts);
-            addMatrix(gw, l.wv(), types, null, counts);
-            addMatrix(gw, l.wo(), types, null, counts);
-            addVector(gw, p + "post_attention_layernorm.weight", l.mlpNorm(), counts);
-            addMatrix(gw, l.wGate(), types, null, counts);
-            addMatrix(gw, l.wUp(), types, null, counts);
-            addMatrix(gw, l.wDown(), types, null, counts);
+        List<GgufLayout.Tensor> layout = GgufLayout.of(c, w);
+        // a head of its own: untied, or written anyway where llama.cpp's architecture wants output.weight (phi3)
+        boolean separateHead = layout.stream().anyMatch(t -> t.name().equals("output.weight"));
+        Types types = new Types(mix, c.numHiddenLayers(), separateHead, keptAs);
+        for (GgufLayout.Tensor t : layout) {
+            if (t.vector() != null) addVector(gw, t.name(), t.vector(), counts);
+            else addMatrix(gw, t, types.of(t.name(), t.cols()), counts);
         }
-        addVector(gw, "model.norm.weight", w.finalNorm(), counts);
-        if (!c.tieWordEmbeddings()) addMatrix(gw, w.head(), types, null, counts, "lm_head.weight");
         for (Map.Entry<String, List<String>> e : keptAs.entrySet())
             notes.add(e.getValue().size() + " tensor(s) " + e.getKey() + ": "
                     + (e.getValue().size() <= 2 ? String.join(", ", e.getValue()) : e.getValue().getFirst() + " ... " + e.getValue().getLast()));
@@ -110,10 +108,10 @@ public final class GgufExport {
         return new Summary(out, java.nio.file.Files.size(out), counts, tokenizer, notes);
     }
 
-    private static void addVector(GgufWriter gw, String hfName, float[] v, Map<String, Integer> counts) {
+    private static void addVector(GgufWriter gw, String ggufName, float[] v, Map<String, Integer> counts) {
         MemorySegment s = MemorySegment.ofArray(new byte[v.length * 4]);
         for (int i = 0; i < v.length; i++) s.set(java.lang.foreign.ValueLayout.JAVA_FLOAT_UNALIGNED.withOrder(ByteOrder.LITTLE_ENDIAN), 4L * i, v[i]);
-        gw.tensor(GgufNames.toGguf(hfName), GgmlType.F32, new long[] {v.length}, s);
+        gw.tensor(ggufName, GgmlType.F32, new long[] {v.length}, s);
         counts.merge("F32", 1, Integer::sum);
     }
 
@@ -135,23 +133,23 @@ public final class GgufExport {
         }
     }
 
-    private static void addMatrix(GgufWriter gw, WeightMatrix m, Types types, int[] interleaved, Map<String, Integer> counts) {
-        addMatrix(gw, m, types, interleaved, counts, m.name());
-    }
-
     /**
-     * One matrix, stored row j of the file being logical row rowOf[j]: for q/k the inverse of the
-     * rotate_half order, so the file holds them interleaved as GGUF does.
+     * One matrix tensor: the rows of its parts one after the other (phi3's fused qkv and gate_up), each part's
+     * file row j being its logical row rowOf[j] (q/k of the llama architecture: the inverse of the rotate_half
+     * order, so the file holds them interleaved as llama.cpp does).
      */
-    private static void addMatrix(GgufWriter gw, WeightMatrix m, Types types, int[] interleaved, Map<String, Integer> counts, String hfName) {
-        String name = GgufNames.toGguf(hfName);
-        final DType type = types.of(name, m.cols());
-        int rows = m.rows(), cols = m.cols();
-        int[] rowOf = new int[rows];
-        for (int j = 0; j < rows; j++) rowOf[j] = j;
-        if (interleaved != null) for (int r = 0; r < rows; r++) rowOf[interleaved[r]] = r;
-        long rowBytes = type.bytes(cols);
-        gw.tensor(name, GgmlType.of(type), new long[] {cols, rows}, rowBytes * rows, out -> writeRows(out, m, type, rowOf, rowBytes));
+    private static void addMatrix(GgufWriter gw, GgufLayout.Tensor t, DType type, Map<String, Integer> counts) {
+        long rowBytes = type.bytes(t.cols());
+        gw.tensor(t.name(), GgmlType.of(type), new long[] {t.cols(), t.rows()}, rowBytes * t.rows(), out -> {
+            for (GgufLayout.Part p : t.parts()) {
+                int[] rowOf = p.rowOf();
+                if (rowOf == null) {
+                    rowOf = new int[p.m().rows()];
+                    for (int j = 0; j < rowOf.length; j++) rowOf[j] = j;
+                }
+                writeRows(out, p.m(), type, rowOf, rowBytes);
+            }
+        });
         counts.merge(type.name(), 1, Integer::sum);
     }
 

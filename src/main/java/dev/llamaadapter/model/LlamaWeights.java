@@ -105,15 +105,20 @@ public record LlamaWeights(WeightMatrix embed,   // [V, D]
         WeightMatrix head;
         if (c.tieWordEmbeddings()) head = embed;
         else if (src.has("lm_head.weight")) head = src.matrix("lm_head.weight", V, D);
+        else if (src instanceof dev.llamaadapter.io.GgufSource g) // the file itself lacks the tensor: say so by its GGUF name
+            throw new SafeTensorsException(src.path(), g.ggufName("lm_head.weight"), "not found (the output head, lm_head.weight)");
         else throw new SafeTensorsException(src.fileOf("lm_head.weight"), "lm_head.weight",
                     "not found, and config.json does not set tie_word_embeddings");
         return new LlamaWeights(embed, layers, norm(src, "model.norm.weight", D, fam), head);
     }
 
-    /** A norm weight; gemma2 stores w for x·(1+w), kept here as 1+w (the same float the reference multiplies by). */
+    /**
+     * A norm weight; gemma2 stores w for x·(1+w), kept here as 1+w (the same float the reference multiplies by).
+     * A GGUF of llama.cpp's converter already holds that float (it adds the one in float32, as HF does).
+     */
     private static float[] norm(TensorSource src, String name, int D, Family fam) throws SafeTensorsException {
         float[] w = src.vector(name, D);
-        if (fam.gemma()) for (int i = 0; i < D; i++) w[i] = 1f + w[i];
+        if (fam.gemma() && !src.normsHoldOnePlusW()) for (int i = 0; i < D; i++) w[i] = 1f + w[i];
         return w;
     }
 

@@ -33,6 +33,8 @@ final class HfTokenizer extends AbstractTokenizer {
     private final HfBpe model;
     /** For {@link #minTokens}: the longest span of one symbol, or 0 when the pipeline allows no length bound. */
     private final int longestSymbol;
+    /** The tokenizer.json tree it was built from (for writing the vocabulary into another format). */
+    private JsonNode tree;
 
     private HfTokenizer(TokenTable table, Map<String, Integer> specials, int bos, int eos, int eot, AddedTokens added,
                         UnaryOperator<String> normalizer, HfPipeline.PreTokenizer preTokenizer, HfBpe model, boolean boundHolds) {
@@ -92,8 +94,15 @@ final class HfTokenizer extends AbstractTokenizer {
         Integer eot = byText.get("<|eot_id|>");
         JsonNode pre = root.get("pre_tokenizer");
         boolean boundHolds = HfPipeline.keepsAllText(pre) && model.givesEveryCharacterASymbol(HfPipeline.byteLevel(pre));
-        return new HfTokenizer(table, specials, bos, eos, eot != null ? eot : eos, new AddedTokens(addedTokens),
+        HfTokenizer t = new HfTokenizer(table, specials, bos, eos, eot != null ? eot : eos, new AddedTokens(addedTokens),
                 HfPipeline.normalizer(root.get("normalizer"), file), HfPipeline.preTokenizer(pre, file), model, boundHolds);
+        t.tree = root;
+        return t;
+    }
+
+    /** The tokenizer.json tree this tokenizer was built from. */
+    JsonNode tree() {
+        return tree;
     }
 
     @Override

@@ -1,5 +1,6 @@
 package dev.llamaadapter.tokenizer;
 
+import com.fasterxml.jackson.databind.JsonNode;
 import com.fasterxml.jackson.databind.node.ArrayNode;
 import com.fasterxml.jackson.databind.node.JsonNodeFactory;
 import com.fasterxml.jackson.databind.node.ObjectNode;
@@ -83,6 +84,66 @@ public final class Tokenizers {
             types[i] = m.pieces().get(i).type();
         }
         return new SentencePieceVocab(pieces, scores, types, t.bosId(), t.eosId(), m.addDummyPrefix());
+    }
+
+    /**
+     * A byte-level BPE vocabulary as GGUF's "gpt2" model holds it: tokens in GPT-2's byte alphabet by id,
+     * merges "left right" by rank, token types, and llama.cpp's pre-tokenizer name.
+     *
+     * @param pre "llama-bpe" (Llama 3's split, merges ignored for whole-vocabulary words) or "default" (GPT-2's)
+     */
+    public record ByteLevelVocab(String[] tokens, String[] merges, int[] types, String pre, int bosId, int eosId) {}
+
+    /**
+     * The byte-level BPE vocabulary of a tokenizer.json tokenizer, when {@link #byteLevelBpe} would build the same
+     * tokenizer from it: no normalizer, every id used, and the pre-tokenizer exactly Llama 3's (Split with its pattern,
+     * then ByteLevel without regex, ignore_merges) or GPT-2's (ByteLevel with its regex). Null otherwise (Qwen's NFC
+     * and single-digit split, SentencePiece-style tokenizer.json files), so a writer can say the vocabulary stays behind.
+     */
+    public static ByteLevelVocab byteLevelVocab(Tokenizer t) {
+        if (!(t instanceof HfTokenizer hf) || hf.tree() == null) return null;
+        JsonNode root = hf.tree(), model = root.path("model"), pre = root.path("pre_tokenizer");
+        if (root.hasNonNull("normalizer") || !root.path("decoder").path("type").asText().equals("ByteLevel")) return null;
+        boolean ignoreMerges = model.path("ignore_merges").asBoolean(false);
+        String preName;
+        if (pre.path("type").asText().equals("ByteLevel") && pre.path("use_regex").asBoolean(true) && !pre.path("add_prefix_space").asBoolean(false)
+                && !ignoreMerges) {
+            preName = "default";
+        } else if (pre.path("type").asText().equals("Sequence") && pre.path("pretokenizers").size() == 2 && ignoreMerges) {
+            JsonNode split = pre.path("pretokenizers").get(0), bl = pre.path("pretokenizers").get(1);
+            boolean llama3 = split.path("type").asText().equals("Split") && LLAMA3_SPLIT.equals(split.path("pattern").path("Regex").asText(null))
+                    && split.path("behavior").asText().equals("Isolated") && !split.path("invert").asBoolean(false)
+                    && bl.path("type").asText().equals("ByteLevel") && !bl.path("use_regex").asBoolean(true) && !bl.path("add_prefix_space").asBoolean(false);
+            if (!llama3) return null;
+            preName = "llama-bpe";
+        } else {
+            return null;
+        }
+        int n = t.vocabSize();
+        String[] tokens = new String[n];
+        int[] types = new int[n];
+        java.util.Iterator<java.util.Map.Entry<String, JsonNode>> vocab = model.path("vocab").fields();
+        while (vocab.hasNext()) {
+            var e = vocab.next();
+            int id = e.getValue().asInt(-1);
+            if (id < 0 || id >= n) return null;
+            tokens[id] = e.getKey();
+            types[id] = NORMAL;
+        }
+        for (JsonNode a : root.path("added_tokens")) {
+            int id = a.path("id").asInt(-1);
+            if (id < 0 || id >= n) return null;
+            tokens[id] = a.path("content").asText();
+            types[id] = a.path("special").asBoolean(false) ? CONTROL : USER_DEFINED;
+        }
+        for (String s : tokens) if (s == null) return null; // a hole in the ids: GGUF's token list has none
+        JsonNode m = model.path("merges");
+        String[] merges = new String[m.size()];
+        for (int i = 0; i < merges.length; i++) {
+            JsonNode one = m.get(i);
+            merges[i] = one.isArray() ? one.get(0).asText() + " " + one.get(1).asText() : one.asText(); // newer files: ["left", "right"]
+        }
+        return new ByteLevelVocab(tokens, merges, types, preName, t.bosId(), t.eosId());
     }
 
     /**

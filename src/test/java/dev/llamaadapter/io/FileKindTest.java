@@ -39,7 +39,8 @@ class FileKindTest {
         int safetensors = 0, torch = 0;
         for (Path f : files) {
             String n = f.getFileName().toString();
-            FileKind want = n.endsWith(".safetensors") ? FileKind.SAFETENSORS : n.endsWith(".pth") ? FileKind.TORCH_ZIP : FileKind.UNKNOWN;
+            FileKind want = n.endsWith(".safetensors") ? FileKind.SAFETENSORS : n.endsWith(".pth") ? FileKind.TORCH_ZIP
+                    : n.endsWith(".gguf") ? FileKind.GGUF : FileKind.UNKNOWN;
             assertThat(FileKind.of(f)).as(f.toString()).isEqualTo(want);
             if (want == FileKind.SAFETENSORS) safetensors++;
             if (want == FileKind.TORCH_ZIP) torch++;

@@ -337,6 +337,18 @@ class FormatFuzzTest {
             }
         }, each);
 
+        // whole family models through the GGUF config and weight readers (llama with rope_freqs and biases, phi3, gemma2)
+        List<byte[]> families = new java.util.ArrayList<>();
+        for (String fam : new String[] {"llama", "phi3", "gemma2"})
+            families.add(Files.readAllBytes(Path.of("src/test/resources/families-gguf", fam, "model.gguf")));
+        fuzz("gguf-family-model", families, (in, dir) -> {
+            Path f = write(dir, "m.gguf", in);
+            try (dev.llamaadapter.model.BaseModel m = dev.llamaadapter.model.BaseModel.open(f)) {
+                m.fingerprint();
+                m.tokenizer();
+            }
+        }, each / 3);
+
         // whole adapters through AdapterFormats: an official checkpoint, a PEFT config, PEFT weights
         base = dev.llamaadapter.model.BaseModel.open(PARITY.resolve("model"));
         byte[] config = Files.readAllBytes(PARITY.resolve("formats/peft/adapter_config.json"));
@@ -356,6 +368,6 @@ class FormatFuzzTest {
         }, each / 3);
 
         base.close();
-        assertThat(stats).hasSize(8);
+        assertThat(stats).hasSize(9);
     }
 }

@@ -33,8 +33,10 @@ public final class ChatTemplate {
         this.specialTokens = Map.copyOf(specialTokens);
     }
 
-    /** The template of a model directory (or of a tokenizer_config.json named directly). */
+    /** The template of a model directory (or of a tokenizer_config.json named directly), or of a GGUF model file. */
     public static ChatTemplate load(Path dirOrConfig) throws IOException {
+        if (Files.isRegularFile(dirOrConfig) && dev.llamaadapter.io.FileKind.of(dirOrConfig) == dev.llamaadapter.io.FileKind.GGUF)
+            return fromGguf(dirOrConfig);
         Path config = Files.isDirectory(dirOrConfig) ? dirOrConfig.resolve("tokenizer_config.json") : dirOrConfig;
         Path jinjaFile = config.resolveSibling("chat_template.jinja");
         JsonNode root = null;
@@ -63,10 +65,16 @@ public final class ChatTemplate {
 
     /**
      * The chat template a model directory declares (an instruct model's: tokenizer_config.json's chat_template, or
-     * chat_template.jinja), or null when it declares none (a base model, a file that is not a directory). A
+     * chat_template.jinja), or null when it declares none (a base model, a file that is neither a directory nor a GGUF with tokenizer.chat_template). A
      * template that is there but cannot be read is an error naming the file.
      */
     public static ChatTemplate ofModel(Path dir) throws IOException {
+        if (dir != null && Files.isRegularFile(dir) && dir.getFileName().toString().toLowerCase(java.util.Locale.ROOT).endsWith(".gguf")) {
+            try (dev.llamaadapter.io.gguf.GgufFile f = dev.llamaadapter.io.gguf.GgufFile.open(dir)) {
+                if (f.metadata().string("tokenizer.chat_template") == null) return null;
+            }
+            return fromGguf(dir);
+        }
         if (dir == null || !Files.isDirectory(dir)) return null;
         if (Files.isRegularFile(dir.resolve("chat_template.jinja"))) return load(dir);
         Path config = dir.resolve("tokenizer_config.json");
@@ -79,6 +87,30 @@ public final class ChatTemplate {
         }
         JsonNode t = root == null ? null : root.get("chat_template");
         return t == null || t.isNull() ? null : load(dir);
+    }
+
+    /**
+     * The template a GGUF file carries as {@code tokenizer.chat_template} (llama.cpp's converter copies
+     * tokenizer_config.json's there), with the special tokens its {@code tokenizer.ggml.*_token_id} name.
+     */
+    static ChatTemplate fromGguf(Path file) throws IOException {
+        try (dev.llamaadapter.io.gguf.GgufFile f = dev.llamaadapter.io.gguf.GgufFile.open(file)) {
+            var md = f.metadata();
+            String t = md.string("tokenizer.chat_template");
+            if (t == null) throw new ChatTemplateException(file, "has no chat template (no 'tokenizer.chat_template' metadata)");
+            String[] tokens = md.strings("tokenizer.ggml.tokens");
+            Map<String, Object> specials = new LinkedHashMap<>();
+            for (String key : new String[] {"bos", "eos", "unk", "sep", "pad", "cls", "mask"}) {
+                Long id = md.integer("tokenizer.ggml." + (key.equals("unk") ? "unknown" : key.equals("sep") ? "seperator" : key.equals("pad") ? "padding" : key) + "_token_id");
+                if (id != null && tokens != null && id >= 0 && id < tokens.length) specials.put(key + "_token", tokens[(int) (long) id]);
+            }
+            return new ChatTemplate(file, t, specials);
+        }
+    }
+
+    /** The Jinja text. */
+    public String template() {
+        return template;
     }
 
     /** A string, or a list of {"name", "template"} of which transformers takes the one named "default". */

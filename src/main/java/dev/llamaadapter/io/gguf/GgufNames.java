@@ -27,6 +27,27 @@ public final class GgufNames {
     private static final Pattern GGUF_LAYER = Pattern.compile("blk\\.(\\d+)\\.(.+)");
     private static final Pattern HF_LAYER = Pattern.compile("model\\.layers\\.(\\d+)\\.(.+)");
 
+    /** The Hugging Face name of a GGUF tensor of architecture arch (its own layer names; the global ones are shared). */
+    public static String toHf(String gguf, GgufArch arch) {
+        for (String[] g : GLOBAL) if (g[0].equals(gguf)) return g[1];
+        Matcher m = GGUF_LAYER.matcher(gguf);
+        if (m.matches()) {
+            String hf = arch.layerNames().get(m.group(2));
+            if (hf != null) return "model.layers." + m.group(1) + "." + hf;
+        }
+        return gguf;
+    }
+
+    /** The GGUF name, in architecture arch, of a Hugging Face tensor (the inverse of {@link #toHf(String, GgufArch)}). */
+    public static String toGguf(String hf, GgufArch arch) {
+        for (String[] g : GLOBAL) if (g[1].equals(hf)) return g[0];
+        Matcher m = HF_LAYER.matcher(hf);
+        if (m.matches())
+            for (java.util.Map.Entry<String, String> e : arch.layerNames().entrySet())
+                if (e.getValue().equals(m.group(2))) return "blk." + m.group(1) + "." + e.getKey();
+        return hf;
+    }
+
     /** The Hugging Face name of a GGUF tensor (e.g. blk.3.attn_q.weight → model.layers.3.self_attn.q_proj.weight). */
     public static String toHf(String gguf) {
         for (String[] g : GLOBAL) if (g[0].equals(gguf)) return g[1];

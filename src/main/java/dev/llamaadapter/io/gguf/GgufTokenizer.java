@@ -73,12 +73,13 @@ public final class GgufTokenizer {
 
     /**
      * Writes a tokenizer as GGUF metadata: a SentencePiece one as a "llama" vocabulary (tokens, scores,
-     * token_type, bos/eos/unknown ids, add_space_prefix). Returns false, writing nothing, for the other
-     * kinds (tiktoken, tokenizer.json), which this writer does not translate.
+     * token_type, bos/eos/unknown ids, add_space_prefix); a tokenizer.json byte-level BPE of Llama 3's or
+     * GPT-2's kind as a "gpt2" one (tokens, merges, token_type, pre "llama-bpe" or "default"). Returns false,
+     * writing nothing, for the other kinds (tiktoken files, other tokenizer.json pipelines).
      */
     public static boolean write(Tokenizer t, Map<String, GgufValue> out) {
         Tokenizers.SentencePieceVocab v = Tokenizers.sentencePieceVocab(t);
-        if (v == null) return false;
+        if (v == null) return writeByteLevel(Tokenizers.byteLevelVocab(t), out);
         out.put("tokenizer.ggml.model", GgufValue.string("llama"));
         out.put("tokenizer.ggml.tokens", GgufValue.strings(v.pieces()));
         out.put("tokenizer.ggml.scores", GgufValue.floats(v.scores()));
@@ -91,6 +92,19 @@ public final class GgufTokenizer {
         if (v.bosId() >= 0) out.put("tokenizer.ggml.bos_token_id", GgufValue.uint32(v.bosId()));
         if (v.eosId() >= 0) out.put("tokenizer.ggml.eos_token_id", GgufValue.uint32(v.eosId()));
         out.put("tokenizer.ggml.add_space_prefix", GgufValue.bool(v.addDummyPrefix()));
+        return true;
+    }
+
+    /** A byte-level BPE vocabulary as llama.cpp's "gpt2" model; false (nothing written) for null. */
+    private static boolean writeByteLevel(Tokenizers.ByteLevelVocab v, Map<String, GgufValue> out) {
+        if (v == null) return false;
+        out.put("tokenizer.ggml.model", GgufValue.string("gpt2"));
+        out.put("tokenizer.ggml.pre", GgufValue.string(v.pre()));
+        out.put("tokenizer.ggml.tokens", GgufValue.strings(v.tokens()));
+        out.put("tokenizer.ggml.token_type", GgufValue.int32s(v.types()));
+        out.put("tokenizer.ggml.merges", GgufValue.strings(v.merges()));
+        if (v.bosId() >= 0) out.put("tokenizer.ggml.bos_token_id", GgufValue.uint32(v.bosId()));
+        if (v.eosId() >= 0) out.put("tokenizer.ggml.eos_token_id", GgufValue.uint32(v.eosId()));
         return true;
     }
 }
