@@ -249,16 +249,16 @@ class GgufFileTest {
     /** A model tensor of a type the engine does not compute with is refused when loading, by name and type. */
     @Test
     void unsupportedQuantTypeIsRefusedByName() throws IOException {
-        Path p = tmp.resolve("q5k.gguf");
+        Path p = tmp.resolve("iq2.gguf");
         new GgufWriter().put("general.architecture", GgufValue.string("llama"))
                 .put("llama.embedding_length", GgufValue.uint32(256)).put("llama.feed_forward_length", GgufValue.uint32(256))
                 .put("llama.block_count", GgufValue.uint32(1)).put("llama.attention.head_count", GgufValue.uint32(2))
                 .put("llama.vocab_size", GgufValue.uint32(4))
-                .tensor("token_embd.weight", GgmlType.Q5_K, new long[] {256, 4}, MemorySegment.ofArray(new byte[4 * 176]))
+                .tensor("token_embd.weight", GgmlType.IQ2_XXS, new long[] {256, 4}, MemorySegment.ofArray(new byte[4 * 66]))
                 .write(p);
         assertThatThrownBy(() -> BaseModel.open(p)).isInstanceOf(IOException.class).hasMessageStartingWith(p.toString())
-                .hasMessageContaining("token_embd.weight").hasMessageContaining("Q5_K").hasMessageContaining("not supported")
-                .hasMessageContaining("Q4_K, Q6_K");
+                .hasMessageContaining("token_embd.weight").hasMessageContaining("IQ2_XXS").hasMessageContaining("not supported")
+                .hasMessageContaining("Q4_K, Q5_K, Q6_K");
         Path moe = tmp.resolve("moe.gguf");
         new GgufWriter().put("general.architecture", GgufValue.string("llama")).put("llama.expert_count", GgufValue.uint32(8)).write(moe);
         assertThatThrownBy(() -> BaseModel.open(moe)).hasMessageStartingWith(moe.toString()).hasMessageContaining("mixture-of-experts");
