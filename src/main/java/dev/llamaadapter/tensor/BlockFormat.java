@@ -34,6 +34,16 @@ public interface BlockFormat {
     float dot(float[] x, int xo, MemorySegment d, long b, int K);
 
     /**
+     * out[0], out[1] = Σ_k x[k] · w[k] for the K-element rows at bytes b1 and b2: one sequence's decoding reads two
+     * far-apart rows side by side (two memory streams per core); each sum equals {@link #dot}'s bit for bit. The
+     * default runs the two dots one after the other (one stream).
+     */
+    default void dot2(float[] x, MemorySegment d, long b1, long b2, int K, float[] out) {
+        out[0] = dot(x, 0, d, b1, K);
+        out[1] = dot(x, 0, d, b2, K);
+    }
+
+    /**
      * out[i] = Σ_k x[r[i] + k] · w[k] for i &lt; 4 (four activation rows at offsets r, which may repeat) and the K
      * elements of the row at byte b: the batched-decoding form, which should decode each block once for the
      * four rows (the default reads the row four times, from cache after the first).

@@ -83,6 +83,31 @@ final class BlockQ4_0 implements BlockFormat {
         return Vec.sum(s);
     }
 
+    /** Two rows side by side (two memory streams), each in {@link #dot}'s order. */
+    @Override
+    public void dot2(float[] x, MemorySegment d, long b1, long b2, int K, float[] out) {
+        if (!QVEC) {
+            BlockFormat.super.dot2(x, d, b1, b2, K, out);
+            return;
+        }
+        FloatVector s1 = FloatVector.zero(S), s2 = s1;
+        for (int k = 0; k < K; k += QK, b1 += BYTES, b2 += BYTES) {
+            FloatVector a1 = FloatVector.zero(S), a2 = a1;
+            for (int j = 0; j < QK / 2; j += L) {
+                FloatVector xl = FloatVector.fromArray(S, x, k + j), xh = FloatVector.fromArray(S, x, k + QK / 2 + j);
+                ByteVector v1 = ByteVector.fromMemorySegment(SB, d, b1 + 2 + j, LE), v2 = ByteVector.fromMemorySegment(SB, d, b2 + 2 + j, LE);
+                a1 = ((FloatVector) v1.and((byte) 15).sub((byte) 8).convertShape(VectorOperators.B2F, S, 0)).fma(xl, a1);
+                a2 = ((FloatVector) v2.and((byte) 15).sub((byte) 8).convertShape(VectorOperators.B2F, S, 0)).fma(xl, a2);
+                a1 = ((FloatVector) v1.lanewise(VectorOperators.LSHR, 4).sub((byte) 8).convertShape(VectorOperators.B2F, S, 0)).fma(xh, a1);
+                a2 = ((FloatVector) v2.lanewise(VectorOperators.LSHR, 4).sub((byte) 8).convertShape(VectorOperators.B2F, S, 0)).fma(xh, a2);
+            }
+            s1 = a1.fma(FloatVector.broadcast(S, Float.float16ToFloat(d.get(I16, b1))), s1);
+            s2 = a2.fma(FloatVector.broadcast(S, Float.float16ToFloat(d.get(I16, b2))), s2);
+        }
+        out[0] = Vec.sum(s1);
+        out[1] = Vec.sum(s2);
+    }
+
     /** As {@link #dot} for four activation rows: each block's nibbles are unpacked once and used four times. */
     @Override
     public void dot4(float[] x, int[] r, MemorySegment d, long b, int K, float[] out) {

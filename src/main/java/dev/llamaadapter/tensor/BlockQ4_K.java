@@ -115,6 +115,42 @@ final class BlockQ4_K implements BlockFormat {
         return Vec.sum(s);
     }
 
+    /** Two rows side by side (two memory streams), each in {@link #dot}'s order. */
+    @Override
+    public void dot2(float[] x, MemorySegment d, long b1, long b2, int K, float[] out) {
+        if (!QVEC) {
+            BlockFormat.super.dot2(x, d, b1, b2, K, out);
+            return;
+        }
+        FloatVector s1 = FloatVector.zero(S), s2 = s1;
+        for (int k = 0; k < K; k += QK, b1 += BYTES, b2 += BYTES) {
+            float dd1 = f16(d, b1), dm1 = f16(d, b1 + 2), dd2 = f16(d, b2), dm2 = f16(d, b2 + 2);
+            for (int j = 0; j < QK / SUB; j++) {
+                long q1 = b1 + quantByte(j, 0), q2 = b2 + quantByte(j, 0);
+                int xj = k + j * SUB;
+                FloatVector a1 = FloatVector.zero(S), a2 = a1, sx = a1;
+                for (int u = 0; u < SUB; u += L) {
+                    ByteVector v1 = ByteVector.fromMemorySegment(SB, d, q1 + u, LE), v2 = ByteVector.fromMemorySegment(SB, d, q2 + u, LE);
+                    if ((j & 1) == 0) {
+                        v1 = v1.and((byte) 15);
+                        v2 = v2.and((byte) 15);
+                    } else {
+                        v1 = v1.lanewise(VectorOperators.LSHR, 4);
+                        v2 = v2.lanewise(VectorOperators.LSHR, 4);
+                    }
+                    FloatVector xv = FloatVector.fromArray(S, x, xj + u);
+                    a1 = ((FloatVector) v1.convertShape(VectorOperators.B2F, S, 0)).fma(xv, a1);
+                    a2 = ((FloatVector) v2.convertShape(VectorOperators.B2F, S, 0)).fma(xv, a2);
+                    sx = sx.add(xv);
+                }
+                s1 = sx.fma(FloatVector.broadcast(S, -(dm1 * min(d, b1, j))), a1.fma(FloatVector.broadcast(S, dd1 * scale(d, b1, j)), s1));
+                s2 = sx.fma(FloatVector.broadcast(S, -(dm2 * min(d, b2, j))), a2.fma(FloatVector.broadcast(S, dd2 * scale(d, b2, j)), s2));
+            }
+        }
+        out[0] = Vec.sum(s1);
+        out[1] = Vec.sum(s2);
+    }
+
     /** As {@link #dot} for four activation rows: each sub-block's nibbles are widened once and used four times. */
     @Override
     public void dot4(float[] x, int[] r, MemorySegment d, long b, int K, float[] out) {

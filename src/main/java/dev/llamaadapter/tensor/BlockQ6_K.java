@@ -107,6 +107,32 @@ final class BlockQ6_K implements BlockFormat {
         return Vec.sum(s);
     }
 
+    /** Two rows side by side (two memory streams), each in {@link #dot}'s order. */
+    @Override
+    public void dot2(float[] x, MemorySegment d, long b1, long b2, int K, float[] out) {
+        if (!QVEC) {
+            BlockFormat.super.dot2(x, d, b1, b2, K, out);
+            return;
+        }
+        FloatVector s1 = FloatVector.zero(S), s2 = s1;
+        for (int k = 0; k < K; k += QK, b1 += BYTES, b2 += BYTES) {
+            float dd1 = f16(d, b1 + 208), dd2 = f16(d, b2 + 208);
+            for (int grp = 0; grp < QK / GROUP; grp++) {
+                FloatVector a1 = FloatVector.zero(S), a2 = a1;
+                for (int u = 0; u < GROUP; u += L) {
+                    int i = grp * GROUP + u;
+                    FloatVector xv = FloatVector.fromArray(S, x, k + i);
+                    a1 = quants(d, b1, i).fma(xv, a1);
+                    a2 = quants(d, b2, i).fma(xv, a2);
+                }
+                s1 = a1.fma(FloatVector.broadcast(S, dd1 * d.get(I8, b1 + 192 + grp)), s1);
+                s2 = a2.fma(FloatVector.broadcast(S, dd2 * d.get(I8, b2 + 192 + grp)), s2);
+            }
+        }
+        out[0] = Vec.sum(s1);
+        out[1] = Vec.sum(s2);
+    }
+
     /** As {@link #dot} for four activation rows: each group's 6-bit quants are assembled once and used four times. */
     @Override
     public void dot4(float[] x, int[] r, MemorySegment d, long b, int K, float[] out) {

@@ -10,7 +10,8 @@ import static org.assertj.core.api.Assertions.assertThat;
 /**
  * The batched-decoding dot of every block format ({@link BlockFormat#dot4}: one weight row, four activation rows)
  * equals four single-row dots bit for bit (a fused dot4 decodes each block once but adds in the dot's order),
- * with rows repeated as RowStream repeats them; and RowStream's products for 1 to 9 rows equal the scalar
+ * with rows repeated as RowStream repeats them; one sequence's paired dot ({@link BlockFormat#dot2}: two weight
+ * rows side by side) equals two dots bit for bit; and RowStream's products for 1 to 9 rows equal the scalar
  * twin's within fp32 summation error, for every weight dtype.
  */
 class Dot4Test {
@@ -36,6 +37,29 @@ class Dot4Test {
                         for (int i = 0; i < 4; i++)
                             assertThat(out[i]).as("%s row %d, activation row at %d", t, n, offs[i])
                                     .isEqualTo(f.dot(x, offs[i], m.data(), n * rowBytes, K));
+                    }
+            }
+        }
+    }
+
+    @Test
+    void everyBlockFormatsDot2IsTwoDots() {
+        Random r = new Random(23);
+        for (DType t : DType.values()) {
+            if (!t.isQuantized()) continue;
+            BlockFormat f = t.format();
+            int K = 3 * f.blockElements(), rows = 5;
+            try (Arena a = Arena.ofConfined()) {
+                WeightMatrix m = BlockTwins.matrix("w", t, BlockTwins.randomBlocks(t, rows, K, r), rows, K, a);
+                float[] x = new float[K];
+                for (int i = 0; i < K; i++) x[i] = (float) r.nextGaussian();
+                long rowBytes = t.bytes(K);
+                float[] out = new float[2];
+                for (int i = 0; i < rows; i++)
+                    for (int j = 0; j < rows; j++) {
+                        f.dot2(x, m.data(), i * rowBytes, j * rowBytes, K, out);
+                        assertThat(out[0]).as("%s rows %d, %d: first", t, i, j).isEqualTo(f.dot(x, 0, m.data(), i * rowBytes, K));
+                        assertThat(out[1]).as("%s rows %d, %d: second", t, i, j).isEqualTo(f.dot(x, 0, m.data(), j * rowBytes, K));
                     }
             }
         }
