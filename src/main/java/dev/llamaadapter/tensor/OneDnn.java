@@ -101,8 +101,8 @@ public final class OneDnn implements GemmBackend {
     public boolean xwT(float[] x, int M, WeightMatrix w, float[] y, boolean accumulate) {
         if (M < minRows || !takes(w)) return false;
         int N = w.rows(), K = w.cols();
-        if (w.dtype() == DType.F32) sgemm('N', 'T', M, N, K, heap(x), K, w.data(), K, accumulate, heap(y), N);
-        else gemmBf16('N', 'T', M, N, K, toBf16(x, M * K), K, w.data(), K, accumulate, heap(y), N);
+        if (w.dtype() == DType.F32 && w.rowOrder() == null) sgemm('N', 'T', M, N, K, heap(x), K, w.data(), K, accumulate, heap(y), N);
+        else gemmBf16('N', 'T', M, N, K, toBf16(x, M * K), K, bf16Weight(w), K, accumulate, heap(y), N);
         return true;
     }
 
@@ -110,8 +110,8 @@ public final class OneDnn implements GemmBackend {
     public boolean xw(float[] dy, int M, WeightMatrix w, float[] dx, boolean accumulate) {
         if (M < minRows || !takes(w)) return false;
         int N = w.rows(), K = w.cols();
-        if (w.dtype() == DType.F32) sgemm('N', 'N', M, K, N, heap(dy), N, w.data(), K, accumulate, heap(dx), K);
-        else gemmBf16('N', 'N', M, K, N, toBf16(dy, M * N), N, w.data(), K, accumulate, heap(dx), K);
+        if (w.dtype() == DType.F32 && w.rowOrder() == null) sgemm('N', 'N', M, K, N, heap(dy), N, w.data(), K, accumulate, heap(dx), K);
+        else gemmBf16('N', 'N', M, K, N, toBf16(dy, M * N), N, bf16Weight(w), K, accumulate, heap(dx), K);
         return true;
     }
 
@@ -122,8 +122,40 @@ public final class OneDnn implements GemmBackend {
         return true;
     }
 
+    /**
+     * fp32: F32 weights in their stored order. bf16: also BF16 weights as they lie, and every other weight (F16, the
+     * GGUF block types, a reordered one) through a bf16 copy made per product ({@link #bf16Weight}), up to
+     * {@link #MAX_COPY} elements: the many-row products of prompt processing and training then run on the bf16
+     * GEMM (AVX512-BF16 or AMX) whatever the file's type, at the price of rounding each weight to bf16.
+     */
     private boolean takes(WeightMatrix w) {
-        return w.rowOrder() == null && (w.dtype() == DType.F32 || (bf16 && w.dtype() == DType.BF16));
+        if (w.rowOrder() == null && (w.dtype() == DType.F32 || (bf16 && w.dtype() == DType.BF16))) return true;
+        return bf16 && (long) w.rows() * w.cols() <= MAX_COPY;
+    }
+
+    /** The largest weight copied to bf16 for a product (elements): 64 M, a 128 MB buffer; a vocabulary head may be larger. */
+    static final long MAX_COPY = 64L << 20;
+
+    private static final ThreadLocal<short[]> WEIGHT_BUF = ThreadLocal.withInitial(() -> new short[0]);
+
+    /**
+     * The weight as oneDNN reads it: BF16 weights in their stored order as they lie; others converted, logical row by
+     * logical row (the row order applied, blocks dequantised), to bf16 in this thread's buffer (valid until its next call).
+     */
+    static MemorySegment bf16Weight(WeightMatrix w) {
+        if (w.dtype() == DType.BF16 && w.rowOrder() == null) return w.data();
+        int N = w.rows(), K = w.cols();
+        short[] buf0 = WEIGHT_BUF.get();
+        if (buf0.length < N * K) WEIGHT_BUF.set(buf0 = new short[N * K]);
+        short[] buf = buf0; // [N, K] bf16 bits
+        Parallel.forRange(N, (lo, hi) -> {
+            float[] row = Scratch.floats(Scratch.ROWS, K); // [K] one logical row as fp32
+            for (int r = lo; r < hi; r++) {
+                w.row(r, row, 0);
+                roundToBf16(row, 0, buf, r * K, K);
+            }
+        });
+        return MemorySegment.ofArray(buf);
     }
 
     private static MemorySegment heap(float[] a) {
@@ -170,15 +202,20 @@ public final class OneDnn implements GemmBackend {
         short[] buf = buf0; // [n] bf16 bits
         // in parallel, in pieces of whole vectors (a training product converts ~10^6 activations per call)
         int vecs = n / S.length();
-        Parallel.forRange(vecs, (lo, hi) -> {
-            for (int i = lo * S.length(), ub = hi * S.length(); i < ub; i += S.length()) {
-                IntVector b = FloatVector.fromArray(S, x, i).reinterpretAsInts();
-                // round to nearest even: add 0x7fff plus the lowest kept bit, keep the upper half (activations are finite)
-                IntVector r = b.add(b.lanewise(VectorOperators.LSHR, 16).and(1)).add(0x7fff).lanewise(VectorOperators.LSHR, 16);
-                ((ShortVector) r.convertShape(VectorOperators.I2S, SH, 0)).intoArray(buf, i);
-            }
-        });
+        Parallel.forRange(vecs, (lo, hi) -> roundToBf16(x, lo * S.length(), buf, lo * S.length(), (hi - lo) * S.length()));
         for (int i = vecs * S.length(); i < n; i++) buf[i] = DType.floatToBf16(x[i]);
         return MemorySegment.ofArray(buf);
+    }
+
+    /** dst[d0 + i] = src[s0 + i] rounded to bf16 (nearest even; values are finite), i &lt; n. */
+    private static void roundToBf16(float[] src, int s0, short[] dst, int d0, int n) {
+        int i = 0;
+        for (int ub = n - S.length(); i <= ub; i += S.length()) {
+            IntVector b = FloatVector.fromArray(S, src, s0 + i).reinterpretAsInts();
+            // round to nearest even: add 0x7fff plus the lowest kept bit, keep the upper half
+            IntVector r = b.add(b.lanewise(VectorOperators.LSHR, 16).and(1)).add(0x7fff).lanewise(VectorOperators.LSHR, 16);
+            ((ShortVector) r.convertShape(VectorOperators.I2S, SH, 0)).intoArray(dst, d0 + i);
+        }
+        for (; i < n; i++) dst[d0 + i] = DType.floatToBf16(src[s0 + i]);
     }
 }

@@ -80,6 +80,35 @@ class OneDnnTest {
         }
     }
 
+    /**
+     * The bf16 backend takes every other weight (F16, GGUF blocks, a reordered weight) through a bf16 copy of its
+     * logical rows: the product is then exact on bf16-rounded weights and activations, in the logical row order.
+     */
+    @Test
+    void otherWeightsRunThroughABf16CopyOfTheirLogicalRows() {
+        Random r = new Random(6);
+        try (Arena arena = Arena.ofShared()) {
+            int N = 64, K = 256;
+            int[] order = WeightMatrix.interleavedToHalves(2, 32);
+            for (WeightMatrix w : new WeightMatrix[] {
+                    WeightMatrix.of("f16", DType.F16, rand(r, N * K), N, K, arena),
+                    WeightMatrix.of("q8", DType.Q8_0, rand(r, N * K), N, K, arena),
+                    WeightMatrix.of("q4k", DType.Q4_K, rand(r, N * K), N, K, arena),
+                    WeightMatrix.of("bf16-reordered", DType.BF16, rand(r, N * K), N, K, arena).withRowOrder(order)}) {
+                float[] logical = w.toFloats(); // [N, K] logical rows as fp32
+                WeightMatrix rounded = WeightMatrix.ofFloats("rounded", roundBf16(logical), N, K);
+                for (int M : MS) {
+                    float[] x = rand(r, M * K), y0 = rand(r, M * N), y = y0.clone();
+                    assertThat(OneDnn.BF16.xwT(x, M, w, y, true)).as(w.name()).isTrue();
+                    assertThat(relErr(y, ScalarMatmul.xwT(roundBf16(x), M, rounded, y0, true))).as("xwT %s M=%d", w.name(), M).isLessThan(1e-5);
+                    float[] dy = rand(r, M * N), dx = new float[M * K];
+                    assertThat(OneDnn.BF16.xw(dy, M, w, dx, false)).isTrue();
+                    assertThat(relErr(dx, ScalarMatmul.xw(roundBf16(dy), M, rounded, new float[M * K], false))).as("xw %s M=%d", w.name(), M).isLessThan(1e-5);
+                }
+            }
+        }
+    }
+
     @Test
     void declinesWhatItCannotReadAndMatmulFallsBack() {
         try (Arena arena = Arena.ofShared()) {
@@ -88,7 +117,7 @@ class OneDnnTest {
             WeightMatrix bf16 = WeightMatrix.of("w", DType.BF16, rand(r, 32 * 64), 32, 64, arena);
             WeightMatrix f32 = WeightMatrix.of("w", DType.F32, rand(r, 32 * 64), 32, 64, arena);
             float[] x = rand(r, 64 * 64), y = new float[64 * 32];
-            assertThat(OneDnn.BF16.xwT(x, 64, f16, y, false)).isFalse();
+            assertThat(OneDnn.FP32.xwT(x, 64, f16, y, false)).as("fp32 takes F32 weights only").isFalse();
             assertThat(OneDnn.FP32.xwT(x, 64, bf16, y, false)).as("bf16 weights need the opt-in backend").isFalse();
             assertThat(OneDnn.FP32.xwT(x, OneDnn.MIN_M - 1, f32, y, false)).as("decoding stays in Java").isFalse();
 
