@@ -30,8 +30,9 @@ import jdk.incubator.vector.VectorSpecies;
  * <li>xwT with a few to ~100 rows: 4 x 4 tiles of dot products ({@link #xwTTiles}). Four weight rows are
  * converted once into a small buffer (L1/L2) and dotted with four activation rows at a time; no transpose of the
  * weight is needed, which is what the xwT panels cost, so this beats the GEMM until M is large.</li>
- * <li>One to a few rows (decoding) are memory bound: each weight row is streamed once through a dot
- * product (xwT, {@link #xwTDot}), or through an axpy (xw below {@link #XW_AXPY_MAX_M} rows,
+ * <li>One to a few rows (decoding, one per sequence) are memory bound: each weight row is streamed once and
+ * dotted with every activation row while in registers (xwT up to {@link #XWT_DOT_MAX_M} rows, {@link RowStream};
+ * one row reads two weight rows side by side), or through an axpy (xw below {@link #XW_AXPY_MAX_M} rows,
  * {@link #xwAxpy}).</li>
  * </ul>
  * Work is split over output columns (and, when those are few, activation rows) with {@link Parallel}, so
@@ -67,7 +68,11 @@ public final class Matmul {
      * f32, 12 steps, runs alternated: 4 per thread 357-416 ms, 16 per thread 335-367 ms).
      */
     static final int GEMM_CHUNKS = 16 * Parallel.THREADS;
-    /** xwT with at most this many rows streams dot products (measured: ahead of tiles up to M = 3 or 4). */
+    /**
+     * xwT with at most this many rows streams each weight row once for all of them ({@link RowStream}). Measured on
+     * tinyllama-shaped bf16 layers past the caches (tensor.DecodeSpeed, 2 cores): stream/tiles 1.40/1.67x of one
+     * row's time at M = 2, 1.33/1.85x at 4, 2.17/2.09x at 6, 2.11/2.21x at 8, 3.10/2.76x at 12: tiles from 9 rows.
+     */
     static final int XWT_DOT_MAX_M = 8;
     /** xwT with fewer rows than this uses dot-product tiles (measured: ahead of the GEMM up to M ~ 128). */
     static final int XWT_TILES_MAX_M = 128;
