@@ -109,7 +109,7 @@ class ChatTrainServeTest {
                 2, 2, GateActivation.TANH, 512, 0, false, false, null, null, null, null, null, false).withChatTemplate(model);
         List<Example> train;
         try (BaseModel base = BaseModel.open(model)) {
-            train = TrainingJob.prepare(o, base).train();
+            train = dev.llamaadapter.train.TrainingData.prepare(o, base).train();
         }
         assertThat(train).hasSize(TURNS.size());
         ChatTemplate template = ChatTemplate.load(model);
