@@ -71,7 +71,26 @@ public final class RowStream {
                     }
             });
             case BF16 -> Parallel.forRange(N, chunks, (lo, hi) -> {
-                float[] s = new float[MR];
+                float[] s = new float[2 * MR]; // [2, MR] the pair's group sums
+                if (PAIRED) { // two weight rows side by side, as for one row
+                    int half = (hi - lo) / 2;
+                    for (int n = lo; n < lo + half; n++)
+                        for (int m0 = 0; m0 < M; m0 += MR) {
+                            int mr = Math.min(MR, M - m0);
+                            dotBF16x4Pair(x, rows(m0, mr, K), d, (long) n * K, (long) (n + half) * K, K, s);
+                            for (int i = 0; i < mr; i++) {
+                                put(y, (m0 + i) * N + n, s[i], accumulate);
+                                put(y, (m0 + i) * N + n + half, s[MR + i], accumulate);
+                            }
+                        }
+                    if ((hi - lo) % 2 != 0)
+                        for (int m0 = 0; m0 < M; m0 += MR) {
+                            int mr = Math.min(MR, M - m0);
+                            dotBF16x4(x, rows(m0, mr, K), d, (long) (hi - 1) * K, K, s);
+                            store(y, m0, mr, N, hi - 1, s, accumulate);
+                        }
+                    return;
+                }
                 for (int n = lo; n < hi; n++)
                     for (int m0 = 0; m0 < M; m0 += MR) {
                         int mr = Math.min(MR, M - m0);
@@ -319,6 +338,32 @@ public final class RowStream {
         }
         sums(out, s0, s1, s2, s3);
         for (; k < K; k++) tail(x, r, k, DType.bf16ToFloat(d.getAtIndex(WeightMatrix.I16, e + k)), out);
+    }
+
+    /** dotBF16x4 for two weight rows side by side: out[0..4) for the row at e1, out[4..8) for the row at e2, each in dotBF16x4's order. */
+    static void dotBF16x4Pair(float[] x, int[] r, MemorySegment d, long e1, long e2, int K, float[] out) {
+        int x0 = r[0], x1 = r[1], x2 = r[2], x3 = r[3];
+        FloatVector z = FloatVector.zero(S);
+        FloatVector s0 = z, s1 = z, s2 = z, s3 = z, t0 = z, t1 = z, t2 = z, t3 = z;
+        int k = 0;
+        for (int ub = K - L; k <= ub; k += L) {
+            FloatVector w = bf16(d, e1 + k), v = bf16(d, e2 + k);
+            FloatVector a0 = FloatVector.fromArray(S, x, x0 + k), a1 = FloatVector.fromArray(S, x, x1 + k);
+            FloatVector a2 = FloatVector.fromArray(S, x, x2 + k), a3 = FloatVector.fromArray(S, x, x3 + k);
+            s0 = w.fma(a0, s0); t0 = v.fma(a0, t0);
+            s1 = w.fma(a1, s1); t1 = v.fma(a1, t1);
+            s2 = w.fma(a2, s2); t2 = v.fma(a2, t2);
+            s3 = w.fma(a3, s3); t3 = v.fma(a3, t3);
+        }
+        out[0] = Vec.sum(s0); out[1] = Vec.sum(s1); out[2] = Vec.sum(s2); out[3] = Vec.sum(s3);
+        out[4] = Vec.sum(t0); out[5] = Vec.sum(t1); out[6] = Vec.sum(t2); out[7] = Vec.sum(t3);
+        for (; k < K; k++) {
+            float w = DType.bf16ToFloat(d.getAtIndex(WeightMatrix.I16, e1 + k)), v = DType.bf16ToFloat(d.getAtIndex(WeightMatrix.I16, e2 + k));
+            for (int i = 0; i < MR; i++) {
+                out[i] += x[r[i] + k] * w;
+                out[MR + i] += x[r[i] + k] * v;
+            }
+        }
     }
 
     static void dotF16x4(float[] x, int[] r, MemorySegment d, long e, int K, float[] out) {
