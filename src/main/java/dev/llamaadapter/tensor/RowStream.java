@@ -117,7 +117,26 @@ public final class RowStream {
                 BlockFormat f = w.dtype().format();
                 long rowBytes = w.dtype().bytes(K);
                 Parallel.forRange(N, chunks, (lo, hi) -> {
-                    float[] s = new float[MR];
+                    float[] s = new float[2 * MR]; // [2, MR] a pair's group sums
+                    if (PAIRED) { // two weight rows side by side, as for one row
+                        int half = (hi - lo) / 2;
+                        for (int n = lo; n < lo + half; n++)
+                            for (int m0 = 0; m0 < M; m0 += MR) {
+                                int mr = Math.min(MR, M - m0);
+                                f.dot4Pair(x, rows(m0, mr, K), d, n * rowBytes, (n + half) * rowBytes, K, s);
+                                for (int i = 0; i < mr; i++) {
+                                    put(y, (m0 + i) * N + n, s[i], accumulate);
+                                    put(y, (m0 + i) * N + n + half, s[MR + i], accumulate);
+                                }
+                            }
+                        if ((hi - lo) % 2 != 0)
+                            for (int m0 = 0; m0 < M; m0 += MR) {
+                                int mr = Math.min(MR, M - m0);
+                                f.dot4(x, rows(m0, mr, K), d, (hi - 1) * rowBytes, K, s);
+                                store(y, m0, mr, N, hi - 1, s, accumulate);
+                            }
+                        return;
+                    }
                     for (int n = lo; n < hi; n++)
                         for (int m0 = 0; m0 < M; m0 += MR) {
                             int mr = Math.min(MR, M - m0);
