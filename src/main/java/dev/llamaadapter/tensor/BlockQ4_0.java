@@ -138,43 +138,6 @@ final class BlockQ4_0 implements BlockFormat {
         RowStream.sums(out, s0, s1, s2, s3);
     }
 
-    /** {@link #dot4} for two rows side by side, each in dot4's order. */
-    @Override
-    public void dot4Pair(float[] x, int[] r, MemorySegment d, long b1, long b2, int K, float[] out) {
-        if (!QVEC) {
-            BlockFormat.super.dot4Pair(x, r, d, b1, b2, K, out);
-            return;
-        }
-        int x0 = r[0], x1 = r[1], x2 = r[2], x3 = r[3];
-        FloatVector z = FloatVector.zero(S);
-        FloatVector s0 = z, s1 = z, s2 = z, s3 = z, t0 = z, t1 = z, t2 = z, t3 = z;
-        for (int k = 0; k < K; k += QK, b1 += BYTES, b2 += BYTES) {
-            FloatVector a0 = z, a1 = z, a2 = z, a3 = z, c0 = z, c1 = z, c2 = z, c3 = z;
-            for (int j = 0; j < QK / 2; j += L) {
-                ByteVector v = ByteVector.fromMemorySegment(SB, d, b1 + 2 + j, LE), u = ByteVector.fromMemorySegment(SB, d, b2 + 2 + j, LE);
-                FloatVector lo = (FloatVector) v.and((byte) 15).sub((byte) 8).convertShape(VectorOperators.B2F, S, 0);
-                FloatVector hi = (FloatVector) v.lanewise(VectorOperators.LSHR, 4).sub((byte) 8).convertShape(VectorOperators.B2F, S, 0);
-                FloatVector lo2 = (FloatVector) u.and((byte) 15).sub((byte) 8).convertShape(VectorOperators.B2F, S, 0);
-                FloatVector hi2 = (FloatVector) u.lanewise(VectorOperators.LSHR, 4).sub((byte) 8).convertShape(VectorOperators.B2F, S, 0);
-                int kl = k + j, kh = k + QK / 2 + j;
-                FloatVector l0 = FloatVector.fromArray(S, x, x0 + kl), h0 = FloatVector.fromArray(S, x, x0 + kh);
-                FloatVector l1 = FloatVector.fromArray(S, x, x1 + kl), h1 = FloatVector.fromArray(S, x, x1 + kh);
-                FloatVector l2 = FloatVector.fromArray(S, x, x2 + kl), h2 = FloatVector.fromArray(S, x, x2 + kh);
-                FloatVector l3 = FloatVector.fromArray(S, x, x3 + kl), h3 = FloatVector.fromArray(S, x, x3 + kh);
-                a0 = hi.fma(h0, lo.fma(l0, a0)); c0 = hi2.fma(h0, lo2.fma(l0, c0));
-                a1 = hi.fma(h1, lo.fma(l1, a1)); c1 = hi2.fma(h1, lo2.fma(l1, c1));
-                a2 = hi.fma(h2, lo.fma(l2, a2)); c2 = hi2.fma(h2, lo2.fma(l2, c2));
-                a3 = hi.fma(h3, lo.fma(l3, a3)); c3 = hi2.fma(h3, lo2.fma(l3, c3));
-            }
-            FloatVector e = FloatVector.broadcast(S, Float.float16ToFloat(d.get(I16, b1)));
-            FloatVector f = FloatVector.broadcast(S, Float.float16ToFloat(d.get(I16, b2)));
-            s0 = a0.fma(e, s0); s1 = a1.fma(e, s1); s2 = a2.fma(e, s2); s3 = a3.fma(e, s3);
-            t0 = c0.fma(f, t0); t1 = c1.fma(f, t1); t2 = c2.fma(f, t2); t3 = c3.fma(f, t3);
-        }
-        RowStream.sums(out, s0, s1, s2, s3);
-        out[4] = Vec.sum(t0); out[5] = Vec.sum(t1); out[6] = Vec.sum(t2); out[7] = Vec.sum(t3);
-    }
-
     private static float dotScalar(float[] x, int xo, MemorySegment d, long b, int K) {
         float s = 0;
         for (int k = 0; k < K; k += QK, b += BYTES) {

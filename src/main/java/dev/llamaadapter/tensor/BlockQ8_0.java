@@ -126,37 +126,6 @@ final class BlockQ8_0 implements BlockFormat {
         RowStream.sums(out, s0, s1, s2, s3);
     }
 
-    /** {@link #dot4} for two rows side by side, each in dot4's order. */
-    @Override
-    public void dot4Pair(float[] x, int[] r, MemorySegment d, long b1, long b2, int K, float[] out) {
-        if (!QVEC) {
-            BlockFormat.super.dot4Pair(x, r, d, b1, b2, K, out);
-            return;
-        }
-        int x0 = r[0], x1 = r[1], x2 = r[2], x3 = r[3];
-        FloatVector z = FloatVector.zero(S);
-        FloatVector s0 = z, s1 = z, s2 = z, s3 = z, t0 = z, t1 = z, t2 = z, t3 = z;
-        for (int k = 0; k < K; k += QK, b1 += BYTES, b2 += BYTES) {
-            FloatVector a0 = z, a1 = z, a2 = z, a3 = z, c0 = z, c1 = z, c2 = z, c3 = z;
-            for (int j = 0; j < QK; j += L) {
-                FloatVector q = (FloatVector) ByteVector.fromMemorySegment(SB, d, b1 + 2 + j, LE).convertShape(VectorOperators.B2F, S, 0);
-                FloatVector p = (FloatVector) ByteVector.fromMemorySegment(SB, d, b2 + 2 + j, LE).convertShape(VectorOperators.B2F, S, 0);
-                FloatVector y0 = FloatVector.fromArray(S, x, x0 + k + j), y1 = FloatVector.fromArray(S, x, x1 + k + j);
-                FloatVector y2 = FloatVector.fromArray(S, x, x2 + k + j), y3 = FloatVector.fromArray(S, x, x3 + k + j);
-                a0 = q.fma(y0, a0); c0 = p.fma(y0, c0);
-                a1 = q.fma(y1, a1); c1 = p.fma(y1, c1);
-                a2 = q.fma(y2, a2); c2 = p.fma(y2, c2);
-                a3 = q.fma(y3, a3); c3 = p.fma(y3, c3);
-            }
-            FloatVector e = FloatVector.broadcast(S, Float.float16ToFloat(d.get(I16, b1)));
-            FloatVector f = FloatVector.broadcast(S, Float.float16ToFloat(d.get(I16, b2)));
-            s0 = a0.fma(e, s0); s1 = a1.fma(e, s1); s2 = a2.fma(e, s2); s3 = a3.fma(e, s3);
-            t0 = c0.fma(f, t0); t1 = c1.fma(f, t1); t2 = c2.fma(f, t2); t3 = c3.fma(f, t3);
-        }
-        RowStream.sums(out, s0, s1, s2, s3);
-        out[4] = Vec.sum(t0); out[5] = Vec.sum(t1); out[6] = Vec.sum(t2); out[7] = Vec.sum(t3);
-    }
-
     /** Without vectors of bytes (fewer than 8 float lanes): per block Σ q·x, then times d. */
     private static float dotScalar(float[] x, int xo, MemorySegment d, long b, int K) {
         float s = 0;
