@@ -2,6 +2,7 @@ package dev.llamaadapter.cli;
 
 import dev.llamaadapter.data.PromptTemplate;
 import dev.llamaadapter.data.chat.ChatTemplate;
+import dev.llamaadapter.serve.ChatPrompt;
 import dev.llamaadapter.generate.AdapterRegistry;
 import dev.llamaadapter.generate.Generator;
 import dev.llamaadapter.generate.SamplingParams;
@@ -71,6 +72,7 @@ public final class ChatCommand implements Callable<Integer> {
             if (adapters != null) registry.loadDirectory(adapters);
             String current = null;
             if (adapter != null) current = registry.load(name(adapter), adapter).name();
+            List<ChatPrompt.Message> turns = new java.util.ArrayList<>(); // the conversation so far: user and assistant turns
             Generator g = new Generator(t, tok, 1, dev.llamaadapter.generate.ContextLength.resolve(context, "--context", base.config(),
                     msg -> { w.println(msg); w.flush(); }));
             Path history = historyFile();
@@ -96,7 +98,12 @@ public final class ChatCommand implements Callable<Integer> {
                         case "/quit", "/exit" -> {
                             return 0;
                         }
-                        case "/help" -> w.println("/adapter NAME|FILE|none  switch adapter;  /adapters  list loaded;  /quit");
+                        case "/help" -> w.println("/adapter NAME|FILE|none  switch adapter (starts a new conversation);  /adapters  list loaded;"
+                                + "  /reset  forget the conversation;  /quit");
+                        case "/reset" -> {
+                            turns.clear();
+                            w.println("(a new conversation)");
+                        }
                         case "/adapters" -> {
                             for (var e : registry.list()) w.printf("%s%s  %s%n", e.name().equals(current) ? "* " : "  ", e.name(), e.path());
                             if (registry.list().isEmpty()) w.println("(none loaded)");
@@ -108,7 +115,8 @@ public final class ChatCommand implements Callable<Integer> {
                                 else if (registry.get(arg) != null) current = arg;
                                 else if (Files.exists(Path.of(arg))) current = registry.load(name(Path.of(arg)), Path.of(arg)).name();
                                 else throw new IllegalArgumentException("no adapter '" + arg + "' (loaded: " + registry.list().stream().map(AdapterRegistry.Entry::name).toList() + ")");
-                                w.printf("adapter: %s%n", current == null ? "none (base model)" : current);
+                                turns.clear(); // another adapter may render turns with another template
+                                w.printf("adapter: %s (a new conversation)%n", current == null ? "none (base model)" : current);
                             } catch (Exception e) {
                                 w.printf("error: %s%n", e.getMessage());
                             }
@@ -121,8 +129,18 @@ public final class ChatCommand implements Callable<Integer> {
                 AdapterRegistry.Entry entry = current == null ? null : registry.get(current);
                 int[] prompt;
                 try {
-                    prompt = prompt(tok, entry, baseTemplate, line);
-                } catch (java.io.IOException e) {
+                    List<ChatPrompt.Message> ask = new java.util.ArrayList<>(turns);
+                    ask.add(new ChatPrompt.Message("user", line));
+                    prompt = prompt(tok, entry, baseTemplate, ask);
+                    // the oldest exchanges go first when the conversation no longer leaves room for an answer
+                    while (prompt.length + Math.min(maxTokens, 64) >= g.contextLength() && ask.size() > 1) {
+                        ask.subList(0, Math.min(2, ask.size() - 1)).clear();
+                        prompt = prompt(tok, entry, baseTemplate, ask);
+                        w.println("(the oldest exchange was dropped: the context is full)");
+                    }
+                    turns.clear();
+                    turns.addAll(ask.subList(0, ask.size() - 1));
+                } catch (java.io.IOException | dev.llamaadapter.serve.ApiException e) {
                     w.printf("error: %s%n", e.getMessage());
                     w.flush();
                     continue;
@@ -135,6 +153,8 @@ public final class ChatCommand implements Callable<Integer> {
                         w.flush();
                     });
                     w.printf(Locale.ROOT, "%n[%d tokens, %.1f tok/s]%n", r.tokenIds().length, r.decodeTokensPerS());
+                    turns.add(new ChatPrompt.Message("user", line));
+                    turns.add(new ChatPrompt.Message("assistant", r.text()));
                 } catch (IllegalArgumentException e) {
                     w.printf("error: %s%n", e.getMessage());
                 }
@@ -144,15 +164,26 @@ public final class ChatCommand implements Callable<Integer> {
         }
     }
 
-    /**
-     * A line's prompt, rendered as the adapter was trained: with the chat template it records (train --format
-     * chat; the template writes BOS itself), else BOS + the Alpaca instruction template; without an adapter, with
-     * the base model's own template when it has one (baseTemplate, may be null).
-     */
+    /** One line as the whole conversation (see {@link #prompt(Tokenizer, AdapterRegistry.Entry, ChatTemplate, List)}). */
     static int[] prompt(Tokenizer tok, AdapterRegistry.Entry adapter, ChatTemplate baseTemplate, String line) throws java.io.IOException {
+        return prompt(tok, adapter, baseTemplate, List.of(new ChatPrompt.Message("user", line)));
+    }
+
+    /**
+     * A conversation's prompt (its last message the user's new line), rendered as the adapter was trained, the same
+     * way serve's chat endpoint renders it: with the chat template the adapter records (train --format chat; the
+     * template writes BOS itself); without an adapter, with the base model's own template when it has one
+     * (baseTemplate, may be null); else BOS + the Alpaca instruction template, earlier turns in its input.
+     */
+    static int[] prompt(Tokenizer tok, AdapterRegistry.Entry adapter, ChatTemplate baseTemplate, List<ChatPrompt.Message> messages)
+            throws java.io.IOException {
         ChatTemplate template = adapter == null ? baseTemplate : ChatTemplate.fromMetadata(adapter.metadata(), adapter.path());
-        if (template != null) return template.promptIds(tok, List.of(Map.of("role", "user", "content", line)));
-        int[] body = tok.encode(PromptTemplate.prompt(line, ""));
+        if (template != null) {
+            List<Map<String, String>> turns = new java.util.ArrayList<>();
+            for (ChatPrompt.Message m : messages) turns.add(Map.of("role", m.role(), "content", m.content()));
+            return template.promptIds(tok, turns);
+        }
+        int[] body = tok.encode(ChatPrompt.render(messages).text());
         int[] prompt = new int[body.length + 1];
         prompt[0] = tok.bosId();
         System.arraycopy(body, 0, prompt, 1, body.length);

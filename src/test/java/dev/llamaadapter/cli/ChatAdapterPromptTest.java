@@ -17,6 +17,7 @@ import org.junit.jupiter.api.io.TempDir;
 import java.nio.file.Files;
 import java.nio.file.Path;
 import java.util.HashMap;
+import java.util.List;
 import java.util.Map;
 
 import static org.assertj.core.api.Assertions.assertThat;
@@ -95,5 +96,23 @@ class ChatAdapterPromptTest {
         assertThat(out.get("prompt_tokens").asInt()).isEqualTo(tok.encode("<s>[user] Tell me a story.\n[assistant] ").length);
         Files.writeString(dir.resolve("tokenizer_config.json"), "{\"chat_template\": ");
         assertThatThrownBy(() -> ChatTemplate.ofModel(dir)).hasMessageContaining("tokenizer_config.json").hasMessageContaining("not valid JSON");
+    }
+
+    @Test
+    void aConversationKeepsItsTurnsAsServeRendersThem() throws Exception {
+        try (BaseModel base = BaseModel.open(MODEL)) {
+            Tokenizer tok = base.tokenizer();
+            AdapterRegistry registry = new AdapterRegistry(base, base.transformer());
+            var turns = List.of(new dev.llamaadapter.serve.ChatPrompt.Message("user", "Hi"),
+                    new dev.llamaadapter.serve.ChatPrompt.Message("assistant", "Hello."),
+                    new dev.llamaadapter.serve.ChatPrompt.Message("user", "A story?"));
+            assertThat(ChatCommand.prompt(tok, registry.load("chat", chatAdapter), null, turns))
+                    .isEqualTo(tok.encode("<s>[user] Hi\n[assistant] Hello.\n[user] A story?\n[assistant] "));
+            // an Alpaca adapter: the earlier turns go into the input, as serve's chat endpoint puts them
+            int[] alpaca = ChatCommand.prompt(tok, registry.load("alpaca", alpacaAdapter), null, turns);
+            int[] body = tok.encode(PromptTemplate.prompt("A story?", "User: Hi\nAssistant: Hello."));
+            assertThat(java.util.Arrays.copyOfRange(alpaca, 1, alpaca.length)).isEqualTo(body);
+            assertThat(body).isEqualTo(tok.encode(dev.llamaadapter.serve.ChatPrompt.render(turns).text()));
+        }
     }
 }

@@ -47,6 +47,24 @@ class ChatCommandTest {
         assertThat(lastLine(blocks[1])).isNotEqualTo(lastLine(blocks[0]));
     }
 
+    @Test
+    void keepsTheConversationUntilResetAndDropsTheOldestWhenTheContextIsFull() throws Exception {
+        assumeTrue(Files.isDirectory(MODEL), "../shared is absent");
+        String script = "Tell me a story.\nAnd then?\n/reset\nTell me a story.\n" + "More.\n".repeat(7) + "/quit\n";
+        ChatCommand c = new ChatCommand();
+        new CommandLine(c).parseArgs("--model", MODEL.toString(), "--max-tokens", "12", "--context", "200");
+        ByteArrayOutputStream out = new ByteArrayOutputStream();
+        assertThat(c.run(new ByteArrayInputStream(script.getBytes(StandardCharsets.UTF_8)), out)).isZero();
+        String s = out.toString(StandardCharsets.UTF_8);
+        assertThat(s).contains("(a new conversation)");
+        String[] blocks = s.split("\\[\\d+ tokens, [0-9.]+ tok/s\\]");
+        // after /reset the first question is answered as at the start: the earlier exchange is forgotten
+        assertThat(lastLine(blocks[2].substring(blocks[2].lastIndexOf("> ") + 2))).isEqualTo(lastLine(blocks[0]));
+        // 200 positions hold the Alpaca prompt (~105 tokens here) and four or five exchanges: the oldest make way
+        assertThat(s).contains("(the oldest exchange was dropped: the context is full)");
+        assertThat(s.split("tok/s\\]", -1).length - 1).as(s).isEqualTo(10);
+    }
+
     static String lastLine(String block) {
         String b = block.strip();
         int i = b.lastIndexOf("> ");
