@@ -14,7 +14,6 @@ import java.lang.foreign.Arena;
 import java.nio.file.Files;
 import java.nio.file.Path;
 import java.nio.file.StandardCopyOption;
-import java.util.ArrayList;
 import java.util.List;
 import java.util.Map;
 
@@ -108,8 +107,8 @@ public final class LlamaCppPeer {
 
     /** Runs llama-bench on the model with the given threads and repetitions; a run that fails says why in its note. */
     public static Figures run(Path llamaBench, Path model, int threads, int repetitions, long timeoutS) {
-        List<String> cmd = new ArrayList<>(List.of(llamaBench.toString(), "-m", model.toString(), "-t", "" + threads,
-                "-p", "" + PROMPT, "-n", "" + GENERATE, "-r", "" + repetitions, "-o", "json"));
+        List<String> cmd = List.of(llamaBench.toString(), "-m", model.toString(), "-t", "" + threads,
+                "-p", "" + PROMPT, "-n", "" + GENERATE, "-r", "" + repetitions, "-o", "json");
         try {
             StringBuilder out = new StringBuilder();
             int rc = Peers.exec(model.getParent(), cmd, Map.of(), timeoutS, out);

@@ -52,19 +52,6 @@ public interface BlockFormat {
         for (int i = 0; i < 4; i++) out[i] = dot(x, r[i], d, b, K);
     }
 
-    /**
-     * {@link #dot4} for two weight rows side by side (batched decoding, two memory streams per core): out[0..4) for
-     * the row at b1, out[4..8) for the row at b2, each equal to dot4's bit for bit. The default runs dot4 on the two
-     * rows one after the other, and no format overrides it: fused versions measured worse or no better (tinyllama,
-     * 4 sequences against one: Q4_0 fused 1.34x, default 2.69x, its registers spilled; Q8_0 fused 2.22x, default 1.97-2.13x).
-     */
-    default void dot4Pair(float[] x, int[] r, MemorySegment d, long b1, long b2, int K, float[] out) {
-        float[] second = new float[4];
-        dot4(x, r, d, b2, K, second);
-        dot4(x, r, d, b1, K, out);
-        System.arraycopy(second, 0, out, 4, 4);
-    }
-
     /** Whether {@link #quantize} is implemented here. */
     default boolean canQuantize() {
         return false;

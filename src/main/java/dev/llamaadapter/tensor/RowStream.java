@@ -53,6 +53,7 @@ public final class RowStream {
         // 77-90 ms per token, 16 per thread 76-81; claiming a chunk costs well under a microsecond)
         int chunks = 16 * Parallel.THREADS;
         WEIGHT_ROW_READS.add(N);
+        int[][] g = groups(M, K); // [groups][MR] offsets in x of each group's rows, shared read-only by the tasks
         if (M == 1 && PAIRED) {
             one(x, w, y, accumulate, chunks);
             return;
@@ -65,7 +66,7 @@ public final class RowStream {
                         int mr = Math.min(MR, M - m0);
                         if (mr == 1) put(y, m0 * N + n, dotF32(x, m0 * K, d, (long) n * K, K), accumulate);
                         else {
-                            dotF32x4(x, rows(m0, mr, K), d, (long) n * K, K, s);
+                            dotF32x4(x, g[m0 / MR], d, (long) n * K, K, s);
                             store(y, m0, mr, N, n, s, accumulate);
                         }
                     }
@@ -77,7 +78,7 @@ public final class RowStream {
                     for (int n = lo; n < lo + half; n++)
                         for (int m0 = 0; m0 < M; m0 += MR) {
                             int mr = Math.min(MR, M - m0);
-                            dotBF16x4Pair(x, rows(m0, mr, K), d, (long) n * K, (long) (n + half) * K, K, s);
+                            dotBF16x4Pair(x, g[m0 / MR], d, (long) n * K, (long) (n + half) * K, K, s);
                             for (int i = 0; i < mr; i++) {
                                 put(y, (m0 + i) * N + n, s[i], accumulate);
                                 put(y, (m0 + i) * N + n + half, s[MR + i], accumulate);
@@ -86,7 +87,7 @@ public final class RowStream {
                     if ((hi - lo) % 2 != 0)
                         for (int m0 = 0; m0 < M; m0 += MR) {
                             int mr = Math.min(MR, M - m0);
-                            dotBF16x4(x, rows(m0, mr, K), d, (long) (hi - 1) * K, K, s);
+                            dotBF16x4(x, g[m0 / MR], d, (long) (hi - 1) * K, K, s);
                             store(y, m0, mr, N, hi - 1, s, accumulate);
                         }
                     return;
@@ -96,7 +97,7 @@ public final class RowStream {
                         int mr = Math.min(MR, M - m0);
                         if (mr == 1) put(y, m0 * N + n, dotBF16(x, m0 * K, d, (long) n * K, K), accumulate);
                         else {
-                            dotBF16x4(x, rows(m0, mr, K), d, (long) n * K, K, s);
+                            dotBF16x4(x, g[m0 / MR], d, (long) n * K, K, s);
                             store(y, m0, mr, N, n, s, accumulate);
                         }
                     }
@@ -108,7 +109,7 @@ public final class RowStream {
                         int mr = Math.min(MR, M - m0);
                         if (mr == 1) put(y, m0 * N + n, dotF16(x, m0 * K, d, (long) n * K, K), accumulate);
                         else {
-                            dotF16x4(x, rows(m0, mr, K), d, (long) n * K, K, s);
+                            dotF16x4(x, g[m0 / MR], d, (long) n * K, K, s);
                             store(y, m0, mr, N, n, s, accumulate);
                         }
                     }
@@ -117,22 +118,23 @@ public final class RowStream {
                 BlockFormat f = w.dtype().format();
                 long rowBytes = w.dtype().bytes(K);
                 Parallel.forRange(N, chunks, (lo, hi) -> {
-                    float[] s = new float[2 * MR]; // [2, MR] a pair's group sums
-                    if (PAIRED) { // two weight rows side by side, as for one row
+                    float[] s = new float[MR], s2 = new float[MR]; // [MR] each: the group sums of a pair's two rows
+                    if (PAIRED) { // two far-apart weight rows in turn, as for one row (fused pairs measured no better)
                         int half = (hi - lo) / 2;
                         for (int n = lo; n < lo + half; n++)
                             for (int m0 = 0; m0 < M; m0 += MR) {
                                 int mr = Math.min(MR, M - m0);
-                                f.dot4Pair(x, rows(m0, mr, K), d, n * rowBytes, (n + half) * rowBytes, K, s);
+                                f.dot4(x, g[m0 / MR], d, (n + half) * rowBytes, K, s2);
+                                f.dot4(x, g[m0 / MR], d, n * rowBytes, K, s);
                                 for (int i = 0; i < mr; i++) {
                                     put(y, (m0 + i) * N + n, s[i], accumulate);
-                                    put(y, (m0 + i) * N + n + half, s[MR + i], accumulate);
+                                    put(y, (m0 + i) * N + n + half, s2[i], accumulate);
                                 }
                             }
                         if ((hi - lo) % 2 != 0)
                             for (int m0 = 0; m0 < M; m0 += MR) {
                                 int mr = Math.min(MR, M - m0);
-                                f.dot4(x, rows(m0, mr, K), d, (hi - 1) * rowBytes, K, s);
+                                f.dot4(x, g[m0 / MR], d, (hi - 1) * rowBytes, K, s);
                                 store(y, m0, mr, N, hi - 1, s, accumulate);
                             }
                         return;
@@ -142,7 +144,7 @@ public final class RowStream {
                             int mr = Math.min(MR, M - m0);
                             if (mr == 1) put(y, m0 * N + n, f.dot(x, m0 * K, d, n * rowBytes, K), accumulate);
                             else {
-                                f.dot4(x, rows(m0, mr, K), d, n * rowBytes, K, s);
+                                f.dot4(x, g[m0 / MR], d, n * rowBytes, K, s);
                                 store(y, m0, mr, N, n, s, accumulate);
                             }
                         }
@@ -208,16 +210,15 @@ public final class RowStream {
     }
 
     /**
-     * The offsets in x of a group's activation rows m0 .. m0 + mr − 1 (a per-thread array of MR), rows past mr
-     * repeating the last: their sums are computed and dropped, so the loop is always the 4-row one.
+     * The offsets in x of each group's activation rows (group i: rows 4i .. 4i + 3), rows past M repeating the
+     * group's last: their sums are computed and dropped, so the loop is always the 4-row one. Made once per product.
      */
-    static int[] rows(int m0, int mr, int K) {
-        int[] o = ROWS.get();
-        for (int i = 0; i < MR; i++) o[i] = (m0 + Math.min(i, mr - 1)) * K;
-        return o;
+    static int[][] groups(int M, int K) {
+        int[][] g = new int[(M + MR - 1) / MR][MR];
+        for (int m0 = 0; m0 < M; m0 += MR)
+            for (int i = 0; i < MR; i++) g[m0 / MR][i] = Math.min(m0 + i, M - 1) * K;
+        return g;
     }
-
-    private static final ThreadLocal<int[]> ROWS = ThreadLocal.withInitial(() -> new int[MR]);
 
     private static void store(float[] y, int m0, int mr, int N, int n, float[] s, boolean accumulate) {
         for (int i = 0; i < mr; i++) put(y, (m0 + i) * N + n, s[i], accumulate);

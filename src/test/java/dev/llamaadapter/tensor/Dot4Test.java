@@ -10,7 +10,7 @@ import static org.assertj.core.api.Assertions.assertThat;
 /**
  * The batched-decoding dot of every block format ({@link BlockFormat#dot4}: one weight row, four activation rows)
  * equals four single-row dots bit for bit (a fused dot4 decodes each block once but adds in the dot's order),
- * with rows repeated as RowStream repeats them, also two weight rows side by side ({@link BlockFormat#dot4Pair}); one sequence's paired dot ({@link BlockFormat#dot2}: two weight
+ * with rows repeated as RowStream repeats them; one sequence's paired dot ({@link BlockFormat#dot2}: two weight
  * rows side by side) equals two dots bit for bit; and RowStream's products for 1 to 9 rows equal the scalar
  * twin's within fp32 summation error, for every weight dtype.
  */
@@ -24,8 +24,6 @@ class Dot4Test {
             BlockFormat f = t.format();
             int K = 2 * f.blockElements(), rows = 3;
             try (Arena a = Arena.ofConfined()) {
-                float[] w = new float[rows * K];
-                for (int i = 0; i < w.length; i++) w[i] = (float) r.nextGaussian() * (i % 97 == 0 ? 8 : 1);
                 WeightMatrix m = BlockTwins.matrix("w", t, BlockTwins.randomBlocks(t, rows, K, r), rows, K, a);
                 float[] x = new float[4 * K];
                 for (int i = 0; i < x.length; i++) x[i] = (float) r.nextGaussian();
@@ -37,14 +35,6 @@ class Dot4Test {
                         for (int i = 0; i < 4; i++)
                             assertThat(out[i]).as("%s row %d, activation row at %d", t, n, offs[i])
                                     .isEqualTo(f.dot(x, offs[i], m.data(), n * rowBytes, K));
-                        float[] pair = new float[8]; // [2, 4]: rows n and (n + 1) mod rows side by side
-                        int n2 = (n + 1) % rows;
-                        f.dot4Pair(x, offs, m.data(), n * rowBytes, n2 * rowBytes, K, pair);
-                        for (int i = 0; i < 4; i++) {
-                            assertThat(pair[i]).as("%s pair, first row %d, activation row at %d", t, n, offs[i]).isEqualTo(out[i]);
-                            assertThat(pair[4 + i]).as("%s pair, second row %d, activation row at %d", t, n2, offs[i])
-                                    .isEqualTo(f.dot(x, offs[i], m.data(), n2 * rowBytes, K));
-                        }
                     }
             }
         }

@@ -35,8 +35,7 @@ public final class ChatTemplate {
 
     /** The template of a model directory (or of a tokenizer_config.json named directly), or of a GGUF model file. */
     public static ChatTemplate load(Path dirOrConfig) throws IOException {
-        if (Files.isRegularFile(dirOrConfig) && dev.llamaadapter.io.FileKind.of(dirOrConfig) == dev.llamaadapter.io.FileKind.GGUF)
-            return fromGguf(dirOrConfig);
+        if (isGguf(dirOrConfig)) return fromGguf(dirOrConfig, true);
         Path config = Files.isDirectory(dirOrConfig) ? dirOrConfig.resolve("tokenizer_config.json") : dirOrConfig;
         Path jinjaFile = config.resolveSibling("chat_template.jinja");
         JsonNode root = null;
@@ -69,13 +68,9 @@ public final class ChatTemplate {
      * template that is there but cannot be read is an error naming the file.
      */
     public static ChatTemplate ofModel(Path dir) throws IOException {
-        if (dir != null && Files.isRegularFile(dir) && dir.getFileName().toString().toLowerCase(java.util.Locale.ROOT).endsWith(".gguf")) {
-            try (dev.llamaadapter.io.gguf.GgufFile f = dev.llamaadapter.io.gguf.GgufFile.open(dir)) {
-                if (f.metadata().string("tokenizer.chat_template") == null) return null;
-            }
-            return fromGguf(dir);
-        }
-        if (dir == null || !Files.isDirectory(dir)) return null;
+        if (dir == null) return null;
+        if (isGguf(dir)) return fromGguf(dir, false);
+        if (!Files.isDirectory(dir)) return null;
         if (Files.isRegularFile(dir.resolve("chat_template.jinja"))) return load(dir);
         Path config = dir.resolve("tokenizer_config.json");
         if (!Files.isRegularFile(config)) return null;
@@ -91,12 +86,14 @@ public final class ChatTemplate {
 
     /**
      * The template a GGUF file carries as {@code tokenizer.chat_template} (llama.cpp's converter copies
-     * tokenizer_config.json's there), with the special tokens its {@code tokenizer.ggml.*_token_id} name.
+     * tokenizer_config.json's there), with the special tokens its {@code tokenizer.ggml.*_token_id} name; when it
+     * has none, an error if required, else null.
      */
-    static ChatTemplate fromGguf(Path file) throws IOException {
+    static ChatTemplate fromGguf(Path file, boolean required) throws IOException {
         try (dev.llamaadapter.io.gguf.GgufFile f = dev.llamaadapter.io.gguf.GgufFile.open(file)) {
             var md = f.metadata();
             String t = md.string("tokenizer.chat_template");
+            if (t == null && !required) return null;
             if (t == null) throw new ChatTemplateException(file, "has no chat template (no 'tokenizer.chat_template' metadata)");
             String[] tokens = md.strings("tokenizer.ggml.tokens");
             Map<String, Object> specials = new LinkedHashMap<>();
@@ -106,6 +103,11 @@ public final class ChatTemplate {
             }
             return new ChatTemplate(file, t, specials);
         }
+    }
+
+    /** Whether path is a GGUF file (by its structure, as every reader here tells formats apart). */
+    private static boolean isGguf(Path path) throws IOException {
+        return Files.isRegularFile(path) && dev.llamaadapter.io.FileKind.of(path) == dev.llamaadapter.io.FileKind.GGUF;
     }
 
     /** The Jinja text. */
