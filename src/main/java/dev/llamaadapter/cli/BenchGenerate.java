@@ -4,6 +4,7 @@ import dev.llamaadapter.bench.LlamaCppPeer;
 import dev.llamaadapter.bench.MemoryBandwidth;
 import dev.llamaadapter.bench.Peers;
 import dev.llamaadapter.generate.GenerationBench;
+import dev.llamaadapter.model.BackendAgreement;
 import dev.llamaadapter.model.BaseModel;
 import dev.llamaadapter.model.LlamaConfig;
 import dev.llamaadapter.model.LlamaWeights;
@@ -59,10 +60,13 @@ final class BenchGenerate {
             var f = GenerationBench.run(model, s.K, s.L, promptTokens, DECODE_STEPS, BATCHES);
             long rss = BenchCommand.peakRssMb();
             Bound bound = bound(model, s);
+            // a backend that rounds (int8, onednn-bf16) is reported with what it costs: its logits against the exact kernels'
+            BackendAgreement agree = GemmBackend.current() == GemmBackend.JAVA ? null
+                    : BackendAgreement.measure(model, GenerationBench.randomPrompt(c.vocabSize(), BackendAgreement.MAX_POSITIONS), GemmBackend.current().name());
             LlamaCppPeer.Figures peer = llamaBench == null ? (llamacpp ? LlamaCppPeer.Figures.failed(why) : null)
                     : LlamaCppPeer.run(llamaBench, gguf, Parallel.THREADS, 3, b.peerTimeout);
-            if (b.json) printJson(s, b.dtype.name(), f, rss, bound, peer, gguf);
-            else printText(s, b.dtype.name(), buildS, f, rss, bound, peer, gguf);
+            if (b.json) printJson(s, b.dtype.name(), f, rss, bound, peer, gguf, agree);
+            else printText(s, b.dtype.name(), buildS, f, rss, bound, peer, gguf, agree);
         }
         return 0;
     }
@@ -111,7 +115,7 @@ final class BenchGenerate {
     }
 
     private static void printText(BenchCommand.Shape s, String dtype, double buildS, GenerationBench.Figures f, long rss, Bound bd,
-                                  LlamaCppPeer.Figures peer, Path gguf) {
+                                  LlamaCppPeer.Figures peer, Path gguf, BackendAgreement agree) {
         System.out.printf(Locale.ROOT, "model %s, %s weights (%s), ready in %.1f s; adapters K %d × L %d; %d threads, matmul backend %s%n", s, dtype,
                 gguf == null ? "random, in memory" : gguf, buildS, s.K, s.L, Parallel.THREADS, GemmBackend.current().name());
         System.out.printf(Locale.ROOT, "prompt processing: %d tokens at %.1f tok/s%n", f.promptTokens(), f.promptTokensPerS());
@@ -126,6 +130,12 @@ final class BenchGenerate {
                         + "%.0f%% of the bound (%.0f%% of the read-only bound)%n",
                 bd.rounds(), bd.bytesPerToken() / 1e6, bd.copyGBps(), bd.readGBps(), bd.tokensPerS(), bd.tokensPerSRead(), bd.oneTokensPerS(),
                 bd.oneTokensPerS() * bd.bytesPerToken() / 1e9, 100 * bd.fraction(), 100 * bd.fractionRead());
+        if (agree != null)
+            System.out.printf(Locale.ROOT, "accuracy of %s against the exact Java kernels: one product %.2e relative error (layer 0's projections); "
+                            + "the whole base model, %d random tokens teacher-forced: top-1 agreement %.1f%%, largest logit difference %.4g, logits' "
+                            + "relative error %.2e (random weights amplify any rounding through the layers: llama.cpp's own logits differ from the "
+                            + "exact ones as much on these models; Int8AgreementTest measures real ones)%n",
+                    agree.backend(), agree.productRelErr(), agree.positions(), 100 * agree.top1(), agree.maxLogitDiff(), agree.relErr());
         if (peer == null) return;
         if (!peer.ran()) {
             System.out.println("peer llama.cpp: not run (" + peer.note() + ")");
@@ -138,7 +148,8 @@ final class BenchGenerate {
                 f.promptTokensPerS() / peer.promptTokensPerS(), bd.oneTokensPerS() / peer.decodeTokensPerS(), one / peer.decodeTokensPerS());
     }
 
-    private static void printJson(BenchCommand.Shape s, String dtype, GenerationBench.Figures f, long rss, Bound bd, LlamaCppPeer.Figures peer, Path gguf) {
+    private static void printJson(BenchCommand.Shape s, String dtype, GenerationBench.Figures f, long rss, Bound bd, LlamaCppPeer.Figures peer, Path gguf,
+                                  BackendAgreement agree) {
         StringBuilder d = new StringBuilder();
         for (var x : f.decode())
             d.append(d.isEmpty() ? "" : ",").append(String.format(Locale.ROOT, "{\"adapters\":%d,\"tokens_per_s\":%.2f,\"ms_per_step\":%.2f}",
@@ -154,9 +165,11 @@ final class BenchGenerate {
                         + "\"decode\":[%s],\"bytes_per_adapter\":%d,\"kv_cache_bytes_per_slot\":%d,\"peak_rss_mb\":%d,\"threads\":%d,"
                         + "\"weight_bytes_per_token\":%d,\"copy_gbps\":%.2f,\"read_gbps\":%.2f,\"bound_tokens_per_s\":%.2f,"
                         + "\"bound_tokens_per_s_read\":%.2f,\"decode_tokens_per_s\":%.2f,\"fraction_of_bound\":%.3f,\"fraction_of_read_bound\":%.3f,"
-                        + "\"rounds\":%d,\"backend\":\"%s\",\"llamacpp\":%s}%n",
+                        + "\"rounds\":%d,\"backend\":\"%s\",\"agreement\":%s,\"llamacpp\":%s}%n",
                 s, dtype, gguf == null ? "null" : "\"" + gguf.toString().replace("\\", "/").replace("\"", "'") + "\"", f.promptTokens(), f.promptTokensPerS(), d,
                 f.bytesPerAdapter(), f.kvCacheBytesPerSlot(), rss, Parallel.THREADS, bd.bytesPerToken(), bd.copyGBps(), bd.readGBps(), bd.tokensPerS(),
-                bd.tokensPerSRead(), bd.oneTokensPerS(), bd.fraction(), bd.fractionRead(), bd.rounds(), GemmBackend.current().name(), p);
+                bd.tokensPerSRead(), bd.oneTokensPerS(), bd.fraction(), bd.fractionRead(), bd.rounds(), GemmBackend.current().name(),
+                agree == null ? "null" : String.format(Locale.ROOT, "{\"positions\":%d,\"top1\":%.4f,\"max_logit_diff\":%.6g,\"rel_err\":%.3e,"
+                                + "\"product_rel_err\":%.3e}", agree.positions(), agree.top1(), agree.maxLogitDiff(), agree.relErr(), agree.productRelErr()), p);
     }
 }

@@ -7,6 +7,8 @@ import dev.llamaadapter.model.LlamaWeights;
 import dev.llamaadapter.model.PreparedPrompts;
 import dev.llamaadapter.model.Transformer;
 import dev.llamaadapter.tensor.DType;
+import dev.llamaadapter.tensor.GemmBackend;
+import dev.llamaadapter.tensor.Int8Dot;
 import dev.llamaadapter.tensor.RowStream;
 import org.junit.jupiter.params.ParameterizedTest;
 import org.junit.jupiter.params.provider.ValueSource;
@@ -15,6 +17,7 @@ import java.lang.foreign.Arena;
 import java.util.List;
 
 import static org.assertj.core.api.Assertions.assertThat;
+import static org.junit.jupiter.api.Assumptions.assumeTrue;
 
 /**
  * One batched decoding step with n sequences, each through its own adapter, streams every weight row once: the
@@ -25,9 +28,13 @@ import static org.assertj.core.api.Assertions.assertThat;
 class BatchedDecodeReadsTest {
 
     @ParameterizedTest
-    @ValueSource(strings = {"F32", "BF16", "Q8_0", "Q4_0"})
-    void aBatchedStepReadsEachWeightRowOnce(String dtype) {
+    @ValueSource(strings = {"F32", "BF16", "Q8_0", "Q4_0", "Q8_0 int8", "Q4_0 int8"})
+    void aBatchedStepReadsEachWeightRowOnce(String which) {
+        String dtype = which.split(" ")[0];
+        boolean int8 = which.endsWith(" int8"); // the native integer kernels count their rows too
+        if (int8) assumeTrue(Int8Dot.available(), () -> "int8 kernels absent: " + Int8Dot.unavailableReason());
         LlamaConfig c = LlamaConfig.of(64, 160, 3, 4, 2, 96, false);
+        GemmBackend.use(int8 ? "int8" : "java");
         try (Arena arena = Arena.ofShared()) {
             LlamaWeights w = LlamaWeights.random(c, DType.valueOf(dtype), 11, arena);
             Transformer model = new Transformer(c, w);
@@ -45,8 +52,10 @@ class BatchedDecodeReadsTest {
                 long before = RowStream.WEIGHT_ROW_READS.sum();
                 g.step(); // a pure decoding step: n rows
                 long read = RowStream.WEIGHT_ROW_READS.sum() - before;
-                assertThat(read).as("%s, %d sequences: weight rows streamed in one batched step", dtype, n).isEqualTo(rowsPerStep);
+                assertThat(read).as("%s, %d sequences: weight rows streamed in one batched step", which, n).isEqualTo(rowsPerStep);
             }
+        } finally {
+            GemmBackend.use("java");
         }
     }
 }
