@@ -97,7 +97,7 @@ public final class BenchCommand implements Callable<Integer> {
     @Option(names = "--tokens", defaultValue = "64", description = "with --serve: tokens each client streams (default ${DEFAULT-VALUE})")
     int serveTokens;
     @Option(names = "--backend", description = "matrix products: java | onednn | onednn-bf16 (bf16 weights with bf16 activations) | int8 "
-            + "(GGUF Q8_0/Q4_0/Q4_K/Q6_K weights times int8-quantised activations, native kernels built on first use; decoding and batches) | "
+            + "(GGUF Q8_0/Q4_0/Q4_K/Q5_K/Q6_K weights times int8-quantised activations, native kernels built on first use; decoding and batches) | "
             + "a chain such as int8+onednn-bf16; default: -Dllamaadapter.gemm or LLAMA_ADAPTER_GEMM, else java)")
     String backend;
     @Option(names = "--seq", description = "sequence length instead of the shape's (e.g. long sequences for --recompute)")

@@ -13,7 +13,7 @@ import java.util.Locale;
  * variable {@code LLAMA_ADAPTER_GEMM}: {@code java} (default), {@code onednn} (fp32 products: F32 weights
  * by {@code dnnl_sgemm}, same accuracy as Java), {@code onednn-bf16} (also BF16 weights by
  * {@code dnnl_gemm_bf16bf16f32}, which rounds the activations to bf16: faster, about 3 significant digits
- * instead of 7, as torch's bf16 autocast; opt-in for that reason), {@code int8} (GGUF Q8_0, Q4_0, Q4_K, Q6_K
+ * instead of 7, as torch's bf16 autocast; opt-in for that reason), {@code int8} (GGUF Q8_0, Q4_0, Q4_K, Q5_K, Q6_K
  * weights times activations quantised to int8 per block of 32, integer dot products in native kernels
  * compiled on first use, see {@link Int8Dot}: llama.cpp's method and speed class, not exact, opt-in). A named native backend whose library is
  * absent falls back to Java with one line on stderr; {@link #name()} says which one ran.

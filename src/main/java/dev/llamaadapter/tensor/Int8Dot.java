@@ -10,18 +10,18 @@ import java.lang.foreign.ValueLayout;
 import java.lang.invoke.MethodHandle;
 
 /**
- * The {@code int8} matmul backend: block-quantised weights (Q8_0, Q4_0, Q4_K, Q6_K) times activations quantised
+ * The {@code int8} matmul backend: block-quantised weights (Q8_0, Q4_0, Q4_K, Q5_K, Q6_K) times activations quantised
  * to int8 per block of 32, as integer dot products (VNNI where the CPU has it), in native kernels compiled on
  * first use from {@code int8dot.c} ({@link NativeBuild}) and bound through FFM. This is how llama.cpp's CPU
  * backend multiplies quantised weights, and why it decodes them faster than a float kernel can: one vpdpbusd
  * does 32 multiply-adds where an fp32 FMA does 16, and no weight is converted to float.
  *
- * <p>Not exact: every activation is rounded to one of 255 levels of its block's largest magnitude, so outputs
- * move by about 0.3% of a typical product's size (the integer sums themselves are exact, and each block's
- * scale is applied once in fp32). Opt-in for that reason, like onednn-bf16; {@code bench --generate} reports its
+ * <p>Not exact: every activation is rounded to one of 255 levels of its block's largest magnitude, so a product
+ * moves by about 5e-3 of its size (relative error on Gaussian inputs; the integer sums themselves are exact, and
+ * each block's scale is applied once in fp32). Opt-in for that reason, like onednn-bf16; {@code bench --generate} reports its
  * top-1 agreement and largest logit difference against the exact path. Weights of other types (F32, BF16, F16,
- * the other GGUF types), products the backend does not take (xw, the weight gradient: training) run on the
- * Java kernels as before.
+ * the other GGUF types), products of more than {@link #MAX_M} rows, and those the backend does not take at all (xw,
+ * the weight gradient: training) run on the next backend of a chain or the Java kernels, as before.
  */
 public final class Int8Dot implements GemmBackend {
 
@@ -99,6 +99,7 @@ public final class Int8Dot implements GemmBackend {
             case Q4_0 -> 1;
             case Q4_K -> 2;
             case Q6_K -> 3;
+            case Q5_K -> 4;
             default -> -1;
         };
     }

@@ -4,14 +4,14 @@
  * Compiled on first use on the machine that runs them (cc -O3 -march=native), so the vector paths below are
  * whatever that CPU has: AVX-VNNI / AVX512-VNNI (vpdpbusd), else AVX2 (vpmaddubsw + vpmaddwd), else plain C.
  *
- * The product y[m, n] = sum_k x[m, k] * w[n, k] with w a GGUF block-quantised weight (Q8_0, Q4_0, Q4_K, Q6_K)
+ * The product y[m, n] = sum_k x[m, k] * w[n, k] with w a GGUF block-quantised weight (Q8_0, Q4_0, Q4_K, Q5_K, Q6_K)
  * and x first quantised per block of 32 to int8 (q8_quantize): x[k] ~ xd[k/32] * xq[k], xd = max|x| / 127.
  * Every 32-element block's product is then an exact integer sum of int8 x small-integer products, scaled once
  * in fp32 by the weight's and the activation's scales. The only approximation is the activations' rounding
  * to 8 bits (what llama.cpp's CPU backend does too; its K-quants use one activation scale per 256, these
  * kernels one per 32 for every format).
  *
- * Offsets (Q4_0's -8, Q4_K's mins, Q6_K's -32) are taken out after the integer dot through the sums of the
+ * Offsets (Q4_0's -8, Q4_K's and Q5_K's mins, Q6_K's -32) are taken out after the integer dot through the sums of the
  * quantised activations per 16 and per 32 elements: sum_k (q_k - c) a_k = sum_k q_k a_k - c sum_k a_k, which
  * lets the weight's levels stay unsigned (the unsigned operand of vpdpbusd).
  *
@@ -31,7 +31,7 @@
 #define PREFETCH 4096
 #endif
 
-enum { FMT_Q8_0 = 0, FMT_Q4_0 = 1, FMT_Q4_K = 2, FMT_Q6_K = 3 };
+enum { FMT_Q8_0 = 0, FMT_Q4_0 = 1, FMT_Q4_K = 2, FMT_Q6_K = 3, FMT_Q5_K = 4 };
 
 /* The version of this file's ABI: Int8Dot checks it. */
 int int8dot_version(void) { return 2; }
@@ -179,6 +179,26 @@ REFERENCE static float ref_q4_k(const uint8_t *w, int64_t K, const act_t *a) {
     return sum;
 }
 
+REFERENCE static float ref_q5_k(const uint8_t *w, int64_t K, const act_t *a) {
+    float sum = 0;
+    for (int64_t sb = 0; sb < K / 256; sb++) {
+        const uint8_t *blk = w + 176 * sb, *qh = blk + 16, *qs = blk + 48;
+        float d = f16(blk), dmin = f16(blk + 2);
+        for (int j = 0; j < 8; j++) {
+            int sc, m;
+            scale_min_k4(blk + 4, j, &sc, &m);
+            int32_t s = 0;
+            for (int l = 0; l < 32; l++) {
+                int q = ((qs[32 * (j / 2) + l] >> (4 * (j & 1))) & 15) | ((qh[l] >> j) & 1) << 4;
+                s += q * a->q[256 * sb + 32 * j + l];
+            }
+            float da = a->d[8 * sb + j];
+            sum += (float) s * (d * sc * da) - dmin * m * da * (float) a->s32[8 * sb + j];
+        }
+    }
+    return sum;
+}
+
 REFERENCE static float ref_q6_k(const uint8_t *w, int64_t K, const act_t *a) {
     float sum = 0;
     for (int64_t sb = 0; sb < K / 256; sb++) {
@@ -281,13 +301,16 @@ INLINE void q4_0_rows(const uint8_t *w, int64_t K, const act_t *a, int R, float 
     }
 }
 
-/* Q4_K: per super-block the eight (d sc_j da_j) and the mins' share dmin m_j da_j sum_j as vectors. */
-INLINE void q4_k_rows(const uint8_t *w, int64_t K, const act_t *a, int R, float *out) {
+/*
+ * Q4_K, and Q5_K (bits5: its fifth bit of each level from qh): per super-block the eight (d sc_j da_j) and the
+ * mins' share dmin m_j da_j sum_j as vectors.
+ */
+INLINE void qk_rows(const uint8_t *w, int64_t K, const act_t *a, int R, float *out, int bits5) {
     __m256 acc[4][4] = {ACC(4), ACC(4), ACC(4), ACC(4)};
     __m256 off[4] = ACC(4); /* per row: sum of dmin m_j da_j sum_j, lane j */
     const __m256i lo4 = _mm256_set1_epi8(15);
     for (int64_t sb = 0; sb < K / 256; sb++) {
-        const uint8_t *blk = w + 144 * sb, *qs = blk + 16;
+        const uint8_t *blk = w + (bits5 ? 176 : 144) * sb, *qs = blk + (bits5 ? 48 : 16);
         /* the twelve scale bytes as eight 6-bit scales and eight 6-bit mins, four at a time in 32-bit words */
         uint32_t s0, s1, s2;
         memcpy(&s0, blk + 4, 4);
@@ -309,6 +332,12 @@ INLINE void q4_k_rows(const uint8_t *w, int64_t K, const act_t *a, int R, float 
         for (int c = 0; c < 4; c++) { /* 64 elements: sub-blocks 2c (low nibbles) and 2c + 1 (high nibbles) */
             __m256i q = load32(qs + 32 * c);
             __m256i lo = _mm256_and_si256(q, lo4), hi = _mm256_and_si256(_mm256_srli_epi16(q, 4), lo4);
+            if (bits5) { /* bit 2c of qh[l] is the fifth bit of sub-block 2c's element l, bit 2c + 1 of 2c + 1's */
+                __m256i qh = load32(blk + 16), b0 = _mm256_set1_epi8((char) (1 << (2 * c))), b1 = _mm256_set1_epi8((char) (2 << (2 * c)));
+                __m256i sixteen = _mm256_set1_epi8(16);
+                lo = _mm256_or_si256(lo, _mm256_and_si256(_mm256_cmpeq_epi8(_mm256_and_si256(qh, b0), b0), sixteen));
+                hi = _mm256_or_si256(hi, _mm256_and_si256(_mm256_cmpeq_epi8(_mm256_and_si256(qh, b1), b1), sixteen));
+            }
             int k = 2 * (c & 1);
             const __m256i j0 = _mm256_set1_epi32(2 * c), j1 = _mm256_set1_epi32(2 * c + 1);
             for (int r = 0; r < R; r++) {
@@ -320,6 +349,14 @@ INLINE void q4_k_rows(const uint8_t *w, int64_t K, const act_t *a, int R, float 
         }
     }
     for (int r = 0; r < R; r++) out[r] = total(acc[r], 4) - hsum(off[r]);
+}
+
+INLINE void q4_k_rows(const uint8_t *w, int64_t K, const act_t *a, int R, float *out) {
+    qk_rows(w, K, a, R, out, 0);
+}
+
+INLINE void q5_k_rows(const uint8_t *w, int64_t K, const act_t *a, int R, float *out) {
+    qk_rows(w, K, a, R, out, 1);
 }
 
 /* Q6_K: levels 0..63 unsigned, the -32 through the sums per 16; each 32 has two scales (lanes 0-3, 4-7). */
@@ -378,6 +415,7 @@ INLINE void q6_k_rows(const uint8_t *w, int64_t K, const act_t *a, int R, float 
 ROWS_OF(q8_0)
 ROWS_OF(q4_0)
 ROWS_OF(q4_k)
+ROWS_OF(q5_k)
 ROWS_OF(q6_k)
 #else
 #define REF_ROWS(fn) \
@@ -387,6 +425,7 @@ ROWS_OF(q6_k)
 REF_ROWS(q8_0)
 REF_ROWS(q4_0)
 REF_ROWS(q4_k)
+REF_ROWS(q5_k)
 REF_ROWS(q6_k)
 #endif
 
@@ -410,6 +449,7 @@ int int8dot_gemm(int fmt, const uint8_t *w, int64_t rowBytes, int64_t n0, int64_
         case FMT_Q4_0: rows = q4_0_r; ref = ref_q4_0; break;
         case FMT_Q4_K: rows = q4_k_r; ref = ref_q4_k; break;
         case FMT_Q6_K: rows = q6_k_r; ref = ref_q6_k; break;
+        case FMT_Q5_K: rows = q5_k_r; ref = ref_q5_k; break;
         default: return -1;
     }
     const uint8_t *end = w + n1 * rowBytes;

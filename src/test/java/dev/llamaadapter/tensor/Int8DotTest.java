@@ -19,7 +19,7 @@ import static org.junit.jupiter.api.Assumptions.assumeTrue;
  * trades). Skipped where no C compiler can build the library (scripts/install-native.sh installs gcc on Debian).
  */
 class Int8DotTest {
-    static final List<DType> TYPES = List.of(DType.Q8_0, DType.Q4_0, DType.Q4_K, DType.Q6_K);
+    static final List<DType> TYPES = List.of(DType.Q8_0, DType.Q4_0, DType.Q4_K, DType.Q5_K, DType.Q6_K);
     static final int[] MS = {1, 2, 3, 4, 5, 9};
 
     @BeforeAll
