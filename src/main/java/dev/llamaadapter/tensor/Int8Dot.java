@@ -29,28 +29,35 @@ public final class Int8Dot implements GemmBackend {
     private static final int QK = 32;
 
     /**
-     * The most activation rows a product may have to run here. Decoding (1 row a sequence) and batches are what
-     * these kernels are for; from about 128 rows (prompts) the Java register-tiled fp32 GEMM is faster on the
-     * same weights (measured on the Xeon of the README, 2 threads, 5632 x 2048: Q4_K 72 GMAC/s here against 88 in
-     * Java at 128 rows, 74 against 55 at 64), so larger products go back to it, exact (or to oneDNN when chained:
-     * {@code int8+onednn-bf16}).
+     * The most activation rows a product may have to run on the vector kernels. Decoding (1 row a sequence) and
+     * batches are what they are for; from about 128 rows (prompts) the Java register-tiled fp32 GEMM is faster on
+     * the same weights (measured on the Xeon of the README, 2 threads, 5632 x 2048: Q4_K 72 G multiply-adds/s here
+     * against 88 in Java at 128 rows, 74 against 55 at 64), so larger products go back to it, exact (or to the next
+     * backend of a chain such as {@code int8+onednn-bf16}). With AMX (16 x 16 tiles of int8 products, 140-156 G
+     * multiply-adds/s per core at 128 rows in int8dot.c) every product size runs here.
      */
-    static final int MAX_M = 64;
+    static final int VECTOR_MAX_M = 64;
+    /** The most rows a product may have to run here: VECTOR_MAX_M, or no limit with AMX. */
+    static final int MAX_M;
 
     private static final MethodHandle QUANTIZE, GEMM;
     private static final String WHY_NOT, PATH;
+    /** Whether products of 16 rows or more run on AMX tiles (a CPU with AMX-INT8, a Linux that grants the tile state). */
+    private static final boolean AMX;
 
     static {
         MethodHandle q = null, g = null;
         String why = null, path = null;
+        boolean amx = false;
         try {
             SymbolLookup look = SymbolLookup.libraryLookup(NativeBuild.library("int8dot"), Arena.global());
             Linker linker = Linker.nativeLinker();
             MethodHandle version = linker.downcallHandle(find(look, "int8dot_version"), FunctionDescriptor.of(ValueLayout.JAVA_INT));
             int v = (int) version.invokeExact();
-            if (v != 2) throw new IllegalStateException("int8dot library version " + v + ", expected 2");
+            if (v != 3) throw new IllegalStateException("int8dot library version " + v + ", expected 3");
             MethodHandle p = linker.downcallHandle(find(look, "int8dot_path"), FunctionDescriptor.of(ValueLayout.ADDRESS));
             path = ((MemorySegment) p.invokeExact()).reinterpret(64).getString(0);
+            amx = (int) linker.downcallHandle(find(look, "int8dot_amx"), FunctionDescriptor.of(ValueLayout.JAVA_INT)).invokeExact() == 1;
             // critical: heap arrays go to C in place, the calls are short and never call back into Java
             Linker.Option critical = Linker.Option.critical(true);
             ValueLayout A = ValueLayout.ADDRESS, J = ValueLayout.JAVA_LONG, I = ValueLayout.JAVA_INT;
@@ -64,6 +71,8 @@ public final class Int8Dot implements GemmBackend {
         GEMM = g;
         WHY_NOT = why;
         PATH = path;
+        AMX = amx;
+        MAX_M = amx ? Integer.MAX_VALUE : VECTOR_MAX_M;
     }
 
     private static MemorySegment find(SymbolLookup look, String name) {
@@ -82,7 +91,12 @@ public final class Int8Dot implements GemmBackend {
         return WHY_NOT;
     }
 
-    /** The vector path the library was compiled with (avx512-vnni, avx-vnni, avx2, scalar), null when unavailable. */
+    /** Whether products of 16 rows or more run on AMX tiles. */
+    public static boolean amx() {
+        return AMX;
+    }
+
+    /** The vector path the library was compiled with (avx512-vnni, avx-vnni, avx2, scalar; and amx), null when unavailable. */
     public static String vectorPath() {
         return PATH;
     }

@@ -20,7 +20,7 @@ import static org.junit.jupiter.api.Assumptions.assumeTrue;
  */
 class Int8DotTest {
     static final List<DType> TYPES = List.of(DType.Q8_0, DType.Q4_0, DType.Q4_K, DType.Q5_K, DType.Q6_K);
-    static final int[] MS = {1, 2, 3, 4, 5, 9};
+    static final int[] MS = {1, 2, 3, 4, 5, 9, 16, 37}; // 16 and up: AMX tiles where the CPU has them (partial tiles at 37)
 
     @BeforeAll
     static void needsLibrary() {
@@ -124,11 +124,12 @@ class Int8DotTest {
         }
     }
 
-    @Test
-    void rowRangesAndAccumulateWriteOnlyTheirPart() {
+    @org.junit.jupiter.params.ParameterizedTest
+    @org.junit.jupiter.params.provider.ValueSource(ints = {6, 20}) // 20: AMX's tiles where the CPU has them
+    void rowRangesAndAccumulateWriteOnlyTheirPart(int M) {
         Random r = new Random(3);
         try (Arena arena = Arena.ofShared()) {
-            int N = 20, K = 256, M = 6;
+            int N = 20, K = 256;
             WeightMatrix w = weight(DType.Q4_K, r, N, K, arena);
             Int8Dot.Quantized a = Int8Dot.quantize(activations(r, M * K), M, K);
             float[] whole = new float[M * N];
@@ -155,7 +156,7 @@ class Int8DotTest {
         try (Arena arena = Arena.ofShared()) {
             int N = 64, K = 2048;
             for (DType t : TYPES)
-                for (int M : new int[] {1, 4, 17}) {
+                for (int M : new int[] {1, 4, 17, 130}) {
                     WeightMatrix w = weight(t, r, N, K, arena);
                     float[] x = MatmulTest.rand(r, M * K), exact = new float[M * N], int8 = new float[M * N];
                     GemmBackend.use("java");
@@ -187,14 +188,15 @@ class Int8DotTest {
     void largeProductsAreLeftToTheNextBackend() {
         Random r = new Random(5);
         try (Arena arena = Arena.ofShared()) {
-            int N = 16, K = 256, M = Int8Dot.MAX_M + 1;
+            int N = 16, K = 256, M = Int8Dot.VECTOR_MAX_M + 1;
             WeightMatrix w = weight(DType.Q8_0, r, N, K, arena);
             float[] x = MatmulTest.rand(r, M * K), a = new float[M * N], b = new float[M * N];
             GemmBackend.use("int8");
             Matmul.xwT(x, M, w, a, false);
             GemmBackend.use("java");
             Matmul.xwT(x, M, w, b, false);
-            assertThat(a).isEqualTo(b);
+            if (Int8Dot.amx()) assertThat(MatmulTest.relErr(a, widen(b))).isLessThan(1e-2).isGreaterThan(0); // AMX takes every size
+            else assertThat(a).isEqualTo(b);
         }
         GemmBackend chain = GemmBackend.use("int8+onednn-bf16");
         assertThat(chain.name()).isEqualTo(OneDnn.available() ? "int8+onednn-bf16" : "int8");
@@ -208,7 +210,7 @@ class Int8DotTest {
         java.nio.file.Path first = NativeBuild.library("int8dot"), again = NativeBuild.library("int8dot");
         assertThat(again).isEqualTo(first);
         assertThat(first.getFileName().toString()).matches("int8dot-[0-9a-f]{16}\\.so");
-        assertThat(Int8Dot.vectorPath()).isIn("avx512-vnni (256-bit)", "avx-vnni", "avx2", "scalar");
+        assertThat(Int8Dot.vectorPath()).isIn("avx512-vnni (256-bit), amx-int8 from 16 rows", "avx512-vnni (256-bit)", "avx-vnni", "avx2", "scalar");
     }
 
     static double[] widen(float[] a) {
