@@ -39,7 +39,7 @@ int int8dot_version(void) { return 3; }
 /* Which vector path this build took (bench and tests print it). */
 const char *int8dot_path(void) {
 #if defined(__AMX_INT8__) && defined(__AMX_TILE__) && defined(__AVX512VNNI__) && defined(__AVX512VL__) && defined(__linux__)
-    return "avx512-vnni (256-bit), amx-int8 from 16 rows";
+    return "avx512-vnni (256-bit), amx-int8 from 6 rows";
 #elif defined(__AVX512VNNI__) && defined(__AVX512VL__)
     return "avx512-vnni (256-bit)";
 #elif defined(__AVXVNNI__)
@@ -440,7 +440,7 @@ REF_ROWS(q6_k)
 #include <sys/syscall.h>
 #include <unistd.h>
 #ifndef AMX_MIN_M
-#define AMX_MIN_M 16
+#define AMX_MIN_M 6
 #endif
 
 /*
@@ -593,7 +593,7 @@ static int gemm_amx(int fmt, const uint8_t *w, int64_t rowBytes, int64_t n0, int
         const int8_t *q = xq + m * K;
         for (int64_t b = 0; b < K / QK; b++) {
             int8_t *tile = bp + (g * (K / QK) + b) * 512;
-            for (int k = 0; k < QK; k++) tile[(k / 4) * 64 + 4 * r + (k % 4)] = q[QK * b + k];
+            for (int k4 = 0; k4 < 8; k4++) memcpy(tile + 64 * k4 + 4 * r, q + QK * b + 4 * k4, 4); /* four consecutive k per dword */
         }
         for (int64_t t = 0; t < steps; t++) {
             float d = xd[m * (K / QK) + t * step / QK];
