@@ -46,6 +46,9 @@ public final class Int8Dot implements GemmBackend {
     /** The most rows a product may have to run here: VECTOR_MAX_M, or no limit with AMX. */
     static final int MAX_M;
 
+    /** The kernel source's parts beside int8dot.c: plain C definitions, vector kernels, AMX tiles. */
+    static final String[] HEADERS = {"int8dot_ref.h", "int8dot_avx.h", "int8dot_amx.h"};
+
     private static final MethodHandle QUANTIZE, GEMM;
     private static final String WHY_NOT, PATH;
     /** Whether products of AMX_MIN_M rows or more run on AMX tiles (a CPU with AMX-INT8, a Linux that grants the tile state). */
@@ -56,7 +59,7 @@ public final class Int8Dot implements GemmBackend {
         String why = null, path = null;
         boolean amx = false;
         try {
-            SymbolLookup look = SymbolLookup.libraryLookup(NativeBuild.library("int8dot"), Arena.global());
+            SymbolLookup look = SymbolLookup.libraryLookup(NativeBuild.library("int8dot", HEADERS), Arena.global());
             Linker linker = Linker.nativeLinker();
             MethodHandle version = linker.downcallHandle(find(look, "int8dot_version"), FunctionDescriptor.of(ValueLayout.JAVA_INT));
             int v = (int) version.invokeExact();

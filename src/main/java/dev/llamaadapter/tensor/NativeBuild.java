@@ -14,7 +14,7 @@ import java.util.Locale;
 import java.util.concurrent.TimeUnit;
 
 /**
- * A C source shipped in the jar, compiled on first use for the machine that runs it and cached: the kernels
+ * A C source shipped in the jar (with the headers it includes), compiled on first use for the machine that runs it and cached: the kernels
  * then use whatever vector instructions this CPU has ({@code -march=native}) without the project shipping a
  * binary per CPU. The cached file's name carries a hash of the source, the compiler command and the CPU's
  * model and flags, so an edited kernel, another compiler or another machine gets its own build.
@@ -29,28 +29,28 @@ final class NativeBuild {
 
     static final List<String> FLAGS = List.of("-O3", "-march=native", "-shared", "-fPIC", "-std=c11");
 
-    /** The library built from resource NAME.c beside this class (compiled now if not cached). */
-    static Path library(String name) throws IOException {
+    /** The library built from resource NAME.c beside this class and the headers it includes (compiled now if not cached). */
+    static Path library(String name, String... headers) throws IOException {
         String given = System.getProperty("llamaadapter." + name + ".lib", System.getenv("LLAMA_ADAPTER_" + name.toUpperCase(Locale.ROOT) + "_LIB"));
         if (given != null && !given.isBlank()) {
             Path p = Path.of(given);
             if (!Files.isRegularFile(p)) throw new IOException(name + " library " + p + " (named by llamaadapter." + name + ".lib) does not exist");
             return p;
         }
-        byte[] source;
-        try (InputStream in = NativeBuild.class.getResourceAsStream(name + ".c")) {
-            if (in == null) throw new IOException("the kernel source " + name + ".c is not on the class path");
-            source = in.readAllBytes();
-        }
+        byte[] source = resource(name + ".c");
+        java.util.Map<String, byte[]> parts = new java.util.LinkedHashMap<>();
+        for (String h : headers) parts.put(h, resource(h));
         String cc = System.getenv().getOrDefault("CC", "cc");
         Path dir = cacheDir();
-        Path lib = dir.resolve(name + "-" + key(source, cc) + ".so");
+        Path lib = dir.resolve(name + "-" + key(source, parts, cc) + ".so");
         if (Files.isRegularFile(lib)) return lib;
         Files.createDirectories(dir);
-        Path src = Files.createTempFile(dir, name + "-", ".c");
+        Path work = Files.createTempDirectory(dir, name + "-"); // the source and its headers side by side
+        Path src = work.resolve(name + ".c");
         Path tmp = Files.createTempFile(dir, name + "-", ".so.part");
         try {
             Files.write(src, source);
+            for (var e : parts.entrySet()) Files.write(work.resolve(e.getKey()), e.getValue());
             List<String> cmd = new java.util.ArrayList<>(List.of(cc));
             cmd.addAll(FLAGS);
             cmd.addAll(List.of("-o", tmp.toString(), src.toString(), "-lm"));
@@ -74,8 +74,18 @@ final class NativeBuild {
             Thread.currentThread().interrupt();
             throw new IOException("interrupted while compiling " + name + ".c", e);
         } finally {
-            Files.deleteIfExists(src);
+            try (var files = Files.list(work)) {
+                for (Path f : files.toList()) Files.deleteIfExists(f);
+            }
+            Files.deleteIfExists(work);
             Files.deleteIfExists(tmp);
+        }
+    }
+
+    private static byte[] resource(String file) throws IOException {
+        try (InputStream in = NativeBuild.class.getResourceAsStream(file)) {
+            if (in == null) throw new IOException("the kernel source " + file + " is not on the class path");
+            return in.readAllBytes();
         }
     }
 
@@ -87,11 +97,15 @@ final class NativeBuild {
         return base.resolve("llama-adapter").resolve("native");
     }
 
-    /** 16 hex digits of SHA-256 over the source, the compiler command and this CPU's identity (-march=native depends on it). */
-    private static String key(byte[] source, String cc) {
+    /** 16 hex digits of SHA-256 over the sources, the compiler command and this CPU's identity (-march=native depends on it). */
+    private static String key(byte[] source, java.util.Map<String, byte[]> headers, String cc) {
         try {
             MessageDigest md = MessageDigest.getInstance("SHA-256");
             md.update(source);
+            for (var e : headers.entrySet()) {
+                md.update(e.getKey().getBytes(StandardCharsets.UTF_8));
+                md.update(e.getValue());
+            }
             md.update((cc + " " + FLAGS + "\n" + cpuIdentity()).getBytes(StandardCharsets.UTF_8));
             return HexFormat.of().formatHex(md.digest(), 0, 8);
         } catch (NoSuchAlgorithmException e) {

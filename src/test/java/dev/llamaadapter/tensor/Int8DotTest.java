@@ -165,7 +165,8 @@ class Int8DotTest {
                     Matmul.xwT(x, M, w, int8, false);
                     double err = MatmulTest.relErr(int8, widen(exact));
                     System.out.printf(java.util.Locale.ROOT, "int8 %s M=%d: relative error %.2e against the exact product%n", t, M, err);
-                    assertThat(err).as("%s M=%d", t, M).isLessThan(1e-2).isGreaterThan(0); // inexact, and by little
+                    if (M <= Int8Dot.MAX_M) assertThat(err).as("%s M=%d", t, M).isLessThan(1e-2).isGreaterThan(0); // inexact, and by little
+                    else assertThat(err).as("%s M=%d: left to Java without AMX", t, M).isZero();
                     // a reordered weight (GGUF q/k) goes through the stored rows, then the gather
                     int[] order = new int[N];
                     for (int n = 0; n < N; n++) order[n] = (n * 7) % N;
@@ -207,7 +208,7 @@ class Int8DotTest {
         // (a library named by -Dllamaadapter.int8dot.lib / LLAMA_ADAPTER_INT8DOT_LIB is used as it is: nothing to build;
         // the kernel tests above pass on the scalar and the AVX2 builds that way too)
         assumeTrue(System.getProperty("llamaadapter.int8dot.lib") == null && System.getenv("LLAMA_ADAPTER_INT8DOT_LIB") == null);
-        java.nio.file.Path first = NativeBuild.library("int8dot"), again = NativeBuild.library("int8dot");
+        java.nio.file.Path first = NativeBuild.library("int8dot", Int8Dot.HEADERS), again = NativeBuild.library("int8dot", Int8Dot.HEADERS);
         assertThat(again).isEqualTo(first);
         assertThat(first.getFileName().toString()).matches("int8dot-[0-9a-f]{16}\\.so");
         assertThat(Int8Dot.vectorPath()).isIn("avx512-vnni (256-bit), amx-int8 from 6 rows", "avx512-vnni (256-bit)", "avx-vnni", "avx2", "scalar");
