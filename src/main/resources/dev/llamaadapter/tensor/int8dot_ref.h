@@ -37,34 +37,19 @@ REFERENCE static float ref_q4_0(const uint8_t *w, int64_t K, const act_t *a) {
     return sum;
 }
 
-REFERENCE static float ref_q4_k(const uint8_t *w, int64_t K, const act_t *a) {
+/* Q4_K, and Q5_K (five: the fifth bit of each level from qh[32] after the scales, the quants 32 bytes further). */
+REFERENCE static float ref_qk(const uint8_t *w, int64_t K, const act_t *a, int five) {
     float sum = 0;
     for (int64_t sb = 0; sb < K / 256; sb++) {
-        const uint8_t *blk = w + 144 * sb;
-        float d = f16(blk), dmin = f16(blk + 2);
-        for (int j = 0; j < 8; j++) {
-            int sc, m;
-            scale_min_k4(blk + 4, j, &sc, &m);
-            int32_t s = 0;
-            for (int l = 0; l < 32; l++) s += ((blk[16 + 32 * (j / 2) + l] >> (4 * (j & 1))) & 15) * a->q[256 * sb + 32 * j + l];
-            float da = a->d[8 * sb + j];
-            sum += (float) s * (d * sc * da) - dmin * m * da * (float) a->s32[8 * sb + j];
-        }
-    }
-    return sum;
-}
-
-REFERENCE static float ref_q5_k(const uint8_t *w, int64_t K, const act_t *a) {
-    float sum = 0;
-    for (int64_t sb = 0; sb < K / 256; sb++) {
-        const uint8_t *blk = w + 176 * sb, *qh = blk + 16, *qs = blk + 48;
+        const uint8_t *blk = w + (five ? 176 : 144) * sb, *qh = blk + 16, *qs = blk + (five ? 48 : 16);
         float d = f16(blk), dmin = f16(blk + 2);
         for (int j = 0; j < 8; j++) {
             int sc, m;
             scale_min_k4(blk + 4, j, &sc, &m);
             int32_t s = 0;
             for (int l = 0; l < 32; l++) {
-                int q = ((qs[32 * (j / 2) + l] >> (4 * (j & 1))) & 15) | ((qh[l] >> j) & 1) << 4;
+                int q = (qs[32 * (j / 2) + l] >> (4 * (j & 1))) & 15;
+                if (five) q |= ((qh[l] >> j) & 1) << 4;
                 s += q * a->q[256 * sb + 32 * j + l];
             }
             float da = a->d[8 * sb + j];
@@ -72,6 +57,14 @@ REFERENCE static float ref_q5_k(const uint8_t *w, int64_t K, const act_t *a) {
         }
     }
     return sum;
+}
+
+static float ref_q4_k(const uint8_t *w, int64_t K, const act_t *a) {
+    return ref_qk(w, K, a, 0);
+}
+
+static float ref_q5_k(const uint8_t *w, int64_t K, const act_t *a) {
+    return ref_qk(w, K, a, 1);
 }
 
 REFERENCE static float ref_q6_k(const uint8_t *w, int64_t K, const act_t *a) {
