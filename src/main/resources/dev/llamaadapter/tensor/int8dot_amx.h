@@ -124,8 +124,8 @@ static void amx_unpack(int fmt, const uint8_t *row, int64_t K, uint8_t *lv, floa
 }
 
 /* Per-thread buffers that only grow (16-row weight tiles, packed activations). */
-static __thread void *amx_buf[5];
-static __thread size_t amx_len[5];
+static __thread void *amx_buf[6];
+static __thread size_t amx_len[6];
 
 static void *amx_buffer(int i, size_t n) {
     if (amx_len[i] < n) {
@@ -154,6 +154,13 @@ static int gemm_amx(int fmt, const uint8_t *w, int64_t rowBytes, int64_t n0, int
     float *wso = amx_buffer(4, (size_t) (2 * steps * 16) * 4);
     if (!bp || !da || !ds || !lv || !wso) return 0;
     float *ws = wso, *wo = wso + steps * 16;
+    /* A format whose offset is a fixed number of levels (Q8_0's 128, Q4_0's 8, Q6_K's 32) starts each tile product
+       at -c0 x (the step's activation sum) for every weight row: the sum comes out integer and exact, and the
+       scaling then takes one FMA a row instead of two. Q4_K's and Q5_K's mins vary by row: they go through wo. */
+    int c0 = fmt == FMT_Q8_0 ? 128 : fmt == FMT_Q4_0 ? 8 : fmt == FMT_Q6_K ? 32 : 0;
+    int32_t *ci = amx_buffer(5, (size_t) (groups * steps * 16) * 4);
+    if (!ci) return 0;
+    memset(ci, 0, (size_t) (groups * steps * 16) * 4);
     memset(bp, 0, (size_t) (groups * K * 16));
     memset(da, 0, (size_t) (groups * steps * 16) * 4);
     memset(ds, 0, (size_t) (groups * steps * 16) * 4);
@@ -169,6 +176,7 @@ static int gemm_amx(int fmt, const uint8_t *w, int64_t rowBytes, int64_t n0, int
             da[(g * steps + t) * 16 + r] = d;
             int32_t sum = step == 32 ? xs[m * (K / 16) + 2 * t] + xs[m * (K / 16) + 2 * t + 1] : xs[m * (K / 16) + t];
             ds[(g * steps + t) * 16 + r] = d * (float) sum;
+            ci[(g * steps + t) * 16 + r] = -c0 * sum;
         }
     }
     amx_configure();
@@ -184,7 +192,8 @@ static int gemm_amx(int fmt, const uint8_t *w, int64_t rowBytes, int64_t n0, int
             __m512 acc[16];
             for (int i = 0; i < 16; i++) acc[i] = _mm512_setzero_ps();
             for (int64_t t = 0; t < steps; t++) {
-                _tile_zero(0);
+                if (c0) _tile_loadd(0, ci + (g * steps + t) * 16, 0); /* the same row for all 16 weight rows */
+                else _tile_zero(0);
                 if (step == 32) {
                     _tile_loadd(1, lv + 32 * t, K);
                     _tile_loadd(2, bp + (g * (K / QK) + t) * 512, 64);
@@ -197,9 +206,9 @@ static int gemm_amx(int fmt, const uint8_t *w, int64_t rowBytes, int64_t n0, int
                 _tile_stored(0, c, 64);
                 __m512 dv = _mm512_loadu_ps(da + (g * steps + t) * 16), sv = _mm512_loadu_ps(ds + (g * steps + t) * 16);
                 for (int i = 0; i < 16; i++) {
-                    __m512 p = _mm512_mul_ps(_mm512_cvtepi32_ps(_mm512_load_si512(c[i])), dv);
-                    acc[i] = _mm512_fmadd_ps(p, _mm512_set1_ps(ws[16 * t + i]), acc[i]);
-                    acc[i] = _mm512_fmadd_ps(sv, _mm512_set1_ps(wo[16 * t + i]), acc[i]);
+                    __m512 p = _mm512_cvtepi32_ps(_mm512_load_si512(c[i]));
+                    acc[i] = _mm512_fmadd_ps(p, _mm512_mul_ps(dv, _mm512_set1_ps(ws[16 * t + i])), acc[i]);
+                    if (!c0) acc[i] = _mm512_fmadd_ps(sv, _mm512_set1_ps(wo[16 * t + i]), acc[i]);
                 }
             }
             float out[16] __attribute__((aligned(64)));
