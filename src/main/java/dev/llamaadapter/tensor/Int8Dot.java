@@ -127,11 +127,6 @@ public final class Int8Dot implements GemmBackend {
         };
     }
 
-    /** Whether this backend takes products with the weight type. */
-    public static boolean takes(DType t) {
-        return format(t) >= 0;
-    }
-
     @Override
     public boolean xwT(float[] x, int M, WeightMatrix w, float[] y, boolean accumulate) {
         int fmt = format(w.dtype());

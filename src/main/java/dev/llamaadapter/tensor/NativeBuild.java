@@ -117,9 +117,9 @@ final class NativeBuild {
     private static String cpuIdentity() {
         StringBuilder id = new StringBuilder(System.getProperty("os.arch"));
         try {
+            List<String> info = Files.readAllLines(Path.of("/proc/cpuinfo"));
             for (String prefix : List.of("model name", "flags", "Features"))
-                Files.readAllLines(Path.of("/proc/cpuinfo")).stream().filter(l -> l.startsWith(prefix)).findFirst()
-                        .ifPresent(l -> id.append('\n').append(l));
+                info.stream().filter(l -> l.startsWith(prefix)).findFirst().ifPresent(l -> id.append('\n').append(l));
         } catch (IOException | RuntimeException e) {
             // not Linux: the architecture alone
         }

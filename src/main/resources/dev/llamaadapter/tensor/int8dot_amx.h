@@ -175,8 +175,8 @@ static int gemm_amx(int fmt, const uint8_t *w, int64_t rowBytes, int64_t n0, int
             float d = xd[m * (K / QK) + t * step / QK];
             da[(g * steps + t) * 16 + r] = d;
             int32_t sum = step == 32 ? xs[m * (K / 16) + 2 * t] + xs[m * (K / 16) + 2 * t + 1] : xs[m * (K / 16) + t];
-            ds[(g * steps + t) * 16 + r] = d * (float) sum;
-            ci[(g * steps + t) * 16 + r] = -c0 * sum;
+            if (c0) ci[(g * steps + t) * 16 + r] = -c0 * sum; /* the offset inside the integer sum */
+            else ds[(g * steps + t) * 16 + r] = d * (float) sum; /* the mins' share, scaled per row */
         }
     }
     amx_configure();
